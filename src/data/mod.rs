@@ -1,0 +1,320 @@
+//! `Data`: named columns, numeric (with missing values) or categorical, with row provenance.
+//!
+//! A [`Data`] is what every model in the crate is fitted to. Columns are either
+//! [`Column::Numeric`] (`Option<f64>`, `None` is missing) or [`Column::Categorical`]
+//! (a [`Factor`]: integer codes into sorted string levels, the first level the baseline, as R's
+//! `factor()` makes them). Every row remembers where it came from (its 1-based row in the file or
+//! in the vectors it was built from), so rows dropped for missingness can be named.
+//!
+//! Values are checked once, when they enter: NaN and infinite numbers are errors (use `None`, or
+//! `NA` / an empty cell in a CSV, for a missing value).
+
+mod csv_io;
+mod factor;
+
+pub use factor::{Factor, r_level_order};
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One column of a [`Data`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Column {
+    /// Numbers; `None` is a missing value.
+    Numeric(Vec<Option<f64>>),
+    /// A categorical variable (R's factor).
+    Categorical(Factor),
+}
+
+impl Column {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Numeric(v) => v.len(),
+            Column::Categorical(f) => f.len(),
+        }
+    }
+
+    /// Whether the column has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether value `i` is missing.
+    pub fn is_missing(&self, i: usize) -> bool {
+        match self {
+            Column::Numeric(v) => v[i].is_none(),
+            Column::Categorical(f) => f.codes()[i].is_none(),
+        }
+    }
+
+    /// "numeric" or "categorical", for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Column::Numeric(_) => "numeric",
+            Column::Categorical(_) => "categorical",
+        }
+    }
+
+    fn select(&self, rows: &[usize]) -> Column {
+        match self {
+            Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
+            Column::Categorical(f) => Column::Categorical(f.select(rows)),
+        }
+    }
+}
+
+/// A data set: named columns of equal length, each row tagged with its origin.
+///
+/// # Examples
+///
+/// ```
+/// use securebase::Data;
+/// let data = Data::new()
+///     .with_numeric("y", vec![1.0, 2.0, 4.0])?
+///     .with_categorical("group", vec!["b", "a", "b"])?;
+/// assert_eq!(data.nrows(), 3);
+/// assert_eq!(data.factor("group")?.levels(), ["a", "b"]);
+/// # Ok::<(), securebase::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Data {
+    names: Vec<String>,
+    columns: Vec<Column>,
+    row_ids: Vec<usize>,
+}
+
+impl Data {
+    /// An empty data set (no rows, no columns). Add columns with the `with_*` builders.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.row_ids.len()
+    }
+
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Column names in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The origin of each row: its 1-based position in the file or vectors the data came from.
+    pub fn row_ids(&self) -> &[usize] {
+        &self.row_ids
+    }
+
+    /// Whether a column of that name exists.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    fn index_of(&self, name: &str) -> Result<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| Error::UnknownColumn {
+                name: name.to_string(),
+                available: self.names.clone(),
+            })
+    }
+
+    /// The column called `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] if there is none.
+    pub fn column(&self, name: &str) -> Result<&Column> {
+        Ok(&self.columns[self.index_of(name)?])
+    }
+
+    /// The numeric column called `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], or [`Error::ColumnType`] if the column is categorical.
+    pub fn numeric(&self, name: &str) -> Result<&[Option<f64>]> {
+        match self.column(name)? {
+            Column::Numeric(v) => Ok(v),
+            Column::Categorical(_) => Err(Error::ColumnType {
+                name: name.to_string(),
+                expected: "numeric".into(),
+                found: "categorical".into(),
+                context: None,
+            }),
+        }
+    }
+
+    /// The categorical column called `name`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], or [`Error::ColumnType`] if the column is numeric (convert it
+    /// with [`Data::to_categorical`]).
+    pub fn factor(&self, name: &str) -> Result<&Factor> {
+        match self.column(name)? {
+            Column::Categorical(f) => Ok(f),
+            Column::Numeric(_) => Err(Error::ColumnType {
+                name: name.to_string(),
+                expected: "categorical".into(),
+                found: "numeric".into(),
+                context: Some("convert it with Data::to_categorical".into()),
+            }),
+        }
+    }
+
+    /// Add a column (consuming builder form of [`Data::add_column`]).
+    ///
+    /// # Errors
+    /// See [`Data::add_column`].
+    pub fn with_column(mut self, name: &str, column: Column) -> Result<Self> {
+        self.add_column(name, column)?;
+        Ok(self)
+    }
+
+    /// Add a complete numeric column. NaN or infinite values are an error.
+    ///
+    /// # Errors
+    /// See [`Data::add_column`].
+    pub fn with_numeric(self, name: &str, values: Vec<f64>) -> Result<Self> {
+        self.with_column(
+            name,
+            Column::Numeric(values.into_iter().map(Some).collect()),
+        )
+    }
+
+    /// Add a numeric column with missing values (`None`).
+    ///
+    /// # Errors
+    /// See [`Data::add_column`].
+    pub fn with_numeric_opt(self, name: &str, values: Vec<Option<f64>>) -> Result<Self> {
+        self.with_column(name, Column::Numeric(values))
+    }
+
+    /// Add a categorical column from strings; levels are sorted as R sorts them.
+    ///
+    /// # Errors
+    /// See [`Data::add_column`].
+    pub fn with_categorical<S: AsRef<str>>(self, name: &str, values: Vec<S>) -> Result<Self> {
+        let vals: Vec<Option<&str>> = values.iter().map(|s| Some(s.as_ref())).collect();
+        self.with_column(name, Column::Categorical(Factor::from_strings(&vals)))
+    }
+
+    /// Add a column, e.g. a derived score.
+    ///
+    /// The first column added fixes the number of rows (row origins 1..=n).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateColumn`] if the name is taken, [`Error::LengthMismatch`] if the length
+    /// differs from the data's rows, [`Error::InvalidValue`] for NaN or infinite numbers, and
+    /// [`Error::Argument`] for an empty name.
+    pub fn add_column(&mut self, name: &str, column: Column) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::Argument {
+                name: "name".into(),
+                message: "column names must not be empty".into(),
+            });
+        }
+        if self.has_column(name) {
+            return Err(Error::DuplicateColumn { name: name.into() });
+        }
+        if let Column::Numeric(v) = &column {
+            for (i, x) in v.iter().enumerate() {
+                if let Some(x) = x {
+                    if !x.is_finite() {
+                        let row = self.row_ids.get(i).copied().unwrap_or(i + 1);
+                        return Err(Error::InvalidValue {
+                            column: name.into(),
+                            row,
+                            value: x.to_string(),
+                            reason: "not a finite number (use None for a missing value)".into(),
+                        });
+                    }
+                }
+            }
+        }
+        if self.columns.is_empty() && self.row_ids.is_empty() {
+            self.row_ids = (1..=column.len()).collect();
+        } else if column.len() != self.nrows() {
+            return Err(Error::LengthMismatch {
+                name: name.into(),
+                expected: self.nrows(),
+                found: column.len(),
+            });
+        }
+        self.names.push(name.to_string());
+        self.columns.push(column);
+        Ok(())
+    }
+
+    /// Replace a numeric column by a categorical one with the same values as levels
+    /// (R's `factor(x)`): levels are the distinct numbers, sorted numerically, printed as R
+    /// prints them (`1`, `2.5`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`]; a column already categorical is left as it is.
+    pub fn to_categorical(&mut self, name: &str) -> Result<()> {
+        let i = self.index_of(name)?;
+        if let Column::Numeric(v) = &self.columns[i] {
+            self.columns[i] = Column::Categorical(Factor::from_numbers(v));
+        }
+        Ok(())
+    }
+
+    /// The rows at `rows` (0-based positions in this data), in that order, keeping their origins.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if a position is out of range.
+    pub fn select_rows(&self, rows: &[usize]) -> Result<Data> {
+        if let Some(&bad) = rows.iter().find(|&&r| r >= self.nrows()) {
+            return Err(Error::Argument {
+                name: "rows".into(),
+                message: format!(
+                    "row position {bad} is out of range (the data have {} rows)",
+                    self.nrows()
+                ),
+            });
+        }
+        Ok(Data {
+            names: self.names.clone(),
+            columns: self.columns.iter().map(|c| c.select(rows)).collect(),
+            row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
+        })
+    }
+
+    /// The rows for which `keep(position)` is true.
+    pub fn filter<F: FnMut(usize) -> bool>(&self, mut keep: F) -> Data {
+        let rows: Vec<usize> = (0..self.nrows()).filter(|&r| keep(r)).collect();
+        Data {
+            names: self.names.clone(),
+            columns: self.columns.iter().map(|c| c.select(&rows)).collect(),
+            row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
+        }
+    }
+
+    /// Read a CSV file with a header row. Columns whose every non-missing cell is a number are
+    /// numeric; others are categorical. `NA` and empty cells are missing; `NaN` and `Inf` are
+    /// errors naming row and column.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Csv`], [`Error::DuplicateColumn`], [`Error::InvalidValue`].
+    pub fn from_csv_path<P: AsRef<std::path::Path>>(path: P) -> Result<Data> {
+        let p = path.as_ref();
+        let file = std::fs::File::open(p).map_err(|e| Error::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        })?;
+        csv_io::read_csv(std::io::BufReader::new(file))
+    }
+
+    /// Read CSV text from any reader; see [`Data::from_csv_path`].
+    ///
+    /// # Errors
+    /// As [`Data::from_csv_path`].
+    pub fn from_csv_reader<R: std::io::Read>(reader: R) -> Result<Data> {
+        csv_io::read_csv(reader)
+    }
+}

@@ -1,0 +1,338 @@
+//! Model matrices: treatment contrasts and R's column names, built once from a [`TermList`] and
+//! re-applicable to new data (for prediction).
+//!
+//! Coding rules (Chambers & Hastie 1992, as R's `model.matrix` applies them): numeric variables
+//! enter as they are; a categorical variable in a term is coded by treatment contrasts (levels
+//! 2..k against the first) when the term without it is already in the model — the empty term
+//! being the intercept, or a factor coded by indicators before it — and by indicators of all k
+//! levels otherwise. Columns of an interaction vary fastest in the first variable. Levels not
+//! present in the rows used are dropped first (R's `drop.unused.levels`).
+
+use super::TermList;
+use crate::data::{Column, Data};
+use crate::error::{Error, Result};
+use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
+
+/// How one variable of a term is coded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum VarCoding {
+    /// A numeric variable.
+    Numeric(String),
+    /// A categorical variable: the levels seen in the fitted rows and which of them get a column.
+    Factor {
+        /// Column name.
+        name: String,
+        /// Levels present when the design was built, in order.
+        levels: Vec<String>,
+        /// Indices into `levels` that produce columns (all, or all but the first).
+        coded: Vec<usize>,
+    },
+}
+
+/// One term's coding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermCoding {
+    /// The term's label (`a:b`).
+    pub label: String,
+    /// Coding of each variable.
+    pub vars: Vec<VarCoding>,
+}
+
+/// A built fixed-effects design: how every column is made, so new data can be coded the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    intercept: bool,
+    terms: Vec<TermCoding>,
+    columns: Vec<String>,
+    column_term: Vec<Option<usize>>,
+}
+
+/// Rows of `data` that have no missing value in any of `vars`, and the row origins of the others.
+pub(crate) fn complete_rows(data: &Data, vars: &[String]) -> Result<(Vec<usize>, Vec<usize>)> {
+    let cols: Vec<&Column> = vars.iter().map(|v| data.column(v)).collect::<Result<_>>()?;
+    let mut keep = Vec::with_capacity(data.nrows());
+    let mut dropped = Vec::new();
+    for r in 0..data.nrows() {
+        if cols.iter().any(|c| c.is_missing(r)) {
+            dropped.push(data.row_ids()[r]);
+        } else {
+            keep.push(r);
+        }
+    }
+    Ok((keep, dropped))
+}
+
+impl Design {
+    /// Decide the coding of `terms` on `rows` of `data` (0-based positions, all complete).
+    ///
+    /// # Errors
+    /// [`Error::Term`] for a categorical variable with fewer than two levels in the rows used.
+    pub fn new(terms: &TermList, data: &Data, rows: &[usize]) -> Result<Design> {
+        let mut coded_terms: Vec<TermCoding> = Vec::new();
+        // The empty term is "present" if there is an intercept, or once a factor has been
+        // coded by indicators of all its levels (it then spans the intercept).
+        let mut empty_present = terms.intercept;
+        let present = |vars: &[String], earlier: &[TermCoding], empty_present: bool| -> bool {
+            if vars.is_empty() {
+                return empty_present;
+            }
+            earlier.iter().any(|t| {
+                t.vars.len() == vars.len()
+                    && t.vars
+                        .iter()
+                        .all(|v| vars.contains(&var_name(v).to_string()))
+            })
+        };
+        for term in &terms.terms {
+            let mut vars = Vec::new();
+            for v in &term.vars {
+                match data.column(v)? {
+                    Column::Numeric(_) => vars.push(VarCoding::Numeric(v.clone())),
+                    Column::Categorical(f) => {
+                        let mut used = vec![false; f.levels().len()];
+                        for &r in rows {
+                            if let Some(c) = f.codes()[r] {
+                                used[c as usize] = true;
+                            }
+                        }
+                        let levels: Vec<String> = f
+                            .levels()
+                            .iter()
+                            .zip(&used)
+                            .filter(|(_, u)| **u)
+                            .map(|(l, _)| l.clone())
+                            .collect();
+                        let rest: Vec<String> =
+                            term.vars.iter().filter(|w| *w != v).cloned().collect();
+                        let contrasts = present(&rest, &coded_terms, empty_present);
+                        if contrasts && levels.len() < 2 {
+                            return Err(Error::Term {
+                                term: term.label(),
+                                message: format!(
+                                    "'{v}' has {} level{} in the rows used ({}); a categorical predictor needs at least two",
+                                    levels.len(),
+                                    if levels.len() == 1 { "" } else { "s" },
+                                    levels.join(", ")
+                                ),
+                            });
+                        }
+                        if !contrasts && rest.is_empty() {
+                            empty_present = true;
+                        }
+                        let coded = if contrasts {
+                            (1..levels.len()).collect()
+                        } else {
+                            (0..levels.len()).collect()
+                        };
+                        vars.push(VarCoding::Factor {
+                            name: v.clone(),
+                            levels,
+                            coded,
+                        });
+                    }
+                }
+            }
+            coded_terms.push(TermCoding {
+                label: term.label(),
+                vars,
+            });
+        }
+        let mut columns = Vec::new();
+        let mut column_term = Vec::new();
+        if terms.intercept {
+            columns.push("(Intercept)".to_string());
+            column_term.push(None);
+        }
+        for (ti, t) in coded_terms.iter().enumerate() {
+            for name in column_names(t) {
+                columns.push(name);
+                column_term.push(Some(ti));
+            }
+        }
+        Ok(Design {
+            intercept: terms.intercept,
+            terms: coded_terms,
+            columns,
+            column_term,
+        })
+    }
+
+    /// Column names, as R names them.
+    pub fn column_names(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The term each column belongs to (`None` for the intercept).
+    pub fn column_terms(&self) -> Vec<Option<&str>> {
+        self.column_term
+            .iter()
+            .map(|t| t.map(|i| self.terms[i].label.as_str()))
+            .collect()
+    }
+
+    /// The term codings.
+    pub fn terms(&self) -> &[TermCoding] {
+        &self.terms
+    }
+
+    /// Whether the design has an intercept column.
+    pub fn has_intercept(&self) -> bool {
+        self.intercept
+    }
+
+    /// Number of columns.
+    pub fn ncols(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The model matrix for `rows` of `data` (positions; rows must be complete).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], [`Error::ColumnType`] if a variable changed kind, and
+    /// [`Error::InvalidValue`] for a level not seen when the design was built or a missing value.
+    pub fn matrix(&self, data: &Data, rows: &[usize]) -> Result<DMatrix<f64>> {
+        let n = rows.len();
+        let mut x = DMatrix::<f64>::zeros(n, self.columns.len());
+        let mut col = 0;
+        if self.intercept {
+            x.column_mut(0).fill(1.0);
+            col = 1;
+        }
+        for t in &self.terms {
+            // Per variable: a value per row (numeric) or a level index per row (factor).
+            let mut per_var: Vec<(Vec<f64>, Option<Vec<usize>>, usize)> = Vec::new();
+            for v in &t.vars {
+                match v {
+                    VarCoding::Numeric(name) => {
+                        let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
+                        let mut out = Vec::with_capacity(n);
+                        for &r in rows {
+                            out.push(vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?);
+                        }
+                        per_var.push((out, None, 1));
+                    }
+                    VarCoding::Factor {
+                        name,
+                        levels,
+                        coded,
+                    } => {
+                        let f = data.factor(name).map_err(|e| with_context(e, &t.label))?;
+                        let map: Vec<Option<usize>> = f
+                            .levels()
+                            .iter()
+                            .map(|l| levels.iter().position(|m| m == l))
+                            .collect();
+                        let mut idx = Vec::with_capacity(n);
+                        for &r in rows {
+                            let code =
+                                f.codes()[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                            let li = map[code as usize].ok_or_else(|| Error::InvalidValue {
+                                column: name.clone(),
+                                row: data.row_ids()[r],
+                                value: f.levels()[code as usize].clone(),
+                                reason: format!(
+                                    "level not present when the model was fitted (levels: {})",
+                                    levels.join(", ")
+                                ),
+                            })?;
+                            idx.push(li);
+                        }
+                        per_var.push((Vec::new(), Some(idx), coded.len()));
+                    }
+                }
+            }
+            let width: usize = per_var.iter().map(|p| p.2).product();
+            for k in 0..width {
+                // Decompose k with the first variable varying fastest.
+                let mut rem = k;
+                let mut picks = Vec::with_capacity(per_var.len());
+                for p in &per_var {
+                    picks.push(rem % p.2);
+                    rem /= p.2;
+                }
+                let mut column = x.column_mut(col);
+                for (i, value) in column.iter_mut().enumerate() {
+                    let mut v = 1.0;
+                    for ((pv, coding), &pick) in per_var.iter().zip(&t.vars).zip(&picks) {
+                        match (&pv.1, coding) {
+                            (None, _) => v *= pv.0[i],
+                            (Some(idx), VarCoding::Factor { coded, .. }) => {
+                                if idx[i] != coded[pick] {
+                                    v = 0.0;
+                                }
+                            }
+                            _ => unreachable!("factor rows carry level indices"),
+                        }
+                    }
+                    *value = v;
+                }
+                col += 1;
+            }
+        }
+        Ok(x)
+    }
+}
+
+fn var_name(v: &VarCoding) -> &str {
+    match v {
+        VarCoding::Numeric(n) => n,
+        VarCoding::Factor { name, .. } => name,
+    }
+}
+
+fn column_names(t: &TermCoding) -> Vec<String> {
+    let mut names = vec![String::new()];
+    for (i, v) in t.vars.iter().enumerate() {
+        let parts: Vec<String> = match v {
+            VarCoding::Numeric(n) => vec![n.clone()],
+            VarCoding::Factor {
+                name,
+                levels,
+                coded,
+            } => coded
+                .iter()
+                .map(|&c| format!("{name}{}", levels[c]))
+                .collect(),
+        };
+        // First variable varies fastest: new parts are the slower index.
+        let mut next = Vec::with_capacity(names.len() * parts.len());
+        for p in &parts {
+            for prev in &names {
+                next.push(if i == 0 {
+                    p.clone()
+                } else {
+                    format!("{prev}:{p}")
+                });
+            }
+        }
+        names = next;
+    }
+    names
+}
+
+fn missing(name: &str, row: usize) -> Error {
+    Error::InvalidValue {
+        column: name.to_string(),
+        row,
+        value: "NA".into(),
+        reason: "missing value where the model needs one".into(),
+    }
+}
+
+fn with_context(e: Error, term: &str) -> Error {
+    match e {
+        Error::ColumnType {
+            name,
+            expected,
+            found,
+            ..
+        } => Error::ColumnType {
+            name,
+            expected,
+            found,
+            context: Some(format!("in term '{term}'")),
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,67 @@
+//! `Display` for [`OlsFit`]: a table laid out like R's `summary(lm)`.
+
+use super::OlsFit;
+use crate::report::{coefficient_table, quantiles5};
+use crate::stats::format_p;
+use std::fmt;
+
+impl fmt::Display for OlsFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Linear model fit by least squares")?;
+        writeln!(f, "Formula: {}", self.formula())?;
+        let m = self.missing();
+        if m.n_dropped() > 0 {
+            writeln!(
+                f,
+                "({} observation{} deleted due to missingness)",
+                m.n_dropped(),
+                if m.n_dropped() == 1 { "" } else { "s" }
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "Residuals:")?;
+        let q = quantiles5(self.residuals());
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>10} {:>10} {:>10}",
+            "Min", "1Q", "Median", "3Q", "Max"
+        )?;
+        writeln!(
+            f,
+            "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+            q[0], q[1], q[2], q[3], q[4]
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Coefficients:")?;
+        f.write_str(&coefficient_table(self.coefficients(), "t value", false))?;
+        writeln!(f, "---")?;
+        writeln!(
+            f,
+            "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Residual standard error: {:.4} on {} degrees of freedom",
+            self.sigma(),
+            self.df_residual()
+        )?;
+        writeln!(
+            f,
+            "Multiple R-squared:  {:.4},\tAdjusted R-squared:  {:.4}",
+            self.r_squared(),
+            self.adj_r_squared()
+        )?;
+        if let Some(ft) = self.f_test() {
+            writeln!(
+                f,
+                "F-statistic: {:.2} on {} and {} DF,  p-value: {}",
+                ft.statistic,
+                ft.df1,
+                ft.df2,
+                format_p(ft.p)
+            )?;
+        }
+        Ok(())
+    }
+}

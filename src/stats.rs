@@ -1,0 +1,197 @@
+//! Distribution helpers and the coefficient row shared by every model's summary.
+//!
+//! Tail probabilities are computed from the regularized incomplete beta function directly (not
+//! as `1 - cdf`), so p-values keep their relative accuracy down to 1e-300.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::function::beta::beta_reg;
+
+/// Whether `x` is a number greater than zero (false for NaN).
+fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
+/// Two-sided p-value of a t statistic on `df` degrees of freedom.
+///
+/// p = I_{df/(df+t²)}(df/2, 1/2); for infinite `df`, the normal tail.
+pub fn t_two_sided(t: f64, df: f64) -> f64 {
+    if !t.is_finite() || !positive(df) {
+        return f64::NAN;
+    }
+    if df.is_infinite() {
+        return normal_two_sided(t);
+    }
+    beta_reg(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// Two-sided p-value of a standard normal statistic.
+pub fn normal_two_sided(z: f64) -> f64 {
+    statrs::function::erf::erfc(z.abs() / std::f64::consts::SQRT_2)
+}
+
+/// Upper-tail p-value of an F statistic with (`d1`, `d2`) degrees of freedom.
+pub fn f_upper(f: f64, d1: f64, d2: f64) -> f64 {
+    if f.is_nan() || f < 0.0 || !positive(d1) || !positive(d2) {
+        return f64::NAN;
+    }
+    beta_reg(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f))
+}
+
+/// Upper-tail p-value of a chi-square statistic with `df` degrees of freedom.
+pub fn chisq_upper(x: f64, df: f64) -> f64 {
+    if x.is_nan() || x < 0.0 || !positive(df) {
+        return f64::NAN;
+    }
+    statrs::function::gamma::gamma_ur(df / 2.0, x / 2.0)
+}
+
+/// The `p` quantile of Student's t on `df` degrees of freedom (normal for infinite `df`).
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    if df.is_infinite() {
+        return normal_quantile(p);
+    }
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(d) => {
+            // Refine statrs' inverse with Newton steps on the exact cdf.
+            let mut x = d.inverse_cdf(p);
+            for _ in 0..4 {
+                let dens = statrs::distribution::Continuous::pdf(&d, x);
+                if dens <= 0.0 || !x.is_finite() {
+                    break;
+                }
+                let target = if x < 0.0 { p } else { 1.0 - p };
+                let tail = 0.5 * t_two_sided(x, df);
+                let step = if x < 0.0 {
+                    (tail - target) / dens
+                } else {
+                    (target - tail) / dens
+                };
+                x -= step;
+                if step.abs() < 1e-15 * x.abs().max(1.0) {
+                    break;
+                }
+            }
+            x
+        }
+        Err(_) => f64::NAN,
+    }
+}
+
+/// The `p` quantile of the standard normal.
+pub fn normal_quantile(p: f64) -> f64 {
+    Normal::standard().inverse_cdf(p)
+}
+
+/// One row of a coefficient table: estimate, standard error, df, t (or z), p, and a confidence
+/// interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coefficient {
+    /// Term name as R prints it (`(Intercept)`, `SexMale`, `age:SexMale`).
+    pub term: String,
+    /// Point estimate.
+    pub estimate: f64,
+    /// Standard error.
+    pub std_error: f64,
+    /// Degrees of freedom of the t reference distribution (infinite for a z test).
+    pub df: f64,
+    /// Estimate / standard error.
+    pub t: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+    /// Confidence interval (lower, upper) at the level the table was made for.
+    pub ci: [f64; 2],
+}
+
+impl Coefficient {
+    /// A row from an estimate, its standard error and df, with a `level` CI (e.g. 0.95).
+    pub fn new(term: &str, estimate: f64, std_error: f64, df: f64, level: f64) -> Coefficient {
+        let t = estimate / std_error;
+        let q = t_quantile(0.5 + level / 2.0, df);
+        Coefficient {
+            term: term.to_string(),
+            estimate,
+            std_error,
+            df,
+            t,
+            p: t_two_sided(t, df),
+            ci: [estimate - q * std_error, estimate + q * std_error],
+        }
+    }
+}
+
+/// R's significance stars for a p-value.
+pub(crate) fn stars(p: f64) -> &'static str {
+    if p < 0.001 {
+        "***"
+    } else if p < 0.01 {
+        "**"
+    } else if p < 0.05 {
+        "*"
+    } else if p < 0.1 {
+        "."
+    } else {
+        ""
+    }
+}
+
+/// Format a p-value as R's `format.pval` does at 3 significant digits.
+pub(crate) fn format_p(p: f64) -> String {
+    if p.is_nan() {
+        "NA".into()
+    } else if p < 2e-16 {
+        "< 2e-16".into()
+    } else if p < 1e-4 {
+        format!("{p:.2e}")
+    } else {
+        let decimals = (2 - p.log10().floor() as i32).max(0) as usize;
+        format!("{p:.decimals$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    // Closed forms: t on 1 df is Cauchy, P(|T| > t) = 1 - 2 atan(t)/pi; on 2 df,
+    // P(|T| > t) = 1 - t / sqrt(2 + t^2).
+    #[test]
+    fn t_tails_match_closed_forms() {
+        for &t in &[0.1, 1.0, 2.5, 30.0] {
+            let cauchy = 1.0 - 2.0 * f64::atan(t) / std::f64::consts::PI;
+            assert_relative_eq!(t_two_sided(t, 1.0), cauchy, max_relative = 1e-12);
+            let two = 1.0 - t / (2.0 + t * t).sqrt();
+            assert_relative_eq!(t_two_sided(t, 2.0), two, max_relative = 1e-10);
+        }
+    }
+
+    #[test]
+    fn t_quantile_inverts_closed_form() {
+        // df = 2: quantile q(p) = (2p - 1) / sqrt(2 p (1 - p)).
+        for &p in &[0.6f64, 0.975, 0.995] {
+            let exact = (2.0 * p - 1.0) / (2.0 * p * (1.0 - p)).sqrt();
+            assert_relative_eq!(t_quantile(p, 2.0), exact, max_relative = 1e-12);
+        }
+    }
+
+    #[test]
+    fn p_values_print_with_three_significant_digits() {
+        assert_eq!(format_p(0.000459), "0.000459");
+        assert_eq!(format_p(0.3921), "0.392");
+        assert_eq!(format_p(1e-20), "< 2e-16");
+        assert_eq!(format_p(3.2e-6), "3.20e-6");
+    }
+
+    #[test]
+    fn f_and_chisq_tails() {
+        // F(1, d2) = T^2 on d2 df.
+        assert_relative_eq!(
+            f_upper(4.0, 1.0, 7.0),
+            t_two_sided(2.0, 7.0),
+            max_relative = 1e-12
+        );
+        // chi-square on 2 df: exp(-x/2).
+        assert_relative_eq!(chisq_upper(3.0, 2.0), (-1.5f64).exp(), max_relative = 1e-12);
+    }
+}
