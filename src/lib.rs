@@ -23,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod formula;
 mod linalg;
+pub mod lmm;
 pub mod regression;
 mod report;
 pub mod stats;
@@ -30,6 +31,7 @@ pub mod stats;
 pub use data::{Column, Data, Factor};
 pub use error::{Error, Result};
 pub use formula::Formula;
+pub use lmm::{Criterion, Deviance, LmmFit, LmmSpec};
 pub use regression::{HcType, Ols, OlsFit};
 pub use stats::Coefficient;
 

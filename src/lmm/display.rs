@@ -1,0 +1,120 @@
+//! `Display` for [`LmmFit`]: laid out like lme4's `summary()` (with lmerTest's df column).
+
+use super::LmmFit;
+use crate::report::{coefficient_table, quantiles5};
+use std::fmt;
+
+impl fmt::Display for LmmFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Linear mixed model fit by {} (Satterthwaite df)",
+            if self.criterion() == super::Criterion::Reml {
+                "REML"
+            } else {
+                "maximum likelihood"
+            }
+        )?;
+        writeln!(f, "Formula: {}", self.formula())?;
+        let m = self.missing();
+        if m.n_dropped() > 0 {
+            writeln!(
+                f,
+                "({} observation{} deleted due to missingness)",
+                m.n_dropped(),
+                if m.n_dropped() == 1 { "" } else { "s" }
+            )?;
+        }
+        writeln!(f)?;
+        match self.criterion() {
+            super::Criterion::Reml => {
+                writeln!(f, "REML criterion at convergence: {:.1}", self.objective())?
+            }
+            super::Criterion::Ml => {
+                writeln!(
+                    f,
+                    "{:>10} {:>10} {:>10} {:>10}",
+                    "AIC", "BIC", "logLik", "deviance"
+                )?;
+                writeln!(
+                    f,
+                    "{:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+                    self.aic(),
+                    self.bic(),
+                    self.loglik(),
+                    self.objective()
+                )?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "Scaled residuals:")?;
+        let sd = self.sigma();
+        let scaled: Vec<f64> = self.residuals().iter().map(|r| r / sd).collect();
+        let q = quantiles5(&scaled);
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>10} {:>10} {:>10}",
+            "Min", "1Q", "Median", "3Q", "Max"
+        )?;
+        writeln!(
+            f,
+            "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+            q[0], q[1], q[2], q[3], q[4]
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Random effects:")?;
+        writeln!(
+            f,
+            " {:<12} {:<14} {:>12} {:>10}  Corr",
+            "Groups", "Name", "Variance", "Std.Dev."
+        )?;
+        for vc in self.varcorr() {
+            for (i, e) in vc.effects.iter().enumerate() {
+                let group = if i == 0 { vc.group.as_str() } else { "" };
+                let corr: Vec<String> = (0..i)
+                    .map(|j| format!("{:>6.2}", vc.correlation[i][j]))
+                    .collect();
+                writeln!(
+                    f,
+                    " {:<12} {:<14} {:>12.4} {:>10.4}  {}",
+                    group,
+                    e,
+                    vc.variance[i],
+                    vc.sd[i],
+                    corr.join(" ")
+                )?;
+            }
+        }
+        writeln!(
+            f,
+            " {:<12} {:<14} {:>12.4} {:>10.4}",
+            "Residual",
+            "",
+            sd * sd,
+            sd
+        )?;
+        let groups: Vec<String> = self
+            .ngroups()
+            .iter()
+            .map(|(g, n)| format!("{g}, {n}"))
+            .collect();
+        writeln!(
+            f,
+            "Number of obs: {}, groups:  {}",
+            self.nobs(),
+            groups.join("; ")
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Fixed effects:")?;
+        f.write_str(&coefficient_table(self.coefficients(), "t value", true))?;
+        writeln!(f, "---")?;
+        writeln!(
+            f,
+            "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+        )?;
+        for d in self.diagnostics() {
+            writeln!(f, "note: {d}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,612 @@
+//! Fitting: BOBYQA over θ, then everything a summary reports, computed once at θ̂.
+
+use super::objective::Factorization;
+use super::satterthwaite;
+use super::structure::Structure;
+use super::{Criterion, LmmSpec};
+use crate::error::{Error, Result};
+use crate::formula::Missingness;
+use crate::stats::Coefficient;
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+/// How the optimizer ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Optimization {
+    /// Objective evaluations used.
+    pub evaluations: usize,
+    /// Whether BOBYQA reached its final trust radius (converged).
+    pub converged: bool,
+    /// BOBYQA's termination message.
+    pub message: String,
+}
+
+/// Variance components of one grouping factor: σ² T Tᵀ as variances, SDs and correlations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VarCorr {
+    /// Grouping factor (`Subject`, `cask:batch`).
+    pub group: String,
+    /// Effect names (`(Intercept)`, `Days`).
+    pub effects: Vec<String>,
+    /// Variances of the effects.
+    pub variance: Vec<f64>,
+    /// Standard deviations.
+    pub sd: Vec<f64>,
+    /// Correlation matrix (rows).
+    pub correlation: Vec<Vec<f64>>,
+    /// Covariance matrix (rows).
+    pub covariance: Vec<Vec<f64>>,
+}
+
+/// Conditional modes (BLUPs) of one random-effect term.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RandomEffects {
+    /// Grouping factor.
+    pub group: String,
+    /// Effect names.
+    pub effects: Vec<String>,
+    /// Level labels.
+    pub levels: Vec<String>,
+    /// Conditional modes, one row per level, one column per effect (lme4's `ranef`).
+    pub modes: Vec<Vec<f64>>,
+    /// Conditional variances of the modes, one q × q matrix per level, as lme4's
+    /// `ranef(condVar = TRUE)`: σ² Λ (L_Z L_Zᵀ)⁻¹ Λᵀ.
+    pub cond_var: Vec<Vec<Vec<f64>>>,
+}
+
+/// A fitted linear mixed model. Immutable; see [`LmmSpec::fit`].
+#[derive(Debug, Clone, Serialize)]
+pub struct LmmFit {
+    formula: String,
+    criterion: Criterion,
+    nobs: usize,
+    ngroups: Vec<(String, usize)>,
+    theta: Vec<f64>,
+    sigma: f64,
+    coefficients: Vec<Coefficient>,
+    vcov: Vec<Vec<f64>>,
+    objective: f64,
+    loglik: f64,
+    aic: f64,
+    bic: f64,
+    varcorr: Vec<VarCorr>,
+    ranef: Vec<RandomEffects>,
+    fitted: Vec<f64>,
+    residuals: Vec<f64>,
+    icc: Vec<(String, f64)>,
+    r2_marginal: f64,
+    r2_conditional: f64,
+    singular: bool,
+    optimization: Optimization,
+    diagnostics: Vec<String>,
+    missing: Missingness,
+    row_ids: Vec<usize>,
+    #[serde(skip)]
+    pub(crate) spec: LmmSpec,
+    #[serde(skip)]
+    satterthwaite: Option<satterthwaite::Satterthwaite>,
+    #[serde(skip)]
+    unscaled_vcov: DMatrix<f64>,
+}
+
+/// Solve Lᵀ x = b for lower-triangular L.
+pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
+    let n = b.len();
+    let mut x = b.clone();
+    for i in (0..n).rev() {
+        let mut s = x[i];
+        for k in i + 1..n {
+            s -= l[(k, i)] * x[k];
+        }
+        x[i] = s / l[(i, i)];
+    }
+    x
+}
+
+/// Inverse of a lower-triangular matrix.
+pub(crate) fn lower_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = l.nrows();
+    let mut inv = DMatrix::<f64>::zeros(n, n);
+    for c in 0..n {
+        inv[(c, c)] = 1.0 / l[(c, c)];
+        for r in c + 1..n {
+            let s: f64 = (c..r).map(|k| l[(r, k)] * inv[(k, c)]).sum();
+            inv[(r, c)] = -s / l[(r, r)];
+        }
+    }
+    inv
+}
+
+/// (L_X L_Xᵀ)⁻¹ from a factorization: the unscaled covariance of β̂.
+pub(crate) fn unscaled_vcov(s: &Structure, f: &Factorization) -> DMatrix<f64> {
+    let lx = f.l22.view((s.q_rest, s.q_rest), (s.p, s.p)).clone_owned();
+    let inv = lower_inverse(&lx);
+    inv.transpose() * inv
+}
+
+impl LmmSpec {
+    /// Fit by `criterion` with the default optimizer settings.
+    ///
+    /// # Errors
+    /// [`Error::Numerical`] if no θ gives a finite objective (never for a valid spec).
+    pub fn fit(&self, criterion: Criterion) -> Result<LmmFit> {
+        let s = &self.structure;
+        let n = s.ntheta();
+        let lower = s.lower_bounds();
+        let upper = vec![f64::INFINITY; n];
+        let mut theta = s.initial_theta();
+        let mut config = bobyqa::Config::new(n);
+        config.rho_begin = 0.2;
+        config.rho_end = 1e-8;
+        config.max_fun = 20_000.max(1000 * n);
+        let mut solver = bobyqa::Bobyqa::new(n, config)
+            .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
+        let outcome = solver.minimize(|t| s.objective(t, criterion), &mut theta, &lower, &upper);
+        if !outcome.found_finite() {
+            return Err(Error::Numerical(
+                "the optimizer found no θ with a finite objective".into(),
+            ));
+        }
+        let optimization = Optimization {
+            evaluations: outcome.n_eval,
+            converged: matches!(
+                outcome.status,
+                bobyqa::Status::Converged | bobyqa::Status::FtolReached
+            ),
+            message: outcome.status.to_string(),
+        };
+        self.fit_at(&theta, criterion, optimization)
+    }
+
+    /// Every summary quantity at a given θ (used by [`LmmSpec::fit`] at the optimum).
+    ///
+    /// # Errors
+    /// [`Error::Numerical`] if the factorization fails at θ.
+    pub fn fit_at(
+        &self,
+        theta: &[f64],
+        criterion: Criterion,
+        optimization: Optimization,
+    ) -> Result<LmmFit> {
+        let s = &self.structure;
+        let f = s.factorize(theta).ok_or_else(|| {
+            Error::Numerical("the penalized system is not positive definite at θ".into())
+        })?;
+        let (n, p, qr) = (s.n, s.p, s.q_rest);
+        let dim = f.l22.nrows();
+        let objective = s.objective_from(&f, criterion);
+        let sigma2 = match criterion {
+            Criterion::Reml => f.pwrss / (n - p) as f64,
+            Criterion::Ml => f.pwrss / n as f64,
+        };
+        let sigma = sigma2.sqrt();
+        // β̂ = L_Xᵀ⁻¹ c_X
+        let lx = f.l22.view((qr, qr), (p, p)).clone_owned();
+        let cx = DVector::from_iterator(p, (0..p).map(|j| f.l22[(dim - 1, qr + j)]));
+        let beta = solve_lower_transpose(&lx, &cx);
+        let unscaled = unscaled_vcov(s, &f);
+        let vcov = &unscaled * sigma2;
+        // Conditional modes u: rest terms, then the first term level by level.
+        let lrr = f.l22.view((0, 0), (qr, qr)).clone_owned();
+        let mut vr = DVector::from_iterator(qr, (0..qr).map(|i| f.l22[(dim - 1, i)]));
+        for i in 0..qr {
+            for j in 0..p {
+                vr[i] -= f.l22[(qr + j, i)] * beta[j];
+            }
+        }
+        let ur = solve_lower_transpose(&lrr, &vr);
+        let t = s.factors(theta);
+        let q1 = s.terms[0].q();
+        let mut modes: Vec<Vec<Vec<f64>>> = s
+            .terms
+            .iter()
+            .map(|tm| vec![vec![0.0; tm.q()]; tm.nlevels()])
+            .collect();
+        for (j, lev) in s.levels1.iter().enumerate() {
+            let w = &f.l21[j];
+            let mut v = DVector::<f64>::zeros(q1);
+            for c in 0..q1 {
+                let mut acc = w[(w.nrows() - 1, c)];
+                for (r, &idx) in lev.rows.iter().enumerate() {
+                    if idx < qr {
+                        acc -= w[(r, c)] * ur[idx];
+                    } else if idx < qr + p {
+                        acc -= w[(r, c)] * beta[idx - qr];
+                    }
+                }
+                v[c] = acc;
+            }
+            let u = solve_lower_transpose(&f.l11[j], &v);
+            let b = &t[0] * u;
+            modes[0][j] = b.iter().copied().collect();
+        }
+        for (k, term) in s.terms.iter().enumerate().skip(1) {
+            let q = term.q();
+            for (l, mode) in modes[k].iter_mut().enumerate() {
+                let start = s.offsets[k] + l * q;
+                let u = DVector::from_iterator(q, (0..q).map(|c| ur[start + c]));
+                *mode = (&t[k] * u).iter().copied().collect();
+            }
+        }
+        // Fitted values and residuals.
+        let xb = &self.x * &beta;
+        let mut fitted: Vec<f64> = xb.iter().copied().collect();
+        for (k, term) in s.terms.iter().enumerate() {
+            for (i, fi) in fitted.iter_mut().enumerate() {
+                let b = &modes[k][term.codes[i] as usize];
+                for (c, bc) in b.iter().enumerate() {
+                    *fi += term.z[(i, c)] * bc;
+                }
+            }
+        }
+        let residuals: Vec<f64> = self.y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
+        // Conditional variances σ² T (L L')⁻¹ Tᵀ, block by block.
+        let lrr_inv = lower_inverse(&lrr);
+        let mut cond_var: Vec<Vec<Vec<Vec<f64>>>> = Vec::with_capacity(s.terms.len());
+        {
+            let mut first = Vec::with_capacity(s.levels1.len());
+            for (j, lev) in s.levels1.iter().enumerate() {
+                let l11inv = lower_inverse(&f.l11[j]);
+                let mut block = l11inv.transpose() * &l11inv;
+                if qr > 0 {
+                    // Rows of L_r1 L11⁻¹ mapped through L_rr⁻¹.
+                    let w = &f.l21[j];
+                    let nr = lev.rows.iter().take_while(|&&i| i < qr).count();
+                    if nr > 0 {
+                        let mut lr1 = DMatrix::<f64>::zeros(qr, q1);
+                        for (r, &idx) in lev.rows.iter().take(nr).enumerate() {
+                            for c in 0..q1 {
+                                lr1[(idx, c)] = w[(r, c)];
+                            }
+                        }
+                        let xj = &lrr_inv * (lr1 * &l11inv);
+                        block += xj.transpose() * xj;
+                    }
+                }
+                let cv = &t[0] * block * t[0].transpose() * sigma2;
+                first.push(to_rows(&cv));
+            }
+            cond_var.push(first);
+            let rest_inv = lrr_inv.transpose() * &lrr_inv;
+            for (k, term) in s.terms.iter().enumerate().skip(1) {
+                let q = term.q();
+                let mut blocks = Vec::with_capacity(term.nlevels());
+                for l in 0..term.nlevels() {
+                    let start = s.offsets[k] + l * q;
+                    let blk = rest_inv.view((start, start), (q, q)).clone_owned();
+                    blocks.push(to_rows(&(&t[k] * blk * t[k].transpose() * sigma2)));
+                }
+                cond_var.push(blocks);
+            }
+        }
+        // Variance components.
+        let varcorr: Vec<VarCorr> = s
+            .terms
+            .iter()
+            .zip(&t)
+            .map(|(term, tk)| {
+                let cov = tk * tk.transpose() * sigma2;
+                let q = term.q();
+                let sd: Vec<f64> = (0..q).map(|i| cov[(i, i)].sqrt()).collect();
+                let corr = DMatrix::from_fn(q, q, |a, b| {
+                    if a == b {
+                        1.0
+                    } else if sd[a] > 0.0 && sd[b] > 0.0 {
+                        cov[(a, b)] / (sd[a] * sd[b])
+                    } else {
+                        f64::NAN
+                    }
+                });
+                VarCorr {
+                    group: term.group.clone(),
+                    effects: term.effects.clone(),
+                    variance: (0..q).map(|i| cov[(i, i)]).collect(),
+                    sd,
+                    correlation: to_rows(&corr),
+                    covariance: to_rows(&cov),
+                }
+            })
+            .collect();
+        let ranef = s
+            .terms
+            .iter()
+            .zip(modes)
+            .zip(cond_var)
+            .map(|((term, m), cv)| RandomEffects {
+                group: term.group.clone(),
+                effects: term.effects.clone(),
+                levels: term.levels.clone(),
+                modes: m,
+                cond_var: cv,
+            })
+            .collect();
+        // Likelihood summaries (lme4: REML fits report the REML log-likelihood).
+        let loglik = -objective / 2.0;
+        let npar = (p + s.ntheta() + 1) as f64;
+        let aic = -2.0 * loglik + 2.0 * npar;
+        let bic = -2.0 * loglik + npar * (n as f64).ln();
+        // Variance explained (Nakagawa & Schielzeth 2013; Johnson 2014 for random slopes):
+        // each term contributes mean over rows of zᵢ' Σ_k zᵢ.
+        let var_fixed = {
+            let m = xb.mean();
+            xb.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n as f64 - 1.0)
+        };
+        let var_random: f64 = s
+            .terms
+            .iter()
+            .zip(&varcorr)
+            .map(|(term, vc)| {
+                let cov = DMatrix::from_fn(term.q(), term.q(), |a, b| vc.covariance[a][b]);
+                (0..n)
+                    .map(|i| {
+                        let z = term.z.row(i);
+                        (z * &cov * z.transpose())[(0, 0)]
+                    })
+                    .sum::<f64>()
+                    / n as f64
+            })
+            .sum();
+        let total = var_fixed + var_random + sigma2;
+        let r2_marginal = var_fixed / total;
+        let r2_conditional = (var_fixed + var_random) / total;
+        // ICC of each intercept-only grouping factor: τ²_k / (Σ τ² + σ²).
+        let intercept_only: Vec<bool> = s
+            .terms
+            .iter()
+            .map(|tm| tm.effects == ["(Intercept)"])
+            .collect();
+        let icc = if intercept_only.iter().all(|&b| b) {
+            let denom: f64 = varcorr.iter().map(|v| v.variance[0]).sum::<f64>() + sigma2;
+            varcorr
+                .iter()
+                .map(|v| (v.group.clone(), v.variance[0] / denom))
+                .collect()
+        } else {
+            s.terms
+                .iter()
+                .zip(&varcorr)
+                .filter(|(tm, _)| tm.effects == ["(Intercept)"])
+                .map(|(_, v)| (v.group.clone(), v.variance[0] / (v.variance[0] + sigma2)))
+                .collect()
+        };
+        let singular = theta
+            .iter()
+            .zip(s.lower_bounds())
+            .any(|(&t, lb)| lb == 0.0 && t < 1e-4);
+        let mut diagnostics = Vec::new();
+        if singular {
+            diagnostics.push("boundary (singular) fit: a variance component is estimated at or near zero, or a correlation at ±1".to_string());
+        }
+        if !optimization.converged {
+            diagnostics.push(format!(
+                "the optimizer did not converge: {}",
+                optimization.message
+            ));
+        }
+        // Satterthwaite df from the Hessian of the deviance in (θ, σ).
+        let sat = satterthwaite::Satterthwaite::new(s, theta, sigma, criterion);
+        let coefficients = self
+            .fixed_names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let mut l = vec![0.0; p];
+                l[j] = 1.0;
+                let df = sat
+                    .as_ref()
+                    .map_or(f64::NAN, |sat| sat.df(&l, &unscaled, sigma));
+                Coefficient::new(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95)
+            })
+            .collect();
+        if sat.is_none() {
+            diagnostics.push(
+                "Satterthwaite df unavailable: the Hessian of the deviance is not usable".into(),
+            );
+        }
+        Ok(LmmFit {
+            formula: self.formula.text().to_string(),
+            criterion,
+            nobs: n,
+            ngroups: s
+                .terms
+                .iter()
+                .map(|tm| (tm.group.clone(), tm.nlevels()))
+                .collect(),
+            theta: theta.to_vec(),
+            sigma,
+            coefficients,
+            vcov: to_rows(&vcov),
+            objective,
+            loglik,
+            aic,
+            bic,
+            varcorr,
+            ranef,
+            fitted,
+            residuals,
+            icc,
+            r2_marginal,
+            r2_conditional,
+            singular,
+            optimization,
+            diagnostics,
+            missing: self.missing.clone(),
+            row_ids: self.row_ids.clone(),
+            satterthwaite: sat,
+            unscaled_vcov: unscaled,
+            spec: self.clone(),
+        })
+    }
+}
+
+pub(crate) fn to_rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
+    m.row_iter().map(|r| r.iter().copied().collect()).collect()
+}
+
+impl LmmFit {
+    /// The formula as given.
+    pub fn formula(&self) -> &str {
+        &self.formula
+    }
+    /// REML or ML.
+    pub fn criterion(&self) -> Criterion {
+        self.criterion
+    }
+    /// Number of observations used.
+    pub fn nobs(&self) -> usize {
+        self.nobs
+    }
+    /// Grouping factors (θ order) with their numbers of levels.
+    pub fn ngroups(&self) -> &[(String, usize)] {
+        &self.ngroups
+    }
+    /// θ̂ in lme4's order.
+    pub fn theta(&self) -> &[f64] {
+        &self.theta
+    }
+    /// Residual standard deviation σ̂.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+    /// Fixed effects with SEs, Satterthwaite df, t, p and 95% Wald CIs (t on Satterthwaite df).
+    pub fn coefficients(&self) -> &[Coefficient] {
+        &self.coefficients
+    }
+    /// The fixed effect named `term`.
+    pub fn coefficient(&self, term: &str) -> Option<&Coefficient> {
+        self.coefficients.iter().find(|c| c.term == term)
+    }
+    /// β̂.
+    pub fn beta(&self) -> Vec<f64> {
+        self.coefficients.iter().map(|c| c.estimate).collect()
+    }
+    /// Fixed-effect names.
+    pub fn terms(&self) -> Vec<&str> {
+        self.coefficients.iter().map(|c| c.term.as_str()).collect()
+    }
+    /// Covariance of β̂ (rows).
+    pub fn vcov(&self) -> &[Vec<f64>] {
+        &self.vcov
+    }
+    /// The REML criterion (REML fits) or deviance −2 log L (ML fits), as lme4 reports them.
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+    /// Log-likelihood (the REML log-likelihood for REML fits, as lme4).
+    pub fn loglik(&self) -> f64 {
+        self.loglik
+    }
+    /// AIC (parameters: β, θ, σ).
+    pub fn aic(&self) -> f64 {
+        self.aic
+    }
+    /// BIC.
+    pub fn bic(&self) -> f64 {
+        self.bic
+    }
+    /// Variance components per grouping factor.
+    pub fn varcorr(&self) -> &[VarCorr] {
+        &self.varcorr
+    }
+    /// Conditional modes (BLUPs) and their conditional variances.
+    pub fn ranef(&self) -> &[RandomEffects] {
+        &self.ranef
+    }
+    /// Fitted values Xβ̂ + Zb̂, one per row used.
+    pub fn fitted(&self) -> &[f64] {
+        &self.fitted
+    }
+    /// Residuals y − fitted.
+    pub fn residuals(&self) -> &[f64] {
+        &self.residuals
+    }
+    /// Intraclass correlation per intercept-only grouping factor: τ²_k / (Σ τ² + σ²) when every
+    /// term is an intercept, else τ²_k / (τ²_k + σ²) for the intercept-only ones.
+    pub fn icc(&self) -> &[(String, f64)] {
+        &self.icc
+    }
+    /// Marginal R² (fixed effects) of Nakagawa & Schielzeth (2013), with Johnson's (2014)
+    /// random-slope variance.
+    pub fn r2_marginal(&self) -> f64 {
+        self.r2_marginal
+    }
+    /// Conditional R² (fixed + random effects).
+    pub fn r2_conditional(&self) -> f64 {
+        self.r2_conditional
+    }
+    /// Whether the fit is on the boundary (lme4's `isSingular`, tolerance 1e-4).
+    pub fn is_singular(&self) -> bool {
+        self.singular
+    }
+    /// How the optimizer ended.
+    pub fn optimization(&self) -> &Optimization {
+        &self.optimization
+    }
+    /// Whether the optimizer converged.
+    pub fn converged(&self) -> bool {
+        self.optimization.converged
+    }
+    /// Warnings as data: singular fit, non-convergence.
+    pub fn diagnostics(&self) -> &[String] {
+        &self.diagnostics
+    }
+    /// Rows dropped for missing values.
+    pub fn missing(&self) -> &Missingness {
+        &self.missing
+    }
+    /// Origins of the rows used, aligned with fitted values.
+    pub fn row_ids(&self) -> &[usize] {
+        &self.row_ids
+    }
+    /// A linear contrast lᵀβ with its SE, Satterthwaite df, t, p and 95% CI
+    /// (lmerTest's `contest1D`).
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if `l` does not have one weight per fixed effect or is all zero.
+    pub fn contrast(&self, l: &[f64]) -> Result<Coefficient> {
+        let p = self.coefficients.len();
+        if l.len() != p || l.iter().all(|&w| w == 0.0) {
+            return Err(Error::Argument {
+                name: "l".into(),
+                message: format!(
+                    "needs {p} weights (one per fixed effect), not all zero; got {}",
+                    l.len()
+                ),
+            });
+        }
+        let est: f64 = l
+            .iter()
+            .zip(&self.coefficients)
+            .map(|(w, c)| w * c.estimate)
+            .sum();
+        let mut var = 0.0;
+        for a in 0..p {
+            for b in 0..p {
+                var += l[a] * self.vcov[a][b] * l[b];
+            }
+        }
+        let df = self
+            .satterthwaite
+            .as_ref()
+            .map_or(f64::NAN, |s| s.df(l, &self.unscaled_vcov, self.sigma));
+        let label = l
+            .iter()
+            .zip(&self.coefficients)
+            .filter(|(w, _)| **w != 0.0)
+            .map(|(w, c)| format!("{w}*{}", c.term))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        Ok(Coefficient::new(&label, est, var.sqrt(), df, 0.95))
+    }
+
+    /// The asymptotic covariance of (θ̂, σ̂), 2 H⁻¹ with H the Hessian of the deviance
+    /// (lmerTest's `vcov_varpar`), if it could be computed.
+    pub fn vcov_varpar(&self) -> Option<Vec<Vec<f64>>> {
+        self.satterthwaite.as_ref().map(|s| to_rows(&s.vcov_varpar))
+    }
+
+    /// The specification this fit came from (for refits).
+    pub fn spec(&self) -> &LmmSpec {
+        &self.spec
+    }
+}

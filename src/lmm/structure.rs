@@ -1,0 +1,323 @@
+//! The random-effects structure and the one-off cross-products of `[Z X y]`.
+//!
+//! Terms are sorted by decreasing number of levels (stable), as lme4 orders them, so θ comes in
+//! lme4's order. The first term's part of `[Z X y]'[Z X y]` is kept per level: a q₁ × q₁ block
+//! `Z₁ⱼ'Z₁ⱼ` and the few rows of the other columns that level touches (`Aⱼ`, m_j × q₁).
+//! Everything else — other random terms, X and y — is one dense symmetric block `A_rr`.
+
+use crate::data::{Column, Data, Factor};
+use crate::error::{Error, Result};
+use crate::formula::design::Design;
+use crate::formula::{Formula, ModelFrame, RandomTerm};
+use nalgebra::{DMatrix, DVector};
+
+/// One random-effect term on the rows used.
+#[derive(Debug, Clone)]
+pub(crate) struct ReTerm {
+    /// Grouping factor name as lme4 prints it.
+    pub group: String,
+    /// Level labels of the grouping factor, in order.
+    pub levels: Vec<String>,
+    /// Level index of each row used.
+    pub codes: Vec<u32>,
+    /// Names of the random effects (`(Intercept)`, `Days`).
+    pub effects: Vec<String>,
+    /// Random-effect model matrix, n × q.
+    pub z: DMatrix<f64>,
+}
+
+impl ReTerm {
+    pub fn q(&self) -> usize {
+        self.effects.len()
+    }
+    pub fn nlevels(&self) -> usize {
+        self.levels.len()
+    }
+    /// Number of θ entries: the lower triangle of a q × q factor.
+    pub fn ntheta(&self) -> usize {
+        self.q() * (self.q() + 1) / 2
+    }
+}
+
+/// Per level of the first term: its block of Z₁'Z₁ and its rows of the other columns.
+#[derive(Debug, Clone)]
+pub(crate) struct LevelBlock {
+    /// Z₁ⱼ'Z₁ⱼ (q₁ × q₁).
+    pub a11: DMatrix<f64>,
+    /// Row indices into the dense block (ascending; random rows, then X, then y).
+    pub rows: Vec<usize>,
+    /// [Z_r X y]ⱼ' Z₁ⱼ restricted to `rows` (m_j × q₁).
+    pub a21: DMatrix<f64>,
+}
+
+/// Everything an evaluation of the objective needs, computed once.
+#[derive(Debug, Clone)]
+pub(crate) struct Structure {
+    pub terms: Vec<ReTerm>,
+    pub n: usize,
+    pub p: usize,
+    /// Offsets of each term ≥ 1 within the dense block's random rows.
+    pub offsets: Vec<usize>,
+    /// Number of random rows in the dense block (Σ_{k≥1} ℓ_k q_k).
+    pub q_rest: usize,
+    pub levels1: Vec<LevelBlock>,
+    /// The dense block of [Z_r X y]'[Z_r X y] (lower triangle valid), size q_rest + p + 1.
+    pub a_rr: DMatrix<f64>,
+}
+
+fn grouping_factor(
+    data: &Data,
+    vars: &[String],
+    rows: &[usize],
+) -> Result<(Vec<String>, Vec<u32>)> {
+    // Per variable: labels and codes; numeric columns become factors (lme4 does the same).
+    let mut parts: Vec<Factor> = Vec::new();
+    for v in vars {
+        let f = match data.column(v)? {
+            Column::Categorical(f) => f.clone(),
+            Column::Numeric(x) => Factor::from_numbers(x),
+        };
+        parts.push(f);
+    }
+    // Interaction levels ordered with the first variable varying slowest (R's `f1:f2`);
+    // unused combinations dropped.
+    let mut keys: Vec<Vec<u32>> = rows
+        .iter()
+        .map(|&r| {
+            parts
+                .iter()
+                .map(|f| f.codes()[r].expect("complete rows"))
+                .collect()
+        })
+        .collect();
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    let labels = distinct
+        .iter()
+        .map(|k| {
+            k.iter()
+                .zip(&parts)
+                .map(|(&c, f)| f.levels()[c as usize].clone())
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .collect();
+    let codes = keys
+        .drain(..)
+        .map(|k| distinct.binary_search(&k).expect("present") as u32)
+        .collect();
+    Ok((labels, codes))
+}
+
+fn build_term(rt: &RandomTerm, data: &Data, rows: &[usize]) -> Result<ReTerm> {
+    let group = rt.group_name();
+    let (levels, codes) = grouping_factor(data, &rt.group, rows)?;
+    let design = Design::new(&rt.effects, data, rows)?;
+    let z = design.matrix(data, rows)?;
+    let effects = design.column_names().to_vec();
+    let term_text = format!(
+        "({} | {group})",
+        if effects.is_empty() {
+            "0".to_string()
+        } else {
+            effects.join(" + ")
+        }
+    );
+    if levels.len() < 2 {
+        return Err(Error::Term {
+            term: term_text,
+            message: format!(
+                "the grouping factor '{group}' has {} level in the rows used; a random effect needs at least two sampled levels",
+                levels.len()
+            ),
+        });
+    }
+    let n = rows.len();
+    if levels.len() >= n {
+        return Err(Error::Term {
+            term: term_text,
+            message: format!(
+                "the grouping factor '{group}' has {} levels for {n} observations; it must have fewer levels than observations (the random effect is confounded with the residual)",
+                levels.len()
+            ),
+        });
+    }
+    if levels.len() * effects.len() >= n && effects.len() > 1 {
+        return Err(Error::Term {
+            term: term_text,
+            message: format!(
+                "{} random effects ({} levels × {} effects) for {n} observations; the model is unidentifiable",
+                levels.len() * effects.len(),
+                levels.len(),
+                effects.len()
+            ),
+        });
+    }
+    Ok(ReTerm {
+        group,
+        levels,
+        codes,
+        effects,
+        z,
+    })
+}
+
+impl Structure {
+    /// Build the structure for `formula` on `data` (rows complete in every variable).
+    pub fn new(formula: &Formula, frame: &ModelFrame, data: &Data) -> Result<Structure> {
+        let rows = &frame.rows;
+        let mut terms: Vec<ReTerm> = formula
+            .random()
+            .iter()
+            .map(|rt| build_term(rt, data, rows))
+            .collect::<Result<_>>()?;
+        terms.sort_by_key(|t| std::cmp::Reverse(t.nlevels()));
+        Ok(Self::from_parts(terms, &frame.x, &frame.y))
+    }
+
+    /// The one-off pass over the data.
+    pub fn from_parts(terms: Vec<ReTerm>, x: &DMatrix<f64>, y: &DVector<f64>) -> Structure {
+        let n = y.len();
+        let p = x.ncols();
+        let mut offsets = vec![0; terms.len()];
+        let mut q_rest = 0;
+        for (k, t) in terms.iter().enumerate().skip(1) {
+            offsets[k] = q_rest;
+            q_rest += t.nlevels() * t.q();
+        }
+        let dim = q_rest + p + 1;
+        let xrow = q_rest; // first X row in the dense block
+        let yrow = q_rest + p;
+        // Dense row index and value of the full [Z_r X y] row i, as (index, value) pairs.
+        let dense_entries = |i: usize, out: &mut Vec<(usize, f64)>| {
+            out.clear();
+            for (k, t) in terms.iter().enumerate().skip(1) {
+                let base = offsets[k] + t.codes[i] as usize * t.q();
+                for c in 0..t.q() {
+                    out.push((base + c, t.z[(i, c)]));
+                }
+            }
+            for j in 0..p {
+                out.push((xrow + j, x[(i, j)]));
+            }
+            out.push((yrow, y[i]));
+        };
+        // Dense block: Σ_i e_i e_i' over the sparse row entries (lower triangle).
+        let mut a_rr = DMatrix::<f64>::zeros(dim, dim);
+        let mut entries = Vec::with_capacity(dim.min(64));
+        if terms.len() == 1 {
+            // Only X and y: X'X via one gemm-like pass.
+            let mut xy = DMatrix::<f64>::zeros(n, p + 1);
+            xy.columns_mut(0, p).copy_from(x);
+            xy.column_mut(p).copy_from(y);
+            let g = xy.transpose() * &xy;
+            a_rr.copy_from(&g);
+        } else {
+            for i in 0..n {
+                dense_entries(i, &mut entries);
+                for (a, &(ia, va)) in entries.iter().enumerate() {
+                    for &(ib, vb) in &entries[..=a] {
+                        let (r, c) = if ia >= ib { (ia, ib) } else { (ib, ia) };
+                        a_rr[(r, c)] += va * vb;
+                    }
+                }
+            }
+            a_rr.fill_upper_triangle_with_lower_triangle();
+        }
+        // First term, per level.
+        let t1 = &terms[0];
+        let q1 = t1.q();
+        let mut by_level: Vec<Vec<usize>> = vec![Vec::new(); t1.nlevels()];
+        for (i, &c) in t1.codes.iter().enumerate() {
+            by_level[c as usize].push(i);
+        }
+        let levels1 = by_level
+            .iter()
+            .map(|obs| {
+                let mut a11 = DMatrix::<f64>::zeros(q1, q1);
+                let mut rows: Vec<usize> = Vec::new();
+                for &i in obs {
+                    for (k, t) in terms.iter().enumerate().skip(1) {
+                        let base = offsets[k] + t.codes[i] as usize * t.q();
+                        rows.extend(base..base + t.q());
+                    }
+                }
+                rows.sort_unstable();
+                rows.dedup();
+                rows.extend(xrow..=yrow);
+                let mut a21 = DMatrix::<f64>::zeros(rows.len(), q1);
+                for &i in obs {
+                    let z1 = t1.z.row(i);
+                    for a in 0..q1 {
+                        for b in 0..q1 {
+                            a11[(a, b)] += z1[a] * z1[b];
+                        }
+                    }
+                    dense_entries(i, &mut entries);
+                    for &(idx, v) in &entries {
+                        let r = rows.binary_search(&idx).expect("row listed");
+                        for b in 0..q1 {
+                            a21[(r, b)] += v * z1[b];
+                        }
+                    }
+                }
+                LevelBlock { a11, rows, a21 }
+            })
+            .collect();
+        Structure {
+            terms,
+            n,
+            p,
+            offsets,
+            q_rest,
+            levels1,
+            a_rr,
+        }
+    }
+
+    /// Total θ length.
+    pub fn ntheta(&self) -> usize {
+        self.terms.iter().map(ReTerm::ntheta).sum()
+    }
+
+    /// lme4's lower bounds: 0 on the diagonal of each factor, −∞ elsewhere.
+    pub fn lower_bounds(&self) -> Vec<f64> {
+        let mut lb = Vec::with_capacity(self.ntheta());
+        for t in &self.terms {
+            for c in 0..t.q() {
+                for r in c..t.q() {
+                    lb.push(if r == c { 0.0 } else { f64::NEG_INFINITY });
+                }
+            }
+        }
+        lb
+    }
+
+    /// lme4's starting point: identity factors.
+    pub fn initial_theta(&self) -> Vec<f64> {
+        self.lower_bounds()
+            .iter()
+            .map(|&b| if b == 0.0 { 1.0 } else { 0.0 })
+            .collect()
+    }
+
+    /// The lower-triangular factor T_k for each term, from θ (column-major lower triangle).
+    pub fn factors(&self, theta: &[f64]) -> Vec<DMatrix<f64>> {
+        let mut at = 0;
+        self.terms
+            .iter()
+            .map(|t| {
+                let q = t.q();
+                let mut m = DMatrix::<f64>::zeros(q, q);
+                for c in 0..q {
+                    for r in c..q {
+                        m[(r, c)] = theta[at];
+                        at += 1;
+                    }
+                }
+                m
+            })
+            .collect()
+    }
+}
