@@ -171,6 +171,7 @@ fn check(file: &str) {
             floor,
         );
     }
+    extras(&tag, &r, &fit);
     // Conditional modes (first five levels of each factor).
     for re in fit.ranef() {
         let rg = &r["ranef"][&re.group];
@@ -196,6 +197,135 @@ fn check(file: &str) {
     }
 }
 
+/// Fields only the crate's own fixtures (tests/reference/lmm_more.R) carry.
+fn extras(tag: &str, r: &Value, fit: &securebase::LmmFit) {
+    if r.get("cond_var").is_none() {
+        return;
+    }
+    for re in fit.ranef() {
+        let levels = strs(&r["ranef_levels"][&re.group]);
+        assert_eq!(
+            &re.levels[..levels.len()],
+            &levels[..],
+            "{tag}: level order of {}",
+            re.group
+        );
+        let cv = &r["cond_var"][&re.group];
+        for (l, want) in cv.as_array().unwrap().iter().enumerate() {
+            let want: Vec<f64> = match want {
+                Value::Array(rows) if rows.first().is_some_and(Value::is_array) => {
+                    rows.iter().flat_map(f64s).collect()
+                }
+                other => f64s(other),
+            };
+            let got: Vec<f64> = re.cond_var[l].iter().flatten().copied().collect();
+            assert_eq!(got.len(), want.len(), "{tag}: cond var size");
+            // On the σ² scale: at a boundary fit both values are ~0 and depend on where each
+            // optimizer stops near θ = 0.
+            let floor = want
+                .iter()
+                .fold(1e-3 * fit.sigma().powi(2), |m, v| m.max(v.abs()));
+            for (g, w) in got.iter().zip(&want) {
+                near(
+                    &format!("{tag}: cond var {} level {}", re.group, re.levels[l]),
+                    *g,
+                    *w,
+                    1e-4,
+                    floor,
+                );
+            }
+        }
+    }
+    let fitted_ref = f64s(&r["fitted_head"]);
+    let resid_ref = f64s(&r["resid_head"]);
+    for i in 0..fitted_ref.len() {
+        near(
+            &format!("{tag}: fitted[{i}]"),
+            fit.fitted()[i],
+            fitted_ref[i],
+            1e-6,
+            1.0,
+        );
+        near(
+            &format!("{tag}: residual[{i}]"),
+            fit.residuals()[i],
+            resid_ref[i],
+            1e-4,
+            fit.sigma(),
+        );
+    }
+    near(
+        &format!("{tag}: marginal R2"),
+        fit.r2_marginal(),
+        r["r2"]["marginal"].as_f64().unwrap(),
+        1e-4,
+        1e-3,
+    );
+    near(
+        &format!("{tag}: conditional R2"),
+        fit.r2_conditional(),
+        r["r2"]["conditional"].as_f64().unwrap(),
+        1e-4,
+        1e-3,
+    );
+    if fit.varcorr().iter().all(|v| v.effects == ["(Intercept)"]) {
+        for (g, icc) in fit.icc() {
+            near(
+                &format!("{tag}: ICC {g}"),
+                *icc,
+                r["icc"][g].as_f64().unwrap(),
+                1e-4,
+                1e-3,
+            );
+        }
+    }
+    let dropped: Vec<f64> = fit
+        .missing()
+        .dropped_rows
+        .iter()
+        .map(|&x| x as f64)
+        .collect();
+    assert_eq!(dropped, f64s(&r["dropped"]), "{tag}: dropped rows");
+    for (g, n) in fit.ngroups() {
+        assert_eq!(
+            *n as f64,
+            r["ngroups"][g].as_f64().unwrap(),
+            "{tag}: levels of {g}"
+        );
+    }
+    if let Some(c) = r.get("contrast") {
+        let got = fit.contrast(&f64s(&c["L"])).unwrap();
+        near(
+            &format!("{tag}: contrast estimate"),
+            got.estimate,
+            c["estimate"].as_f64().unwrap(),
+            1e-4,
+            1e-3,
+        );
+        near(
+            &format!("{tag}: contrast se"),
+            got.std_error,
+            c["se"].as_f64().unwrap(),
+            1e-4,
+            0.0,
+        );
+        near(
+            &format!("{tag}: contrast df"),
+            got.df,
+            c["df"].as_f64().unwrap(),
+            1e-3,
+            0.0,
+        );
+        near(
+            &format!("{tag}: contrast t"),
+            got.t,
+            c["t"].as_f64().unwrap(),
+            1e-4,
+            0.0,
+        );
+    }
+}
+
 macro_rules! reference {
     ($($name:ident => $file:expr),* $(,)?) => { $( #[test] fn $name() { check($file); } )* };
 }
@@ -213,4 +343,14 @@ reference! {
     penicillin_ml => "penicillin_ml.json",
     pastes_reml => "pastes_reml.json",
     pastes_ml => "pastes_ml.json",
+    threelevel_reml => "threelevel_reml.json",
+    threelevel_ml => "threelevel_ml.json",
+    threelevel_nested_reml => "threelevel_nested_reml.json",
+    threelevel_nested_ml => "threelevel_nested_ml.json",
+    orthodont_reml => "orthodont_reml.json",
+    orthodont_ml => "orthodont_ml.json",
+    machines_reml => "machines_reml.json",
+    machines_ml => "machines_ml.json",
+    singular_reml => "singular_reml.json",
+    singular_ml => "singular_ml.json",
 }
