@@ -24,12 +24,14 @@
 //! # Ok::<(), securebase::Error>(())
 //! ```
 
+mod anova;
 mod display;
 mod fit;
 mod objective;
 mod satterthwaite;
 mod structure;
 
+pub use anova::{Anova, AnovaRow, anova};
 pub use fit::{LmmFit, Optimization, RandomEffects, VarCorr};
 
 use crate::data::Data;

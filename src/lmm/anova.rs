@@ -1,0 +1,137 @@
+//! Likelihood-ratio tests between nested mixed models, as R's `anova(m0, m1)` does them:
+//! REML fits are refitted by ML first, models are ordered by their number of parameters, and
+//! each is tested against the one before it with χ² = Δdeviance on Δnpar df.
+
+use super::{Criterion, LmmFit};
+use crate::error::{Error, Result};
+use crate::stats::chisq_upper;
+use serde::Serialize;
+
+/// One row of an [`Anova`] table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnovaRow {
+    /// The model's formula.
+    pub formula: String,
+    /// Number of parameters (β, θ, σ).
+    pub npar: usize,
+    /// AIC of the ML fit.
+    pub aic: f64,
+    /// BIC of the ML fit.
+    pub bic: f64,
+    /// Log-likelihood of the ML fit.
+    pub loglik: f64,
+    /// Deviance −2 log L of the ML fit.
+    pub deviance: f64,
+    /// χ² against the previous row (`None` for the first).
+    pub chisq: Option<f64>,
+    /// Its df.
+    pub df: Option<usize>,
+    /// Its upper-tail p-value.
+    pub p: Option<f64>,
+}
+
+/// A likelihood-ratio test table for nested mixed models.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Anova {
+    /// Rows, from the smallest model to the largest.
+    pub rows: Vec<AnovaRow>,
+}
+
+/// Compare nested models by likelihood-ratio tests (R's `anova(m0, m1, …)`).
+///
+/// # Errors
+/// [`Error::Argument`] for fewer than two models, or models fitted to different rows (compare
+/// models on the same complete cases).
+pub fn anova(models: &[&LmmFit]) -> Result<Anova> {
+    if models.len() < 2 {
+        return Err(Error::Argument {
+            name: "models".into(),
+            message: "need at least two models to compare".into(),
+        });
+    }
+    let rows0 = models[0].row_ids();
+    if let Some(m) = models.iter().find(|m| m.row_ids() != rows0) {
+        return Err(Error::Argument {
+            name: "models".into(),
+            message: format!(
+                "'{}' uses {} rows but '{}' uses {}: models must be fitted to the same rows (drop incomplete rows first)",
+                m.formula(),
+                m.nobs(),
+                models[0].formula(),
+                models[0].nobs()
+            ),
+        });
+    }
+    let mut ml: Vec<LmmFit> = Vec::with_capacity(models.len());
+    for m in models {
+        ml.push(match m.criterion() {
+            Criterion::Ml => (*m).clone(),
+            Criterion::Reml => m.spec().fit(Criterion::Ml)?,
+        });
+    }
+    let npar = |m: &LmmFit| m.coefficients().len() + m.theta().len() + 1;
+    ml.sort_by_key(npar);
+    let mut rows: Vec<AnovaRow> = Vec::with_capacity(ml.len());
+    for (i, m) in ml.iter().enumerate() {
+        let (chisq, df, p) = if i == 0 {
+            (None, None, None)
+        } else {
+            let prev = &ml[i - 1];
+            let chisq = (prev.objective() - m.objective()).max(0.0);
+            let df = npar(m) - npar(prev);
+            (
+                Some(chisq),
+                Some(df),
+                (df > 0).then(|| chisq_upper(chisq, df as f64)),
+            )
+        };
+        rows.push(AnovaRow {
+            formula: m.formula().to_string(),
+            npar: npar(m),
+            aic: m.aic(),
+            bic: m.bic(),
+            loglik: m.loglik(),
+            deviance: m.objective(),
+            chisq,
+            df,
+            p,
+        });
+    }
+    Ok(Anova { rows })
+}
+
+impl std::fmt::Display for Anova {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Likelihood-ratio tests (models refitted by ML)")?;
+        for (i, r) in self.rows.iter().enumerate() {
+            writeln!(f, "m{i}: {}", r.formula)?;
+        }
+        writeln!(
+            f,
+            "{:>4} {:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>4} {:>10}",
+            "", "npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"
+        )?;
+        for (i, r) in self.rows.iter().enumerate() {
+            let (c, d, p) = match (r.chisq, r.df, r.p) {
+                (Some(c), Some(d), Some(p)) => {
+                    (format!("{c:.4}"), d.to_string(), crate::stats::format_p(p))
+                }
+                _ => (String::new(), String::new(), String::new()),
+            };
+            writeln!(
+                f,
+                "{:>4} {:>5} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>8} {:>4} {:>10}",
+                format!("m{i}"),
+                r.npar,
+                r.aic,
+                r.bic,
+                r.loglik,
+                r.deviance,
+                c,
+                d,
+                p
+            )?;
+        }
+        Ok(())
+    }
+}
