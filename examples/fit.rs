@@ -4,11 +4,12 @@
 //! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--json]
 //! ```
 //!
-//! A formula without random-effect terms is fitted by OLS. `--json` prints one JSON object (see
+//! A formula with random-effect terms fits a linear mixed model (REML unless `--ml`), one
+//! without them OLS. `--json` prints one JSON object (see
 //! DESIGN.md's contract); otherwise a table like R's `summary()`. Bad input prints a one-line
 //! error on stderr and exits with status 2.
 
-use securebase::{Data, Formula, Ols};
+use securebase::{Criterion, Data, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
@@ -55,18 +56,24 @@ fn run(args: &Args) -> Result<String, String> {
     let data = Data::from_csv_path(&args.data).map_err(|e| one_line(&e))?;
     let formula = Formula::parse(&args.formula).map_err(|e| one_line(&e))?;
     if formula.is_mixed() {
-        return Err("mixed models are not available in this build".into());
+        let criterion = if args.ml {
+            Criterion::Ml
+        } else {
+            Criterion::Reml
+        };
+        let spec = LmmSpec::from_formula(&data, &formula).map_err(|e| one_line(&e))?;
+        let fit = spec.fit(criterion).map_err(|e| one_line(&e))?;
+        return Ok(if args.json {
+            lmm_json(&fit).to_string()
+        } else {
+            fit.to_string()
+        });
     }
-    let _ = args.ml; // ML and REML coincide for OLS estimates of beta.
     let fit = Ols::fit_formula(&data, &formula).map_err(|e| one_line(&e))?;
     if !args.json {
         return Ok(fit.to_string());
     }
-    let fixef: Vec<Value> = fit
-        .coefficients()
-        .iter()
-        .map(|c| json!({"term": c.term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "t": c.t, "p": c.p, "ci": c.ci}))
-        .collect();
+    let fixef = fixef_json(fit.coefficients());
     let out = json!({
         "model": "ols",
         "formula": fit.formula(),
@@ -89,6 +96,56 @@ fn run(args: &Args) -> Result<String, String> {
         "dropped_rows": fit.missing().dropped_rows,
     });
     Ok(out.to_string())
+}
+
+fn fixef_json(rows: &[securebase::Coefficient]) -> Vec<Value> {
+    rows.iter()
+        .map(|c| json!({"term": c.term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "t": c.t, "p": c.p, "ci": c.ci}))
+        .collect()
+}
+
+fn lmm_json(fit: &LmmFit) -> Value {
+    let mut varcorr: Vec<Value> = Vec::new();
+    for vc in fit.varcorr() {
+        for (i, e) in vc.effects.iter().enumerate() {
+            varcorr.push(
+                json!({"group": vc.group, "term": e, "variance": vc.variance[i], "sd": vc.sd[i]}),
+            );
+        }
+        for i in 0..vc.effects.len() {
+            for j in 0..i {
+                varcorr.push(
+                    json!({"group": vc.group, "term": vc.effects[j], "term2": vc.effects[i],
+                    "covariance": vc.covariance[i][j], "correlation": vc.correlation[i][j]}),
+                );
+            }
+        }
+    }
+    varcorr.push(json!({"group": "Residual", "term": null, "variance": fit.sigma().powi(2), "sd": fit.sigma()}));
+    json!({
+        "model": "lmm",
+        "formula": fit.formula(),
+        "criterion": fit.criterion().name(),
+        "nobs": fit.nobs(),
+        "fixef": fixef_json(fit.coefficients()),
+        "theta": fit.theta(),
+        "sigma": fit.sigma(),
+        "varcorr": varcorr,
+        "objective": fit.objective(),
+        "loglik": fit.loglik(),
+        "aic": fit.aic(),
+        "bic": fit.bic(),
+        "singular": fit.is_singular(),
+        "converged": fit.converged(),
+        "ngroups": fit.ngroups(),
+        "icc": fit.icc(),
+        "r2_marginal": fit.r2_marginal(),
+        "r2_conditional": fit.r2_conditional(),
+        "diagnostics": fit.diagnostics(),
+        "optimizer_evaluations": fit.optimization().evaluations,
+        "n_dropped": fit.missing().n_dropped(),
+        "dropped_rows": fit.missing().dropped_rows,
+    })
 }
 
 fn main() -> ExitCode {

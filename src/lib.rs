@@ -31,7 +31,7 @@ pub mod stats;
 pub use data::{Column, Data, Factor};
 pub use error::{Error, Result};
 pub use formula::Formula;
-pub use lmm::{Criterion, Deviance, LmmFit, LmmSpec};
+pub use lmm::{Criterion, Ddf, Deviance, FitOptions, LmmFit, LmmSpec};
 pub use regression::{HcType, Ols, OlsFit};
 pub use stats::Coefficient;
 

@@ -21,25 +21,25 @@ impl Qr {
         let (n, p) = x.shape();
         let mut a = x.clone();
         let mut rdiag = vec![0.0; p];
+        let data = a.as_mut_slice();
         for j in 0..p {
+            let (done, rest) = data.split_at_mut((j + 1) * n);
+            let col = &mut done[j * n..];
             let original = x.column(j).norm();
-            let mut norm = 0.0;
-            for i in j..n {
-                norm += a[(i, j)] * a[(i, j)];
-            }
-            let norm = norm.sqrt();
+            let norm = col[j..].iter().map(|v| v * v).sum::<f64>().sqrt();
             if j >= n || norm <= RANK_TOL * original || original == 0.0 {
                 return Err(j);
             }
-            let alpha = if a[(j, j)] > 0.0 { -norm } else { norm };
-            // v = x - alpha e1, stored in place; normalised so that H = I - v v' / (v1 * -alpha)
-            a[(j, j)] -= alpha;
-            let vnorm2: f64 = (j..n).map(|i| a[(i, j)] * a[(i, j)]).sum();
-            for k in j + 1..p {
-                let dot: f64 = (j..n).map(|i| a[(i, j)] * a[(i, k)]).sum();
+            let alpha = if col[j] > 0.0 { -norm } else { norm };
+            col[j] -= alpha;
+            let v = &col[j..];
+            let vnorm2: f64 = v.iter().map(|e| e * e).sum();
+            for other in rest.chunks_exact_mut(n) {
+                let target = &mut other[j..];
+                let dot: f64 = v.iter().zip(target.iter()).map(|(a, b)| a * b).sum();
                 let s = 2.0 * dot / vnorm2;
-                for i in j..n {
-                    a[(i, k)] -= s * a[(i, j)];
+                for (t, vi) in target.iter_mut().zip(v) {
+                    *t -= s * vi;
                 }
             }
             rdiag[j] = alpha;
@@ -49,12 +49,13 @@ impl Qr {
 
     fn reflect(&self, j: usize, y: &mut [f64]) {
         let n = self.qr.nrows();
-        let col = self.qr.column(j);
-        let vnorm2: f64 = (j..n).map(|i| col[i] * col[i]).sum();
-        let dot: f64 = (j..n).map(|i| col[i] * y[i]).sum();
+        let v = &self.qr.as_slice()[j * n + j..(j + 1) * n];
+        let y = &mut y[j..];
+        let vnorm2: f64 = v.iter().map(|e| e * e).sum();
+        let dot: f64 = v.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
         let s = 2.0 * dot / vnorm2;
-        for i in j..n {
-            y[i] -= s * col[i];
+        for (t, vi) in y.iter_mut().zip(v) {
+            *t -= s * vi;
         }
     }
 

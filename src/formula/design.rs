@@ -200,6 +200,16 @@ impl Design {
             col = 1;
         }
         for t in &self.terms {
+            if let [VarCoding::Numeric(name)] = t.vars.as_slice() {
+                // Fast path: a numeric main effect is a copy.
+                let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
+                let out = x.column_mut(col).data.into_slice_mut();
+                for (o, &r) in out.iter_mut().zip(rows) {
+                    *o = vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                }
+                col += 1;
+                continue;
+            }
             // Per variable: a value per row (numeric) or a level index per row (factor).
             let mut per_var: Vec<(Vec<f64>, Option<Vec<usize>>, usize)> = Vec::new();
             for v in &t.vars {

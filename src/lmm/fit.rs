@@ -124,21 +124,71 @@ pub(crate) fn unscaled_vcov(s: &Structure, f: &Factorization) -> DMatrix<f64> {
     inv.transpose() * inv
 }
 
+/// Denominator degrees of freedom for the fixed-effect t tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Ddf {
+    /// Satterthwaite's approximation, as lmerTest (the default).
+    Satterthwaite,
+    /// None: Wald z tests (infinite df), as lme4's own `summary()` shows t without p. Cheapest;
+    /// use it in simulations that only need estimates.
+    Asymptotic,
+}
+
+/// Options for [`LmmSpec::fit_with`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FitOptions {
+    /// Which df the coefficient table uses.
+    pub ddf: Ddf,
+    /// Starting θ (lme4's default when `None`: identity factors).
+    pub start: Option<Vec<f64>>,
+    /// Final trust-region radius of BOBYQA (default 1e-8).
+    pub rho_end: f64,
+    /// Evaluation budget (default max(20000, 1000 · length of θ)).
+    pub max_evaluations: Option<usize>,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            ddf: Ddf::Satterthwaite,
+            start: None,
+            rho_end: 1e-8,
+            max_evaluations: None,
+        }
+    }
+}
+
 impl LmmSpec {
-    /// Fit by `criterion` with the default optimizer settings.
+    /// Fit by `criterion` with the default options (Satterthwaite df).
     ///
     /// # Errors
     /// [`Error::Numerical`] if no θ gives a finite objective (never for a valid spec).
     pub fn fit(&self, criterion: Criterion) -> Result<LmmFit> {
+        self.fit_with(criterion, &FitOptions::default())
+    }
+
+    /// Fit by `criterion` with explicit options.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] for a start of the wrong length or outside the bounds;
+    /// [`Error::Numerical`] if no θ gives a finite objective.
+    pub fn fit_with(&self, criterion: Criterion, options: &FitOptions) -> Result<LmmFit> {
         let s = &self.structure;
         let n = s.ntheta();
         let lower = s.lower_bounds();
         let upper = vec![f64::INFINITY; n];
-        let mut theta = s.initial_theta();
+        let mut theta = match &options.start {
+            Some(start) => {
+                self.deviance(criterion).eval(start)?;
+                start.clone()
+            }
+            None => s.initial_theta(),
+        };
         let mut config = bobyqa::Config::new(n);
         config.rho_begin = 0.2;
-        config.rho_end = 1e-8;
-        config.max_fun = 20_000.max(1000 * n);
+        config.rho_end = options.rho_end;
+        config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
         let mut solver = bobyqa::Bobyqa::new(n, config)
             .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
         let outcome = solver.minimize(|t| s.objective(t, criterion), &mut theta, &lower, &upper);
@@ -155,7 +205,7 @@ impl LmmSpec {
             ),
             message: outcome.status.to_string(),
         };
-        self.fit_at(&theta, criterion, optimization)
+        self.fit_at(&theta, criterion, optimization, options.ddf)
     }
 
     /// Every summary quantity at a given θ (used by [`LmmSpec::fit`] at the optimum).
@@ -167,6 +217,7 @@ impl LmmSpec {
         theta: &[f64],
         criterion: Criterion,
         optimization: Optimization,
+        ddf: Ddf,
     ) -> Result<LmmFit> {
         let s = &self.structure;
         let f = s.factorize(theta).ok_or_else(|| {
@@ -336,14 +387,16 @@ impl LmmSpec {
             .iter()
             .zip(&varcorr)
             .map(|(term, vc)| {
-                let cov = DMatrix::from_fn(term.q(), term.q(), |a, b| vc.covariance[a][b]);
-                (0..n)
-                    .map(|i| {
-                        let z = term.z.row(i);
-                        (z * &cov * z.transpose())[(0, 0)]
-                    })
-                    .sum::<f64>()
-                    / n as f64
+                let q = term.q();
+                let mut acc = 0.0;
+                for i in 0..n {
+                    for a in 0..q {
+                        for b in 0..q {
+                            acc += term.z[(i, a)] * vc.covariance[a][b] * term.z[(i, b)];
+                        }
+                    }
+                }
+                acc / n as f64
             })
             .sum();
         let total = var_fixed + var_random + sigma2;
@@ -384,7 +437,10 @@ impl LmmSpec {
             ));
         }
         // Satterthwaite df from the Hessian of the deviance in (θ, σ).
-        let sat = satterthwaite::Satterthwaite::new(s, theta, sigma, criterion);
+        let sat = match ddf {
+            Ddf::Satterthwaite => satterthwaite::Satterthwaite::new(s, theta, sigma, criterion),
+            Ddf::Asymptotic => None,
+        };
         let coefficients = self
             .fixed_names
             .iter()
@@ -398,7 +454,7 @@ impl LmmSpec {
                 Coefficient::new(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95)
             })
             .collect();
-        if sat.is_none() {
+        if sat.is_none() && ddf == Ddf::Satterthwaite {
             diagnostics.push(
                 "Satterthwaite df unavailable: the Hessian of the deviance is not usable".into(),
             );
@@ -468,7 +524,9 @@ impl LmmFit {
     pub fn sigma(&self) -> f64 {
         self.sigma
     }
-    /// Fixed effects with SEs, Satterthwaite df, t, p and 95% Wald CIs (t on Satterthwaite df).
+    /// Fixed effects with SEs, Satterthwaite df, t, p and 95% Wald CIs (t on Satterthwaite df;
+    /// df is infinite, a z test, when fitted with [`Ddf::Asymptotic`] or when the Hessian of the
+    /// deviance is unusable — see [`LmmFit::diagnostics`]).
     pub fn coefficients(&self) -> &[Coefficient] {
         &self.coefficients
     }
@@ -588,7 +646,7 @@ impl LmmFit {
         let df = self
             .satterthwaite
             .as_ref()
-            .map_or(f64::NAN, |s| s.df(l, &self.unscaled_vcov, self.sigma));
+            .map_or(f64::INFINITY, |s| s.df(l, &self.unscaled_vcov, self.sigma));
         let label = l
             .iter()
             .zip(&self.coefficients)

@@ -32,7 +32,7 @@ mod satterthwaite;
 mod structure;
 
 pub use anova::{Anova, AnovaRow, anova};
-pub use fit::{LmmFit, Optimization, RandomEffects, VarCorr};
+pub use fit::{Ddf, FitOptions, LmmFit, Optimization, RandomEffects, VarCorr};
 
 use crate::data::Data;
 use crate::error::{Error, Result};

@@ -63,6 +63,62 @@ pub(crate) struct Structure {
     pub levels1: Vec<LevelBlock>,
     /// The dense block of [Z_r X y]'[Z_r X y] (lower triangle valid), size q_rest + p + 1.
     pub a_rr: DMatrix<f64>,
+    /// For large dense blocks: the Schur-complement contributions sorted by target.
+    pub scatter: Option<Scatter>,
+}
+
+/// The Schur update Σⱼ WⱼWⱼ' as a target-sorted list, so that a large dense block is written
+/// sequentially (crossed designs such as InstEval touch ~10⁶ scattered entries per evaluation).
+#[derive(Debug, Clone)]
+pub(crate) struct Scatter {
+    /// Start of each level's rows in the flat row store.
+    pub level_start: Vec<usize>,
+    /// Linear (column-major) index into the dense block of each target.
+    pub targets: Vec<usize>,
+    /// For target t, its pairs are `pairs[pair_start[t]..pair_start[t + 1]]`.
+    pub pair_start: Vec<usize>,
+    /// Pairs of flat row indices whose products add to the target.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+/// Dense blocks at least this wide use the sorted scatter.
+const SCATTER_MIN_DIM: usize = 256;
+
+fn build_scatter(levels: &[LevelBlock], dim: usize) -> Scatter {
+    let mut level_start = Vec::with_capacity(levels.len() + 1);
+    let mut total = 0;
+    for l in levels {
+        level_start.push(total);
+        total += l.rows.len();
+    }
+    level_start.push(total);
+    let mut triples: Vec<(usize, u32, u32)> = Vec::new();
+    for (j, l) in levels.iter().enumerate() {
+        let off = level_start[j];
+        for (a, &ra) in l.rows.iter().enumerate() {
+            for (b, &rb) in l.rows.iter().enumerate().take(a + 1) {
+                triples.push((ra + rb * dim, (off + a) as u32, (off + b) as u32));
+            }
+        }
+    }
+    triples.sort_unstable_by_key(|t| t.0);
+    let mut targets = Vec::new();
+    let mut pair_start = Vec::new();
+    let mut pairs = Vec::with_capacity(triples.len());
+    for (t, a, b) in triples {
+        if targets.last() != Some(&t) {
+            targets.push(t);
+            pair_start.push(pairs.len());
+        }
+        pairs.push((a, b));
+    }
+    pair_start.push(pairs.len());
+    Scatter {
+        level_start,
+        targets,
+        pair_start,
+        pairs,
+    }
 }
 
 fn grouping_factor(
@@ -80,33 +136,48 @@ fn grouping_factor(
         parts.push(f);
     }
     // Interaction levels ordered with the first variable varying slowest (R's `f1:f2`);
-    // unused combinations dropped.
-    let mut keys: Vec<Vec<u32>> = rows
-        .iter()
-        .map(|&r| {
-            parts
-                .iter()
-                .map(|f| f.codes()[r].expect("complete rows"))
-                .collect()
+    // unused combinations dropped. Keys are mixed-radix integers, so this is O(n) plus a sort
+    // of the distinct keys only.
+    let mut radix: u128 = 1;
+    for f in &parts {
+        radix = radix.saturating_mul(f.levels().len().max(1) as u128);
+    }
+    if radix > u64::MAX as u128 {
+        return Err(Error::Model(format!(
+            "the grouping factor {} has too many level combinations",
+            vars.join(":")
+        )));
+    }
+    let key = |r: usize| -> u64 {
+        parts.iter().fold(0u64, |k, f| {
+            k * f.levels().len() as u64 + u64::from(f.codes()[r].expect("complete rows"))
         })
-        .collect();
+    };
+    let keys: Vec<u64> = rows.iter().map(|&r| key(r)).collect();
     let mut distinct = keys.clone();
-    distinct.sort();
+    distinct.sort_unstable();
     distinct.dedup();
     let labels = distinct
         .iter()
-        .map(|k| {
-            k.iter()
-                .zip(&parts)
-                .map(|(&c, f)| f.levels()[c as usize].clone())
-                .collect::<Vec<_>>()
-                .join(":")
+        .map(|&k| {
+            let mut rem = k;
+            let mut parts_rev: Vec<&str> = Vec::with_capacity(parts.len());
+            for f in parts.iter().rev() {
+                let nl = f.levels().len() as u64;
+                parts_rev.push(&f.levels()[(rem % nl) as usize]);
+                rem /= nl;
+            }
+            parts_rev.reverse();
+            parts_rev.join(":")
         })
         .collect();
-    let codes = keys
-        .drain(..)
-        .map(|k| distinct.binary_search(&k).expect("present") as u32)
-        .collect();
+    let codes = if distinct.len() as u64 == *distinct.last().unwrap_or(&0) + 1 {
+        keys.iter().map(|&k| k as u32).collect()
+    } else {
+        keys.iter()
+            .map(|k| distinct.binary_search(k).expect("present") as u32)
+            .collect()
+    };
     Ok((labels, codes))
 }
 
@@ -232,7 +303,7 @@ impl Structure {
         for (i, &c) in t1.codes.iter().enumerate() {
             by_level[c as usize].push(i);
         }
-        let levels1 = by_level
+        let levels1: Vec<LevelBlock> = by_level
             .iter()
             .map(|obs| {
                 let mut a11 = DMatrix::<f64>::zeros(q1, q1);
@@ -255,8 +326,14 @@ impl Structure {
                         }
                     }
                     dense_entries(i, &mut entries);
+                    // X and y rows sit at the end of `rows` in order; only random rows need a search.
+                    let n_random = rows.len() - (p + 1);
                     for &(idx, v) in &entries {
-                        let r = rows.binary_search(&idx).expect("row listed");
+                        let r = if idx >= xrow {
+                            n_random + (idx - xrow)
+                        } else {
+                            rows.binary_search(&idx).expect("row listed")
+                        };
                         for b in 0..q1 {
                             a21[(r, b)] += v * z1[b];
                         }
@@ -265,6 +342,7 @@ impl Structure {
                 LevelBlock { a11, rows, a21 }
             })
             .collect();
+        let scatter = (dim >= SCATTER_MIN_DIM).then(|| build_scatter(&levels1, dim));
         Structure {
             terms,
             n,
@@ -273,6 +351,7 @@ impl Structure {
             q_rest,
             levels1,
             a_rr,
+            scatter,
         }
     }
 
