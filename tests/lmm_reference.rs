@@ -172,6 +172,25 @@ fn check(file: &str) {
         );
     }
     extras(&tag, &r, &fit);
+    // Kenward–Roger df (pbkrtest 0.5.2), REML fits only.
+    if !reml {
+        assert!(fit.kenward_roger().is_err(), "{tag}: KR is for REML fits");
+    }
+    if let Some(kr_ref) = r
+        .get("kenward_roger_df")
+        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        let kr = fit.kenward_roger().unwrap();
+        for c in &kr.coefficients {
+            near(
+                &format!("{tag}: KR df {}", c.term),
+                c.df,
+                kr_ref[&c.term].as_f64().unwrap(),
+                1e-3,
+                0.0,
+            );
+        }
+    }
     // Conditional modes (first five levels of each factor).
     for re in fit.ranef() {
         let rg = &r["ranef"][&re.group];

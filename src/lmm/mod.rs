@@ -27,12 +27,14 @@
 mod anova;
 mod display;
 mod fit;
+pub mod kenward_roger;
 mod objective;
 mod satterthwaite;
 mod structure;
 
 pub use anova::{Anova, AnovaRow, anova};
 pub use fit::{Ddf, FitOptions, LmmFit, Optimization, RandomEffects, VarCorr};
+pub use kenward_roger::KenwardRoger;
 
 use crate::data::Data;
 use crate::error::{Error, Result};

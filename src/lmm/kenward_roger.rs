@@ -1,0 +1,220 @@
+//! Kenward–Roger small-sample inference for REML fits (Kenward & Roger 1997, with the
+//! covariance-parameter choice of Halekoh & Højsgaard 2014, pbkrtest).
+//!
+//! Variance parameters φ are the distinct entries of each random-effect covariance matrix Σ_k
+//! and the residual variance σ². With V = Σ_k Z_k(I ⊗ Σ_k)Z_k' + σ²I, Gᵣ = ∂V/∂φᵣ,
+//! Φ = (X'V⁻¹X)⁻¹ and P = V⁻¹ − V⁻¹XΦX'V⁻¹:
+//!
+//! * W = I(φ)⁻¹ with the REML information I_rs = ½ tr(P Gᵣ P Gₛ);
+//! * Pᵣ = −X'V⁻¹GᵣV⁻¹X, Q_rs = X'V⁻¹GᵣV⁻¹GₛV⁻¹X (second derivatives of V vanish);
+//! * the adjusted covariance Φ_A = Φ + 2Φ{Σ W_rs (Q_rs − PᵣΦPₛ)}Φ;
+//! * for a contrast L (ℓ = 1 here), A₁, A₂ and the moment matching of KR's eqs. (4)–(7) give
+//!   the denominator df m.
+//!
+//! Everything is dense n × n, so it is offered for n ≤ [`MAX_N`] only.
+
+use super::{Criterion, LmmFit};
+use crate::error::{Error, Result};
+use crate::stats::Coefficient;
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+/// Largest number of observations for which Kenward–Roger is computed.
+pub const MAX_N: usize = 2000;
+
+/// Kenward–Roger adjusted inference for the fixed effects of a REML fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct KenwardRoger {
+    /// Coefficients with the adjusted SEs, KR df, t, p and 95% CIs.
+    pub coefficients: Vec<Coefficient>,
+    /// The adjusted covariance Φ_A of β̂ (rows).
+    pub vcov_adjusted: Vec<Vec<f64>>,
+    #[serde(skip)]
+    phi: DMatrix<f64>,
+    #[serde(skip)]
+    phi_a: DMatrix<f64>,
+    #[serde(skip)]
+    w: DMatrix<f64>,
+    #[serde(skip)]
+    p_r: Vec<DMatrix<f64>>,
+    #[serde(skip)]
+    beta: DVector<f64>,
+    #[serde(skip)]
+    names: Vec<String>,
+}
+
+impl KenwardRoger {
+    /// KR df, adjusted SE, t, p and CI for the contrast lᵀβ.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if `l` does not have one weight per fixed effect or is all zero.
+    pub fn contrast(&self, l: &[f64]) -> Result<Coefficient> {
+        let p = self.beta.len();
+        if l.len() != p || l.iter().all(|&v| v == 0.0) {
+            return Err(Error::Argument {
+                name: "l".into(),
+                message: format!("needs {p} weights, not all zero"),
+            });
+        }
+        let lv = DVector::from_column_slice(l);
+        let df = self.df(&lv);
+        let est = lv.dot(&self.beta);
+        let se = (lv.transpose() * &self.phi_a * &lv)[(0, 0)].sqrt();
+        let label = l
+            .iter()
+            .zip(&self.names)
+            .filter(|(w, _)| **w != 0.0)
+            .map(|(w, n)| format!("{w}*{n}"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        Ok(Coefficient::new(&label, est, se, df, 0.95))
+    }
+
+    fn df(&self, l: &DVector<f64>) -> f64 {
+        // ℓ = 1: Θ = l (lᵀΦl)⁻¹ lᵀ.
+        let ell = 1.0;
+        let lpl = (l.transpose() * &self.phi * l)[(0, 0)];
+        let theta = l * l.transpose() / lpl;
+        let tpr: Vec<DMatrix<f64>> = self
+            .p_r
+            .iter()
+            .map(|pr| &theta * &self.phi * pr * &self.phi)
+            .collect();
+        let k = tpr.len();
+        let (mut a1, mut a2) = (0.0, 0.0);
+        for r in 0..k {
+            for s in 0..k {
+                let w = self.w[(r, s)];
+                a1 += w * tpr[r].trace() * tpr[s].trace();
+                a2 += w * (&tpr[r] * &tpr[s]).trace();
+            }
+        }
+        let b = (a1 + 6.0 * a2) / (2.0 * ell);
+        let g = ((ell + 1.0) * a1 - (ell + 4.0) * a2) / ((ell + 2.0) * a2);
+        let d = 3.0 * ell + 2.0 * (1.0 - g);
+        let (c1, c2, c3) = (g / d, (ell - g) / d, (ell + 2.0 - g) / d);
+        let e_star = 1.0 / (1.0 - a2 / ell);
+        let v_star = (2.0 / ell) * (1.0 + c1 * b) / ((1.0 - c2 * b).powi(2) * (1.0 - c3 * b));
+        let rho = v_star / (2.0 * e_star * e_star);
+        4.0 + (ell + 2.0) / (ell * rho - 1.0)
+    }
+}
+
+impl LmmFit {
+    /// Kenward–Roger adjusted covariance and df for every fixed effect (pbkrtest's
+    /// `vcovAdj` and `KRmodcomp`; lmerTest's `ddf = "Kenward-Roger"`).
+    ///
+    /// # Errors
+    /// [`Error::Model`] for ML fits (KR is defined for REML) or more than [`MAX_N`]
+    /// observations; [`Error::Numerical`] if V or the information matrix is singular.
+    pub fn kenward_roger(&self) -> Result<KenwardRoger> {
+        if self.criterion() != Criterion::Reml {
+            return Err(Error::Model("Kenward–Roger needs a REML fit".into()));
+        }
+        let s = &self.spec().structure;
+        let n = s.n;
+        if n > MAX_N {
+            return Err(Error::Model(format!(
+                "Kenward–Roger works with dense {n} × {n} matrices; it is offered up to n = {MAX_N} (use the Satterthwaite df)"
+            )));
+        }
+        let x = &self.spec().x;
+        let p = x.ncols();
+        let sigma2 = self.sigma().powi(2);
+        // V and its derivatives.
+        let mut v = DMatrix::<f64>::identity(n, n) * sigma2;
+        let mut g: Vec<DMatrix<f64>> = Vec::new();
+        for (term, vc) in s.terms.iter().zip(self.varcorr()) {
+            let q = term.q();
+            let mut by_level: Vec<Vec<usize>> = vec![Vec::new(); term.nlevels()];
+            for (i, &c) in term.codes.iter().enumerate() {
+                by_level[c as usize].push(i);
+            }
+            for a in 0..q {
+                for b in a..q {
+                    let mut gr = DMatrix::<f64>::zeros(n, n);
+                    for obs in &by_level {
+                        for &i in obs {
+                            for &j in obs {
+                                let val = if a == b {
+                                    term.z[(i, a)] * term.z[(j, a)]
+                                } else {
+                                    term.z[(i, a)] * term.z[(j, b)]
+                                        + term.z[(i, b)] * term.z[(j, a)]
+                                };
+                                gr[(i, j)] += val;
+                                v[(i, j)] += vc.covariance[b][a] * val;
+                            }
+                        }
+                    }
+                    g.push(gr);
+                }
+            }
+        }
+        g.push(DMatrix::<f64>::identity(n, n));
+        let vinv = v
+            .cholesky()
+            .ok_or_else(|| {
+                Error::Numerical("the marginal covariance V is not positive definite".into())
+            })?
+            .inverse();
+        let sx = &vinv * x; // V⁻¹X
+        let phi = (x.transpose() * &sx)
+            .try_inverse()
+            .ok_or_else(|| Error::Numerical("X'V⁻¹X is singular".into()))?;
+        let pmat = &vinv - &sx * &phi * sx.transpose();
+        let k = g.len();
+        let pg: Vec<DMatrix<f64>> = g.iter().map(|gr| &pmat * gr).collect();
+        let mut info = DMatrix::<f64>::zeros(k, k);
+        for r in 0..k {
+            for t in 0..=r {
+                // tr(A B) = Σ_ij A_ij B_ji
+                let tr = pg[r].component_mul(&pg[t].transpose()).sum();
+                info[(r, t)] = 0.5 * tr;
+                info[(t, r)] = 0.5 * tr;
+            }
+        }
+        let w = info.try_inverse().ok_or_else(|| {
+            Error::Numerical(
+                "the information matrix of the variance parameters is singular (a boundary fit?)"
+                    .into(),
+            )
+        })?;
+        let gs: Vec<DMatrix<f64>> = g.iter().map(|gr| gr * &sx).collect(); // Gᵣ V⁻¹X
+        let p_r: Vec<DMatrix<f64>> = gs.iter().map(|m| -(sx.transpose() * m)).collect();
+        let mut inner = DMatrix::<f64>::zeros(p, p);
+        for r in 0..k {
+            let vgr = &vinv * &gs[r];
+            for t in 0..k {
+                let q_rt = gs[t].transpose() * &vgr; // X'V⁻¹GₜV⁻¹GᵣV⁻¹X (symmetric pair summed over r,t)
+                inner += (q_rt.transpose() - &p_r[r] * &phi * &p_r[t]) * w[(r, t)];
+            }
+        }
+        let phi_a = &phi + (&phi * inner * &phi) * 2.0;
+        let beta = DVector::from_vec(self.beta());
+        let names: Vec<String> = self.terms().iter().map(|t| t.to_string()).collect();
+        let mut kr = KenwardRoger {
+            coefficients: Vec::new(),
+            vcov_adjusted: phi_a
+                .row_iter()
+                .map(|r| r.iter().copied().collect())
+                .collect(),
+            phi,
+            phi_a,
+            w,
+            p_r,
+            beta,
+            names,
+        };
+        kr.coefficients = (0..p)
+            .map(|j| {
+                let mut l = vec![0.0; p];
+                l[j] = 1.0;
+                let mut c = kr.contrast(&l).expect("unit contrast");
+                c.term = kr.names[j].clone();
+                c
+            })
+            .collect();
+        Ok(kr)
+    }
+}
