@@ -66,3 +66,19 @@ fn lrt_refuses_models_on_different_rows() {
     );
     assert!(anova(&[&m0]).is_err());
 }
+
+#[test]
+fn wald_intervals_match_lme4_confint() {
+    let r = load_json("lme4/wald_sleepstudy.json");
+    let data = Data::from_csv_path(fixture("sleepstudy.csv")).unwrap();
+    let fit = LmmSpec::new(&data, "Reaction ~ Days + (Days | Subject)")
+        .unwrap()
+        .fit(Criterion::Reml)
+        .unwrap();
+    let ci = fit.confint_wald(0.9);
+    let (lo, hi) = (f64s(&r["lower"]), f64s(&r["upper"]));
+    for (j, (_, [a, b])) in ci.iter().enumerate() {
+        close("Wald lower", *a, lo[j], 1e-5);
+        close("Wald upper", *b, hi[j], 1e-5);
+    }
+}

@@ -530,6 +530,21 @@ impl LmmFit {
     pub fn coefficients(&self) -> &[Coefficient] {
         &self.coefficients
     }
+    /// Wald confidence intervals β̂ ± z SE at `level`, as lme4's `confint(fit, method = "Wald")`
+    /// (normal quantiles; the coefficient table's `ci` uses t on the Satterthwaite df instead).
+    pub fn confint_wald(&self, level: f64) -> Vec<(String, [f64; 2])> {
+        let z = crate::stats::normal_quantile(0.5 + level / 2.0);
+        self.coefficients
+            .iter()
+            .map(|c| {
+                (
+                    c.term.clone(),
+                    [c.estimate - z * c.std_error, c.estimate + z * c.std_error],
+                )
+            })
+            .collect()
+    }
+
     /// The fixed effect named `term`.
     pub fn coefficient(&self, term: &str) -> Option<&Coefficient> {
         self.coefficients.iter().find(|c| c.term == term)

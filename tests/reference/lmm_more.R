@@ -113,3 +113,9 @@ lrt <- list(
        chisq = b$Chisq[2], df = b$Df[2], p = b$`Pr(>Chisq)`[2], deviance = b$deviance, npar = b$npar, aic = b$AIC)
 )
 write_json(lrt, file.path(fx, "lme4/anova_lrt.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
+# Wald intervals as lme4 computes them (normal quantiles).
+ss <- read.csv(file.path(fx, "sleepstudy.csv")); ss$Subject <- factor(ss$Subject)
+mw <- lme4::lmer(Reaction ~ Days + (Days | Subject), ss)
+ci <- confint(mw, method = "Wald", level = 0.9)
+write_json(list(lower = unname(ci[c("(Intercept)", "Days"), 1]), upper = unname(ci[c("(Intercept)", "Days"), 2])),
+           file.path(fx, "lme4/wald_sleepstudy.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
