@@ -21,6 +21,17 @@ pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
     [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0)]
 }
 
+/// `x` to `digits` significant digits, in fixed notation (R's `format(x, digits =)` for
+/// numbers of ordinary size).
+pub(crate) fn sig(x: f64, digits: usize) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mag = x.abs().log10().floor() as i32;
+    let decimals = (digits as i32 - 1 - mag).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
 /// A coefficient table: term, estimate, SE, [df,] statistic, p, stars.
 pub(crate) fn coefficient_table(rows: &[Coefficient], stat: &str, with_df: bool) -> String {
     let w = rows.iter().map(|c| c.term.len()).max().unwrap_or(0).max(11);
@@ -35,8 +46,10 @@ pub(crate) fn coefficient_table(rows: &[Coefficient], stat: &str, with_df: bool)
     out.push_str(&format!(" {:>9} {:>10}\n", stat, "Pr(>|t|)"));
     for c in rows {
         out.push_str(&format!(
-            "{:w$} {:>12.5} {:>12.5}",
-            c.term, c.estimate, c.std_error
+            "{:w$} {:>12} {:>12}",
+            c.term,
+            sig(c.estimate, 6),
+            sig(c.std_error, 5)
         ));
         if with_df {
             out.push_str(&format!(" {:>9.2}", c.df));
@@ -49,4 +62,15 @@ pub(crate) fn coefficient_table(rows: &[Coefficient], stat: &str, with_df: bool)
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn significant_digits() {
+        assert_eq!(super::sig(612.0898, 5), "612.09");
+        assert_eq!(super::sig(0.0123456, 3), "0.0123");
+        assert_eq!(super::sig(25.59181, 5), "25.592");
+        assert_eq!(super::sig(-8.255, 6), "-8.25500");
+    }
 }

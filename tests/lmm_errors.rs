@@ -89,8 +89,9 @@ fn no_random_terms_and_bad_theta() {
 fn fit_display_is_stable() {
     // The golden text freezes the layout. Its numbers agree with lme4's summary() of the same
     // model (tests/fixtures/lme4/sleepstudy_slopes_reml.json) within the tolerances checked in
-    // tests/lmm_reference.rs (variances print 612.0898 here, 612.1002 in lme4: a 2e-5
-    // difference between the two optima, ours with the lower REML criterion).
+    // tests/lmm_reference.rs. Variances print to 5 significant digits as lme4 prints them:
+    // 612.09 here, 612.10 in lme4 — a 2e-5 difference between the two optima, ours with the
+    // lower REML criterion.
     let d = Data::from_csv_path(fixture("sleepstudy.csv")).unwrap();
     let fit = LmmSpec::new(&d, "Reaction ~ Days + (Days | Subject)")
         .unwrap()

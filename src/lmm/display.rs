@@ -1,7 +1,7 @@
 //! `Display` for [`LmmFit`]: laid out like lme4's `summary()` (with lmerTest's df column).
 
 use super::LmmFit;
-use crate::report::{coefficient_table, quantiles5};
+use crate::report::{coefficient_table, quantiles5, sig};
 use std::fmt;
 
 impl fmt::Display for LmmFit {
@@ -76,22 +76,22 @@ impl fmt::Display for LmmFit {
                     .collect();
                 writeln!(
                     f,
-                    " {:<12} {:<14} {:>12.4} {:>10.4}  {}",
+                    " {:<12} {:<14} {:>12} {:>10}  {}",
                     group,
                     e,
-                    vc.variance[i],
-                    vc.sd[i],
+                    sig(vc.variance[i], 5),
+                    sig(vc.sd[i], 5),
                     corr.join(" ")
                 )?;
             }
         }
         writeln!(
             f,
-            " {:<12} {:<14} {:>12.4} {:>10.4}",
+            " {:<12} {:<14} {:>12} {:>10}",
             "Residual",
             "",
-            sd * sd,
-            sd
+            sig(sd * sd, 5),
+            sig(sd, 5)
         )?;
         let groups: Vec<String> = self
             .ngroups()

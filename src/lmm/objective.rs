@@ -147,10 +147,75 @@ pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>) -> bool {
     true
 }
 
+/// Scratch space reused across the levels of one evaluation.
+struct Scratch {
+    at: Vec<f64>,
+    b: Vec<f64>,
+    w: Vec<f64>,
+    tmp: Vec<f64>,
+}
+
+/// b = Tᵀ A T + I for q × q column-major A and lower-triangular T (also column-major).
+fn penalized_block(a: &[f64], t: &[f64], q: usize, at: &mut [f64], b: &mut [f64]) {
+    // at = A T
+    for c in 0..q {
+        for r in 0..q {
+            let mut s = 0.0;
+            for k in c..q {
+                s += a[r + k * q] * t[k + c * q];
+            }
+            at[r + c * q] = s;
+        }
+    }
+    // b = Tᵀ at + I (lower triangle is enough for the Cholesky)
+    for c in 0..q {
+        for r in c..q {
+            let mut s = 0.0;
+            for k in r..q {
+                s += t[k + r * q] * at[k + c * q];
+            }
+            b[r + c * q] = s + if r == c { 1.0 } else { 0.0 };
+        }
+    }
+}
+
+/// In-place Cholesky of a small q × q column-major block (lower read and written).
+fn small_cholesky(b: &mut [f64], q: usize) -> bool {
+    for j in 0..q {
+        let mut d = b[j + j * q];
+        for k in 0..j {
+            d -= b[j + k * q] * b[j + k * q];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        b[j + j * q] = d;
+        for i in j + 1..q {
+            let mut s = b[i + j * q];
+            for k in 0..j {
+                s -= b[i + k * q] * b[j + k * q];
+            }
+            b[i + j * q] = s / d;
+        }
+        for i in 0..j {
+            b[i + j * q] = 0.0;
+        }
+    }
+    true
+}
+
 impl Structure {
-    /// Factorize at θ. `None` if a block is not positive definite (only possible for a
-    /// rank-deficient X, which model building rules out).
+    /// Factorize at θ, keeping every block (for β̂, the modes and their variances). `None` if a
+    /// block is not positive definite (only possible for a rank-deficient X, which model
+    /// building rules out).
     pub(crate) fn factorize(&self, theta: &[f64]) -> Option<Factorization> {
+        self.factorize_impl(theta, true)
+    }
+
+    /// The blocked factorization. With `keep = false` the per-level blocks are not stored,
+    /// and nothing is allocated per level: this is the optimizer's inner loop.
+    fn factorize_impl(&self, theta: &[f64], keep: bool) -> Option<Factorization> {
         let t = self.factors(theta);
         let q_rest = self.q_rest;
         let mut m = self.a_rr.clone();
@@ -171,61 +236,97 @@ impl Structure {
         for i in 0..q_rest {
             m[(i, i)] += 1.0;
         }
-        let t1 = &t[0];
-        let q1 = t1.nrows();
-        let mut l11s = Vec::with_capacity(self.levels1.len());
-        let mut l21s = Vec::with_capacity(self.levels1.len());
+        let t1 = t[0].as_slice();
+        let q1 = t[0].nrows();
+        let max_rows = self.levels1.iter().map(|l| l.rows.len()).max().unwrap_or(0);
+        let mut sc = Scratch {
+            at: vec![0.0; q1 * q1],
+            b: vec![0.0; q1 * q1],
+            w: vec![0.0; max_rows * q1],
+            tmp: vec![0.0; q1],
+        };
+        let mut l11s = Vec::with_capacity(if keep { self.levels1.len() } else { 0 });
+        let mut l21s = Vec::with_capacity(if keep || self.scatter.is_some() {
+            self.levels1.len()
+        } else {
+            0
+        });
         let mut logdet_z = 0.0;
+        let dim = m.nrows();
         for lev in &self.levels1 {
-            let mut b = t1.transpose() * &lev.a11 * t1;
-            for i in 0..q1 {
-                b[(i, i)] += 1.0;
-            }
-            if !cholesky_in_place(&mut b) {
+            penalized_block(lev.a11.as_slice(), t1, q1, &mut sc.at, &mut sc.b);
+            if !small_cholesky(&mut sc.b, q1) {
                 return None;
             }
             for i in 0..q1 {
-                logdet_z += 2.0 * b[(i, i)].ln();
+                logdet_z += 2.0 * sc.b[i + i * q1].ln();
             }
-            // W = Λ_r' A_j Λ_1 L11^{-T}
-            let mut w = lev.a21.clone();
+            let mrows = lev.rows.len();
+            // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1 in sc.w.
+            let a21 = lev.a21.as_slice();
+            for r in 0..mrows {
+                for c in 0..q1 {
+                    sc.w[r * q1 + c] = a21[r + c * mrows];
+                }
+            }
             let mut r = 0;
-            while r < lev.rows.len() && lev.rows[r] < q_rest {
-                let idx = lev.rows[r];
-                let k = self.term_of_row(idx);
-                let q = self.terms[k].q();
+            while r < mrows && lev.rows[r] < q_rest {
+                let k = self.term_of_row(lev.rows[r]);
+                let tk = &t[k];
+                let q = tk.nrows();
                 if q == 1 {
-                    w.row_mut(r).scale_mut(t[k][(0, 0)]);
+                    let s = tk[(0, 0)];
+                    for v in &mut sc.w[r * q1..(r + 1) * q1] {
+                        *v *= s;
+                    }
                 } else {
-                    rows_times_t_transpose(&mut w, r, &t[k]);
+                    // rows r..r+q ← Tₖᵀ rows
+                    for c in 0..q1 {
+                        for a in 0..q {
+                            sc.tmp.resize(q.max(q1), 0.0);
+                            sc.tmp[a] =
+                                (a..q).map(|bb| tk[(bb, a)] * sc.w[(r + bb) * q1 + c]).sum();
+                        }
+                        for a in 0..q {
+                            sc.w[(r + a) * q1 + c] = sc.tmp[a];
+                        }
+                    }
                 }
                 r += q;
             }
-            let mut w = w * t1;
-            // Solve X L11' = W row by row (forward substitution on L11).
-            for row in 0..w.nrows() {
+            for row in sc.w[..mrows * q1].chunks_exact_mut(q1) {
+                // row ← row T1, then forward-solve row L11ᵀ = row.
                 for c in 0..q1 {
-                    let mut s = w[(row, c)];
-                    for k in 0..c {
-                        s -= w[(row, k)] * b[(c, k)];
-                    }
-                    w[(row, c)] = s / b[(c, c)];
+                    sc.tmp[c] = (c..q1).map(|k| row[k] * t1[k + c * q1]).sum();
+                }
+                for c in 0..q1 {
+                    let s: f64 = sc.tmp[c]
+                        - row[..c]
+                            .iter()
+                            .enumerate()
+                            .map(|(k, v)| v * sc.b[c + k * q1])
+                            .sum::<f64>();
+                    row[c] = s / sc.b[c + c * q1];
                 }
             }
             if self.scatter.is_none() {
                 // Schur update of the dense block (lower triangle).
+                let data = m.as_mut_slice();
                 for (a, &ra) in lev.rows.iter().enumerate() {
+                    let wa = &sc.w[a * q1..(a + 1) * q1];
                     for (bb, &rb) in lev.rows.iter().enumerate().take(a + 1) {
-                        let mut s = 0.0;
-                        for c in 0..q1 {
-                            s += w[(a, c)] * w[(bb, c)];
-                        }
-                        m[(ra, rb)] -= s;
+                        let wb = &sc.w[bb * q1..(bb + 1) * q1];
+                        let s: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
+                        data[ra + rb * dim] -= s;
                     }
                 }
             }
-            l11s.push(b);
-            l21s.push(w);
+            if keep || self.scatter.is_some() {
+                l21s.push(DMatrix::from_row_slice(mrows, q1, &sc.w[..mrows * q1]));
+            }
+            if keep {
+                l11s.push(DMatrix::from_column_slice(q1, q1, &sc.b));
+            }
         }
         if let Some(sc) = &self.scatter {
             // Flat row store of all W_j (row-major, q1 per row), then target-sequential sums.
@@ -249,11 +350,13 @@ impl Structure {
                 }
                 data[target] -= acc;
             }
+            if !keep {
+                l21s.clear();
+            }
         }
         if !cholesky_in_place(&mut m) {
             return None;
         }
-        let dim = m.nrows();
         for i in 0..q_rest {
             logdet_z += 2.0 * m[(i, i)].ln();
         }
@@ -296,7 +399,7 @@ impl Structure {
 
     /// The objective at θ (+∞ where the factorization fails).
     pub(crate) fn objective(&self, theta: &[f64], criterion: Criterion) -> f64 {
-        match self.factorize(theta) {
+        match self.factorize_impl(theta, false) {
             Some(f) => self.objective_from(&f, criterion),
             None => f64::INFINITY,
         }
