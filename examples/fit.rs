@@ -1,7 +1,7 @@
 //! Fit a model to a CSV file from the command line.
 //!
 //! ```text
-//! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--json]
+//! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--probe FOCAL:MODERATOR] [--json]
 //! ```
 //!
 //! A formula with random-effect terms fits a linear mixed model (REML unless `--ml`), one
@@ -9,6 +9,7 @@
 //! DESIGN.md's contract); otherwise a table like R's `summary()`. Bad input prints a one-line
 //! error on stderr and exits with status 2.
 
+use securebase::probe::{DfMethod, ModeratorValues, Probe, Probeable, probe};
 use securebase::{Criterion, Data, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -19,12 +20,14 @@ struct Args {
     formula: String,
     json: bool,
     ml: bool,
+    probe: Option<(String, String)>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut data = None;
     let mut formula = None;
     let (mut json, mut ml) = (false, false);
+    let mut probe = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -32,6 +35,13 @@ fn parse_args() -> Result<Args, String> {
             "--formula" => formula = Some(it.next().ok_or("--formula needs a formula")?),
             "--json" => json = true,
             "--ml" => ml = true,
+            "--probe" => {
+                let v = it.next().ok_or("--probe needs FOCAL:MODERATOR")?;
+                let (f, m) = v
+                    .split_once(':')
+                    .ok_or("--probe takes FOCAL:MODERATOR, e.g. --probe anxiety:esat")?;
+                probe = Some((f.to_string(), m.to_string()));
+            }
             "-h" | "--help" => {
                 return Err(
                     "usage: fit --data FILE.csv --formula \"y ~ x\" [--ml] [--json]".into(),
@@ -45,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         formula: formula.ok_or("--formula \"y ~ x\" is required")?,
         json,
         ml,
+        probe,
     })
 }
 
@@ -63,16 +74,11 @@ fn run(args: &Args) -> Result<String, String> {
         };
         let spec = LmmSpec::from_formula(&data, &formula).map_err(|e| one_line(&e))?;
         let fit = spec.fit(criterion).map_err(|e| one_line(&e))?;
-        return Ok(if args.json {
-            lmm_json(&fit).to_string()
-        } else {
-            fit.to_string()
-        });
+        let probed = run_probe(&fit, args)?;
+        return Ok(output(args.json, lmm_json(&fit), fit.to_string(), probed));
     }
     let fit = Ols::fit_formula(&data, &formula).map_err(|e| one_line(&e))?;
-    if !args.json {
-        return Ok(fit.to_string());
-    }
+    let probed = run_probe(&fit, args)?;
     let fixef = fixef_json(fit.coefficients());
     let out = json!({
         "model": "ols",
@@ -95,7 +101,38 @@ fn run(args: &Args) -> Result<String, String> {
         "n_dropped": fit.missing().n_dropped(),
         "dropped_rows": fit.missing().dropped_rows,
     });
-    Ok(out.to_string())
+    Ok(output(args.json, out, fit.to_string(), probed))
+}
+
+fn run_probe<M: Probeable>(fit: &M, args: &Args) -> Result<Option<Probe>, String> {
+    match &args.probe {
+        None => Ok(None),
+        Some((f, m)) => probe(fit, f, m, &ModeratorValues::MeanSd, DfMethod::Model, 0.95)
+            .map(Some)
+            .map_err(|e| one_line(&e)),
+    }
+}
+
+fn output(json: bool, mut value: Value, text: String, probed: Option<Probe>) -> String {
+    if json {
+        if let Some(p) = probed {
+            value["probe"] = json!({
+                "focal": p.focal,
+                "moderator": p.moderator,
+                "simple_slopes": p.simple_slopes.iter().map(|s| json!({
+                    "at": s.at, "label": s.label, "slope": s.slope, "std_error": s.std_error,
+                    "df": s.df, "t": s.t, "p": s.p, "ci": s.ci})).collect::<Vec<_>>(),
+                "johnson_neyman": {"alpha": p.johnson_neyman.alpha, "bounds": p.johnson_neyman.bounds,
+                    "regions": p.johnson_neyman.regions},
+            });
+        }
+        value.to_string()
+    } else {
+        match probed {
+            Some(p) => format!("{text}\n{p}"),
+            None => text,
+        }
+    }
 }
 
 fn fixef_json(rows: &[securebase::Coefficient]) -> Vec<Value> {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod formula;
 mod linalg;
 pub mod lmm;
+pub mod probe;
 pub mod regression;
 mod report;
 pub mod stats;

@@ -678,6 +678,12 @@ impl LmmFit {
         self.satterthwaite.as_ref().map(|s| to_rows(&s.vcov_varpar))
     }
 
+    /// The values of one fixed-effects model-matrix column in the rows used.
+    pub fn column_values(&self, name: &str) -> Option<Vec<f64>> {
+        let j = self.spec.fixed_names.iter().position(|c| c == name)?;
+        Some(self.spec.x.column(j).iter().copied().collect())
+    }
+
     /// The specification this fit came from (for refits).
     pub fn spec(&self) -> &LmmSpec {
         &self.spec

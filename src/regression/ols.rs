@@ -352,6 +352,12 @@ impl OlsFit {
             .collect()
     }
 
+    /// The values of one model-matrix column in the rows used (e.g. a numeric predictor).
+    pub fn column_values(&self, name: &str) -> Option<Vec<f64>> {
+        let j = self.design.column_names().iter().position(|c| c == name)?;
+        Some(self.x.column(j).iter().copied().collect())
+    }
+
     /// The model matrix of new data, coded as the fit's.
     ///
     /// # Errors

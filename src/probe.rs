@@ -1,0 +1,560 @@
+//! Probing interactions: simple slopes and Johnson–Neyman regions for any fitted linear model.
+//!
+//! For a model with focal predictor X, moderator W and their product, the slope of X at W = w is
+//! `β_X + β_XW w`, with variance `V_XX + 2w V_X,XW + w² V_XW,XW` (Aiken & West 1991). The
+//! Johnson–Neyman boundaries are the w where |slope / SE| equals the critical t, the roots of a
+//! quadratic (Bauer & Curran 2005). For mixed models the df of each slope is the Satterthwaite
+//! (or Kenward–Roger) df of that contrast, and the boundaries are found with the df at the
+//! boundary itself (a fixed-point iteration), not a single df for all w.
+
+use crate::error::{Error, Result};
+use crate::lmm::LmmFit;
+use crate::regression::OlsFit;
+use crate::report::quantiles5;
+use crate::stats::{Coefficient, t_quantile};
+use serde::Serialize;
+
+/// Which degrees of freedom the slope tests use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DfMethod {
+    /// The model's own: residual df (OLS), Satterthwaite (LMM).
+    Model,
+    /// Kenward–Roger df and adjusted covariance (LMM, REML, n ≤ 2000); residual df for OLS.
+    KenwardRoger,
+    /// Normal reference (z tests).
+    Asymptotic,
+}
+
+/// Where along the moderator to evaluate simple slopes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ModeratorValues {
+    /// Mean − 1 SD, mean, mean + 1 SD (sample SD, n − 1), as R's `interactions::sim_slopes`.
+    MeanSd,
+    /// The 16th, 50th and 84th percentiles (R's type-7 quantiles).
+    Percentiles,
+    /// Values the user gives.
+    Values(Vec<f64>),
+}
+
+/// Linear inference on a fitted model's coefficients: what probing needs.
+pub struct LinearInference<'a> {
+    names: Vec<String>,
+    beta: Vec<f64>,
+    vcov: Vec<Vec<f64>>,
+    df: Box<dyn Fn(&[f64]) -> f64 + 'a>,
+    columns: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
+}
+
+/// A fitted model that can be probed.
+pub trait Probeable {
+    /// Coefficients, their covariance and a df rule for contrasts under `method`.
+    ///
+    /// # Errors
+    /// When `method` is not available for the model (e.g. Kenward–Roger for an ML fit).
+    fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>>;
+}
+
+impl Probeable for OlsFit {
+    fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
+        let df = match method {
+            DfMethod::Asymptotic => f64::INFINITY,
+            _ => self.df_residual(),
+        };
+        Ok(LinearInference {
+            names: self.terms().iter().map(|s| s.to_string()).collect(),
+            beta: self.beta(),
+            vcov: self.vcov().to_vec(),
+            df: Box::new(move |_| df),
+            columns: Box::new(move |name| self.column_values(name)),
+        })
+    }
+}
+
+impl Probeable for LmmFit {
+    fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
+        let names: Vec<String> = self.terms().iter().map(|s| s.to_string()).collect();
+        let columns: Box<dyn Fn(&str) -> Option<Vec<f64>> + '_> =
+            Box::new(move |name| self.column_values(name));
+        Ok(match method {
+            DfMethod::Model => LinearInference {
+                names,
+                beta: self.beta(),
+                vcov: self.vcov().to_vec(),
+                df: Box::new(move |l| self.contrast(l).map_or(f64::NAN, |c| c.df)),
+                columns,
+            },
+            DfMethod::KenwardRoger => {
+                let kr = self.kenward_roger()?;
+                let vcov = kr.vcov_adjusted.clone();
+                LinearInference {
+                    names,
+                    beta: self.beta(),
+                    vcov,
+                    df: Box::new(move |l| kr.contrast(l).map_or(f64::NAN, |c| c.df)),
+                    columns,
+                }
+            }
+            DfMethod::Asymptotic => LinearInference {
+                names,
+                beta: self.beta(),
+                vcov: self.vcov().to_vec(),
+                df: Box::new(|_| f64::INFINITY),
+                columns,
+            },
+        })
+    }
+}
+
+/// The slope of the focal predictor at one moderator value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimpleSlope {
+    /// Moderator value.
+    pub at: f64,
+    /// How the value was chosen (`"mean - 1 SD"`, `"p16"`, `"value"`).
+    pub label: String,
+    /// Slope estimate.
+    pub slope: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// t statistic.
+    pub t: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+    /// Confidence interval.
+    pub ci: [f64; 2],
+}
+
+/// One stretch of the observed moderator range with its significance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Region {
+    /// Lower end (−∞ for an open region).
+    pub from: f64,
+    /// Upper end (+∞ for an open region).
+    pub to: f64,
+    /// Whether the slope is significant at α throughout.
+    pub significant: bool,
+    /// Share of the rows used whose moderator value falls in the region.
+    pub share: f64,
+}
+
+/// The Johnson–Neyman boundaries of the focal slope along the moderator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JohnsonNeyman {
+    /// Significance level.
+    pub alpha: f64,
+    /// The boundaries (ascending), or `None` where the slope is significant everywhere or
+    /// nowhere.
+    pub bounds: Option<[f64; 2]>,
+    /// The regions the boundaries cut the real line into, with the share of the sample in each.
+    pub regions: Vec<Region>,
+    /// The observed moderator range.
+    pub observed_range: [f64; 2],
+}
+
+/// Simple slopes and the Johnson–Neyman regions of one focal × moderator interaction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    /// The focal predictor.
+    pub focal: String,
+    /// The moderator.
+    pub moderator: String,
+    /// The df method.
+    pub df_method: DfMethod,
+    /// Confidence level of the intervals.
+    pub level: f64,
+    /// Slopes at the requested moderator values.
+    pub simple_slopes: Vec<SimpleSlope>,
+    /// Johnson–Neyman regions at α = 1 − level.
+    pub johnson_neyman: JohnsonNeyman,
+}
+
+struct Setup<'a> {
+    inf: LinearInference<'a>,
+    i_x: usize,
+    i_xw: usize,
+    w: Vec<f64>,
+}
+
+fn setup<'a, M: Probeable + ?Sized>(
+    model: &'a M,
+    focal: &str,
+    moderator: &str,
+    method: DfMethod,
+) -> Result<Setup<'a>> {
+    let inf = model.inference(method)?;
+    let terms = inf.names.join(", ");
+    let i_x = inf
+        .names
+        .iter()
+        .position(|n| n == focal)
+        .ok_or_else(|| Error::Term {
+            term: focal.to_string(),
+            message: format!(
+                "the focal predictor is not a numeric main effect of the model (terms: {terms})"
+            ),
+        })?;
+    if !inf.names.iter().any(|n| n == moderator) {
+        return Err(Error::Term {
+            term: moderator.to_string(),
+            message: format!(
+                "the moderator is not a numeric main effect of the model (terms: {terms})"
+            ),
+        });
+    }
+    let (a, b) = (
+        format!("{focal}:{moderator}"),
+        format!("{moderator}:{focal}"),
+    );
+    let i_xw = inf
+        .names
+        .iter()
+        .position(|n| *n == a || *n == b)
+        .ok_or_else(|| Error::Term {
+            term: a.clone(),
+            message: format!(
+                "the model has no interaction {a}; add it (e.g. {focal} * {moderator}) to probe it"
+            ),
+        })?;
+    if let Some(other) = inf.names.iter().enumerate().find(|(i, n)| {
+        *i != i_x && *i != i_xw && n.split(':').any(|part| part == focal) && n.contains(':')
+    }) {
+        return Err(Error::Term {
+            term: other.1.clone(),
+            message: format!(
+                "'{focal}' also enters this interaction, so its slope depends on more than '{moderator}'"
+            ),
+        });
+    }
+    let w = (inf.columns)(moderator).ok_or_else(|| Error::Term {
+        term: moderator.to_string(),
+        message: "no values for the moderator in the model".into(),
+    })?;
+    let first = w[0];
+    if w.iter().all(|&v| v == first) {
+        return Err(Error::Model(format!(
+            "the moderator '{moderator}' is constant ({first}) in the rows used"
+        )));
+    }
+    Ok(Setup { inf, i_x, i_xw, w })
+}
+
+impl Setup<'_> {
+    fn contrast(&self, w: f64) -> Vec<f64> {
+        let mut l = vec![0.0; self.inf.beta.len()];
+        l[self.i_x] = 1.0;
+        l[self.i_xw] = w;
+        l
+    }
+
+    fn slope(&self, w: f64, label: &str, level: f64) -> SimpleSlope {
+        let (x, xw) = (self.i_x, self.i_xw);
+        let v = &self.inf.vcov;
+        let est = self.inf.beta[x] + self.inf.beta[xw] * w;
+        let se = (v[x][x] + 2.0 * w * v[x][xw] + w * w * v[xw][xw]).sqrt();
+        let df = (self.inf.df)(&self.contrast(w));
+        let c = Coefficient::new(label, est, se, df, level);
+        SimpleSlope {
+            at: w,
+            label: label.to_string(),
+            slope: est,
+            std_error: se,
+            df,
+            t: c.t,
+            p: c.p,
+            ci: c.ci,
+        }
+    }
+
+    /// Roots of (β_X + β_XW w)² = t² Var(w) for a given critical t.
+    fn roots(&self, tc: f64) -> Option<(f64, f64, f64)> {
+        let (x, xw) = (self.i_x, self.i_xw);
+        let (b1, b3) = (self.inf.beta[x], self.inf.beta[xw]);
+        let v = &self.inf.vcov;
+        let t2 = tc * tc;
+        let a = b3 * b3 - t2 * v[xw][xw];
+        let b = 2.0 * (b1 * b3 - t2 * v[x][xw]);
+        let c = b1 * b1 - t2 * v[x][x];
+        let disc = b * b - 4.0 * a * c;
+        if disc < 0.0 || a == 0.0 {
+            return None;
+        }
+        let s = disc.sqrt();
+        let (r1, r2) = ((-b - s) / (2.0 * a), (-b + s) / (2.0 * a));
+        Some((r1.min(r2), r1.max(r2), a))
+    }
+
+    fn johnson_neyman(&self, alpha: f64) -> JohnsonNeyman {
+        let q = |df: f64| t_quantile(1.0 - alpha / 2.0, df);
+        let mean = self.w.iter().sum::<f64>() / self.w.len() as f64;
+        let tc0 = q((self.inf.df)(&self.contrast(mean)));
+        let lo = self.w.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = self.w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let share = |from: f64, to: f64| {
+            self.w.iter().filter(|&&v| v >= from && v <= to).count() as f64 / self.w.len() as f64
+        };
+        let bounds = self.roots(tc0).map(|(mut r1, mut r2, _)| {
+            // Each boundary with the df of the slope at that boundary.
+            for _ in 0..50 {
+                let t1 = q((self.inf.df)(&self.contrast(r1)));
+                let t2 = q((self.inf.df)(&self.contrast(r2)));
+                let n1 = self.roots(t1).map_or(r1, |(a, b, _)| {
+                    if (a - r1).abs() < (b - r1).abs() {
+                        a
+                    } else {
+                        b
+                    }
+                });
+                let n2 = self.roots(t2).map_or(r2, |(a, b, _)| {
+                    if (a - r2).abs() < (b - r2).abs() {
+                        a
+                    } else {
+                        b
+                    }
+                });
+                let done = (n1 - r1).abs() <= 1e-12 * r1.abs().max(1.0)
+                    && (n2 - r2).abs() <= 1e-12 * r2.abs().max(1.0);
+                r1 = n1;
+                r2 = n2;
+                if done {
+                    break;
+                }
+            }
+            [r1.min(r2), r1.max(r2)]
+        });
+        let sig_at = |w: f64| {
+            let s = self.slope(w, "", 1.0 - alpha);
+            s.p < alpha
+        };
+        let regions = match bounds {
+            None => vec![Region {
+                from: f64::NEG_INFINITY,
+                to: f64::INFINITY,
+                significant: sig_at(mean),
+                share: 1.0,
+            }],
+            Some([b1, b2]) => {
+                let inside = sig_at(0.5 * (b1 + b2));
+                vec![
+                    Region {
+                        from: f64::NEG_INFINITY,
+                        to: b1,
+                        significant: !inside,
+                        share: share(f64::NEG_INFINITY, b1),
+                    },
+                    Region {
+                        from: b1,
+                        to: b2,
+                        significant: inside,
+                        share: share(b1, b2),
+                    },
+                    Region {
+                        from: b2,
+                        to: f64::INFINITY,
+                        significant: !inside,
+                        share: share(b2, f64::INFINITY),
+                    },
+                ]
+            }
+        };
+        JohnsonNeyman {
+            alpha,
+            bounds,
+            regions,
+            observed_range: [lo, hi],
+        }
+    }
+}
+
+fn check_level(level: f64) -> Result<()> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::Argument {
+            name: "level".into(),
+            message: format!("{level} is not in (0, 1)"),
+        })
+    }
+}
+
+/// Probe the interaction of `focal` and `moderator` in a fitted model: simple slopes at
+/// `values` and the Johnson–Neyman regions, at confidence `level` (α = 1 − level).
+///
+/// # Errors
+/// [`Error::Term`] if the focal predictor or moderator is not a numeric main effect, the
+/// interaction is absent, or the focal predictor enters other interactions;
+/// [`Error::Model`] if the moderator is constant; [`Error::Argument`] for a bad level.
+///
+/// # Examples
+/// ```
+/// use securebase::{Data, Ols};
+/// use securebase::probe::{probe, DfMethod, ModeratorValues};
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+/// let fit = Ols::fit(&data, "mpg ~ hp * wt")?;
+/// let p = probe(&fit, "hp", "wt", &ModeratorValues::MeanSd, DfMethod::Model, 0.95)?;
+/// let [lo, hi] = p.johnson_neyman.bounds.unwrap();
+/// assert!((lo - 3.6925).abs() < 1e-4 && (hi - 5.9010).abs() < 1e-4);
+/// # Ok::<(), securebase::Error>(())
+/// ```
+pub fn probe<M: Probeable + ?Sized>(
+    model: &M,
+    focal: &str,
+    moderator: &str,
+    values: &ModeratorValues,
+    df_method: DfMethod,
+    level: f64,
+) -> Result<Probe> {
+    check_level(level)?;
+    let s = setup(model, focal, moderator, df_method)?;
+    let n = s.w.len() as f64;
+    let mean = s.w.iter().sum::<f64>() / n;
+    let sd = (s.w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let points: Vec<(f64, String)> = match values {
+        ModeratorValues::MeanSd => vec![
+            (mean - sd, "mean - 1 SD".into()),
+            (mean, "mean".into()),
+            (mean + sd, "mean + 1 SD".into()),
+        ],
+        ModeratorValues::Percentiles => {
+            let q = quantile7(&s.w, &[0.16, 0.5, 0.84]);
+            vec![
+                (q[0], "p16".into()),
+                (q[1], "p50".into()),
+                (q[2], "p84".into()),
+            ]
+        }
+        ModeratorValues::Values(v) => {
+            if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+                return Err(Error::Argument {
+                    name: "values".into(),
+                    message: format!("{bad} is not a finite moderator value"),
+                });
+            }
+            v.iter().map(|&x| (x, "value".to_string())).collect()
+        }
+    };
+    let simple_slopes = points
+        .iter()
+        .map(|(w, label)| s.slope(*w, label, level))
+        .collect();
+    Ok(Probe {
+        focal: focal.to_string(),
+        moderator: moderator.to_string(),
+        df_method,
+        level,
+        simple_slopes,
+        // α = 1 − level, rounded so that 0.95 gives exactly 0.05.
+        johnson_neyman: s.johnson_neyman(((1.0 - level) * 1e12).round() / 1e12),
+    })
+}
+
+/// The slope and its CI over `points` evenly spaced moderator values spanning the observed
+/// range (for a Johnson–Neyman plot).
+///
+/// # Errors
+/// As [`probe`]; [`Error::Argument`] for fewer than 2 points.
+pub fn slope_curve<M: Probeable + ?Sized>(
+    model: &M,
+    focal: &str,
+    moderator: &str,
+    points: usize,
+    df_method: DfMethod,
+    level: f64,
+) -> Result<Vec<SimpleSlope>> {
+    check_level(level)?;
+    if points < 2 {
+        return Err(Error::Argument {
+            name: "points".into(),
+            message: "need at least 2 grid points".into(),
+        });
+    }
+    let s = setup(model, focal, moderator, df_method)?;
+    let q = quantiles5(&s.w);
+    let (lo, hi) = (q[0], q[4]);
+    Ok((0..points)
+        .map(|i| {
+            let w = lo + (hi - lo) * i as f64 / (points - 1) as f64;
+            s.slope(w, "grid", level)
+        })
+        .collect())
+}
+
+/// R's type-7 quantiles.
+pub(crate) fn quantile7(x: &[f64], probs: &[f64]) -> Vec<f64> {
+    let mut v = x.to_vec();
+    v.sort_by(f64::total_cmp);
+    probs
+        .iter()
+        .map(|&p| {
+            let h = (v.len() - 1) as f64 * p;
+            let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+            v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+        })
+        .collect()
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Simple slopes of {} along {} ({:.0}% CI)",
+            self.focal,
+            self.moderator,
+            self.level * 100.0
+        )?;
+        writeln!(
+            f,
+            "{:>14} {:>10} {:>10} {:>10} {:>8} {:>8} {:>10}   CI",
+            "", "at", "slope", "SE", "df", "t", "p"
+        )?;
+        for s in &self.simple_slopes {
+            writeln!(
+                f,
+                "{:>14} {:>10.4} {:>10.4} {:>10.4} {:>8.2} {:>8.3} {:>10}   [{:.4}, {:.4}]",
+                s.label,
+                s.at,
+                s.slope,
+                s.std_error,
+                s.df,
+                s.t,
+                crate::stats::format_p(s.p),
+                s.ci[0],
+                s.ci[1]
+            )?;
+        }
+        let jn = &self.johnson_neyman;
+        match jn.bounds {
+            Some([a, b]) => writeln!(
+                f,
+                "Johnson–Neyman (α = {}): boundaries at {:.4} and {:.4}; observed range [{:.4}, {:.4}]",
+                jn.alpha, a, b, jn.observed_range[0], jn.observed_range[1]
+            )?,
+            None => writeln!(
+                f,
+                "Johnson–Neyman (α = {}): no boundary; the slope is {} significant",
+                jn.alpha,
+                if jn.regions[0].significant {
+                    "everywhere"
+                } else {
+                    "nowhere"
+                }
+            )?,
+        }
+        for r in &jn.regions {
+            writeln!(
+                f,
+                "  {:>10.4} to {:>10.4}: {} ({:.1}% of the sample)",
+                r.from,
+                r.to,
+                if r.significant {
+                    "significant"
+                } else {
+                    "not significant"
+                },
+                100.0 * r.share
+            )?;
+        }
+        Ok(())
+    }
+}
