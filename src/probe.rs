@@ -36,13 +36,18 @@ pub enum ModeratorValues {
     Values(Vec<f64>),
 }
 
+/// The df of a contrast lᵀβ.
+type DfRule<'a> = Box<dyn Fn(&[f64]) -> f64 + 'a>;
+/// The values of a model-matrix column in the rows used.
+type ColumnLookup<'a> = Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>;
+
 /// Linear inference on a fitted model's coefficients: what probing needs.
 pub struct LinearInference<'a> {
     names: Vec<String>,
     beta: Vec<f64>,
     vcov: Vec<Vec<f64>>,
-    df: Box<dyn Fn(&[f64]) -> f64 + 'a>,
-    columns: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
+    df: DfRule<'a>,
+    columns: ColumnLookup<'a>,
 }
 
 /// A fitted model that can be probed.
@@ -73,8 +78,7 @@ impl Probeable for OlsFit {
 impl Probeable for LmmFit {
     fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
         let names: Vec<String> = self.terms().iter().map(|s| s.to_string()).collect();
-        let columns: Box<dyn Fn(&str) -> Option<Vec<f64>> + '_> =
-            Box::new(move |name| self.column_values(name));
+        let columns: ColumnLookup<'_> = Box::new(move |name| self.column_values(name));
         Ok(match method {
             DfMethod::Model => LinearInference {
                 names,
@@ -129,9 +133,9 @@ pub struct SimpleSlope {
 /// One stretch of the observed moderator range with its significance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Region {
-    /// Lower end (−∞ for an open region).
+    /// Lower end (−∞ for an open region; `null` in JSON).
     pub from: f64,
-    /// Upper end (+∞ for an open region).
+    /// Upper end (+∞ for an open region; `null` in JSON).
     pub to: f64,
     /// Whether the slope is significant at α throughout.
     pub significant: bool,
