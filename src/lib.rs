@@ -19,6 +19,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod center;
+pub mod controls;
 pub mod data;
 pub mod error;
 pub mod formula;

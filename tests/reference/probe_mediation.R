@@ -61,6 +61,9 @@ multilevel <- list(x = "age", m = "stress", y = "distance", cluster = "Subject",
 r_xz <- resid(lm(hp ~ wt, mt)); r_yz <- resid(lm(mpg ~ wt, mt))
 corr <- list(partial = cor(r_xz, r_yz), semipartial = cor(mt$mpg, r_xz), fwl = unname(coef(lm(mpg ~ hp + wt, mt))["hp"]),
   resid_coef = unname(coef(lm(mt$mpg ~ r_xz))[2]), resid_intercept = unname(coef(lm(hp ~ wt, mt))[1]), resid_slope = unname(coef(lm(hp ~ wt, mt))[2]),
-  raw_coef = unname(coef(lm(mpg ~ hp, mt))[2]))
+  raw_coef = unname(coef(lm(mpg ~ hp, mt))[2]),
+  # within-cluster residualization = FWL with cluster dummies
+  within_slope = unname(coef(lm(hp ~ wt + factor(cyl), mt))["wt"]),
+  within_resid_head = unname(head(resid(lm(hp ~ wt + factor(cyl), mt)), 5)))
 write_json(list(ols = ols, lmm = lmm, simple = simple, serial = serial, multilevel = multilevel, corr = corr),
   file.path(fx, "probe_mediation.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
