@@ -18,8 +18,7 @@ fn fit(data: &Data, formula: &str) -> securebase::LmmFit {
 
 /// Estimation only (no df), which is what lme4's `lmer()` itself does.
 fn fit_lme4_like(data: &Data, formula: &str) -> securebase::LmmFit {
-    let mut options = FitOptions::default();
-    options.ddf = Ddf::Asymptotic;
+    let options = FitOptions::with_ddf(Ddf::Asymptotic);
     LmmSpec::new(data, formula)
         .unwrap()
         .fit_with(Criterion::Reml, &options)

@@ -26,9 +26,11 @@ pub mod error;
 pub mod formula;
 mod linalg;
 pub mod lmm;
+pub mod mediation;
 pub mod probe;
 pub mod regression;
 mod report;
+pub mod rng;
 pub mod stats;
 
 pub use data::{Column, Data, Factor};

@@ -148,6 +148,16 @@ pub struct FitOptions {
     pub max_evaluations: Option<usize>,
 }
 
+impl FitOptions {
+    /// The default options with another df method.
+    pub fn with_ddf(ddf: Ddf) -> FitOptions {
+        FitOptions {
+            ddf,
+            ..FitOptions::default()
+        }
+    }
+}
+
 impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {

@@ -1,0 +1,390 @@
+//! Mediation: X → M → Y and the serial chain X → M1 → M2 → Y, with covariates, as OLS paths
+//! (Hayes' models 4 and 6) or as mixed models with a random intercept per cluster.
+//!
+//! Paths: a (X → M), b (M → Y | X), c′ (X → Y | M), c (X → Y); for the serial chain a₁, a₂, d₂₁
+//! (M1 → M2), b₁, b₂. Indirect effects are products of paths (a·b; a₁b₁, a₂b₂, a₁d₂₁b₂). With OLS
+//! on the same rows, c = c′ + Σ indirect holds exactly. Intervals: percentile and BCa bootstrap
+//! (Efron 1987) with case or cluster resampling, and Monte Carlo (Preacher & Selig 2012).
+
+mod bootstrap;
+
+pub use bootstrap::{BootEffect, Bootstrap, BootstrapOptions, McEffect, MonteCarlo, Resampling};
+
+use crate::controls::q;
+use crate::data::{Column, Data, Factor};
+use crate::error::{Error, Result};
+use crate::formula::Missingness;
+use crate::formula::design::complete_rows;
+use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
+use crate::regression::Ols;
+use serde::Serialize;
+
+/// A mediation model to estimate.
+///
+/// # Examples
+/// ```
+/// use securebase::Data;
+/// use securebase::mediation::Mediation;
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+/// let fit = Mediation::new("hp", &["wt"], "mpg").covariates(&["cyl"]).fit(&data)?;
+/// let (c, c_prime, ab) = (fit.effect("c").unwrap(), fit.effect("c_prime").unwrap(), fit.effect("indirect").unwrap());
+/// assert!((c - (c_prime + ab)).abs() < 1e-12); // exact for OLS
+/// # Ok::<(), securebase::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mediation {
+    x: String,
+    mediators: Vec<String>,
+    y: String,
+    covariates: Vec<String>,
+    cluster: Option<String>,
+    multilevel: bool,
+}
+
+/// One estimated effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effect {
+    /// Name (`a`, `b`, `c_prime`, `c`, `indirect`; serial: `a1`, `a2`, `d21`, `b1`, `b2`,
+    /// `ind1`, `ind2`, `ind12`, `total_indirect`).
+    pub name: String,
+    /// Point estimate.
+    pub estimate: f64,
+    /// Model-based standard error, for single paths.
+    pub std_error: Option<f64>,
+}
+
+/// Point estimates of a mediation model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediationFit {
+    /// The model.
+    pub model: Mediation,
+    /// Effects in a fixed order (see [`Effect::name`]).
+    pub effects: Vec<Effect>,
+    /// Rows used (complete on every variable).
+    pub n: usize,
+    /// Rows dropped for missing values.
+    pub missing: Missingness,
+}
+
+impl MediationFit {
+    /// The estimate of the effect called `name`.
+    pub fn effect(&self, name: &str) -> Option<f64> {
+        self.effects
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.estimate)
+    }
+}
+
+/// Effect names for one or two (serial) mediators.
+pub(crate) fn effect_names(serial: bool) -> Vec<&'static str> {
+    if serial {
+        vec![
+            "a1",
+            "a2",
+            "d21",
+            "b1",
+            "b2",
+            "c_prime",
+            "c",
+            "ind1",
+            "ind2",
+            "ind12",
+            "total_indirect",
+        ]
+    } else {
+        vec!["a", "b", "c_prime", "c", "indirect"]
+    }
+}
+
+/// Coefficients of each path regression → all effects, in [`effect_names`] order.
+/// `m1`: a (X coefficient); `m2`: (X, M1); `y`: (X, M1[, M2]); `total`: X.
+pub(crate) fn effects_from(
+    serial: bool,
+    m1_x: f64,
+    m2: (f64, f64),
+    y: &[f64],
+    total_x: f64,
+) -> Vec<f64> {
+    if serial {
+        let (a1, (a2, d21)) = (m1_x, m2);
+        let (cp, b1, b2) = (y[0], y[1], y[2]);
+        let (i1, i2, i12) = (a1 * b1, a2 * b2, a1 * d21 * b2);
+        vec![a1, a2, d21, b1, b2, cp, total_x, i1, i2, i12, i1 + i2 + i12]
+    } else {
+        let (a, cp, b) = (m1_x, y[0], y[1]);
+        vec![a, b, cp, total_x, a * b]
+    }
+}
+
+impl Mediation {
+    /// X → mediators → Y. One mediator, or two in a serial chain (M1 → M2).
+    pub fn new(x: &str, mediators: &[&str], y: &str) -> Mediation {
+        Mediation {
+            x: x.into(),
+            mediators: mediators.iter().map(|m| m.to_string()).collect(),
+            y: y.into(),
+            covariates: Vec::new(),
+            cluster: None,
+            multilevel: false,
+        }
+    }
+
+    /// Covariates entered in every path.
+    pub fn covariates(mut self, covariates: &[&str]) -> Mediation {
+        self.covariates = covariates.iter().map(|c| c.to_string()).collect();
+        self
+    }
+
+    /// The clustering variable (therapist): used by cluster resampling and by the multilevel
+    /// variant.
+    pub fn cluster(mut self, cluster: &str) -> Mediation {
+        self.cluster = Some(cluster.into());
+        self
+    }
+
+    /// Fit every path as a mixed model with a random intercept per cluster (REML).
+    pub fn multilevel(mut self, yes: bool) -> Mediation {
+        self.multilevel = yes;
+        self
+    }
+
+    pub(crate) fn is_serial(&self) -> bool {
+        self.mediators.len() == 2
+    }
+
+    fn variables(&self) -> Vec<String> {
+        let mut v = vec![self.x.clone()];
+        v.extend(self.mediators.iter().cloned());
+        v.extend(self.covariates.iter().cloned());
+        v.push(self.y.clone());
+        v
+    }
+
+    /// Check the specification and find the complete rows.
+    pub(crate) fn prepare(&self, data: &Data) -> Result<(Vec<usize>, Missingness)> {
+        if self.mediators.is_empty() || self.mediators.len() > 2 {
+            return Err(Error::Argument {
+                name: "mediators".into(),
+                message: format!(
+                    "give one mediator or two (a serial chain), not {}",
+                    self.mediators.len()
+                ),
+            });
+        }
+        if self.multilevel && self.cluster.is_none() {
+            return Err(Error::Argument {
+                name: "cluster".into(),
+                message: "the multilevel variant needs a cluster variable".into(),
+            });
+        }
+        let vars = self.variables();
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &vars {
+            if !seen.insert(v) {
+                return Err(Error::Argument {
+                    name: "variables".into(),
+                    message: format!("'{v}' has more than one role"),
+                });
+            }
+            let col = data.numeric(v).map_err(|e| match e {
+                Error::ColumnType { name, .. } => Error::ColumnType {
+                    name,
+                    expected: "numeric".into(),
+                    found: "categorical".into(),
+                    context: Some("mediation variables must be numeric".into()),
+                },
+                other => other,
+            })?;
+            if col.iter().all(Option::is_none) {
+                return Err(Error::Model(format!("'{v}' has no non-missing values")));
+            }
+        }
+        let mut need = vars.clone();
+        if let Some(c) = &self.cluster {
+            data.column(c)?;
+            need.push(c.clone());
+        }
+        let (rows, dropped) = complete_rows(data, &need)?;
+        if rows.len() < vars.len() + 2 {
+            return Err(Error::Model(format!(
+                "{} complete rows are too few for this mediation model",
+                rows.len()
+            )));
+        }
+        let missing = Missingness {
+            n_input: data.nrows(),
+            n_used: rows.len(),
+            dropped_rows: dropped,
+        };
+        Ok((rows, missing))
+    }
+
+    fn formula(&self, target: &str, predictors: &[&String]) -> String {
+        let mut rhs: Vec<String> = predictors.iter().map(|p| q(p)).collect();
+        rhs.extend(self.covariates.iter().map(|c| q(c)));
+        let mut f = format!("{} ~ {}", q(target), rhs.join(" + "));
+        if self.multilevel {
+            f.push_str(&format!(
+                " + (1 | {})",
+                q(self.cluster.as_deref().unwrap_or_default())
+            ));
+        }
+        f
+    }
+
+    /// The path formulas: (M1, M2 if serial, Y, total).
+    pub(crate) fn formulas(&self) -> Vec<String> {
+        let x = &self.x;
+        let mut out = vec![self.formula(&self.mediators[0], &[x])];
+        if self.is_serial() {
+            out.push(self.formula(&self.mediators[1], &[x, &self.mediators[0]]));
+        }
+        let mut ypred = vec![x];
+        ypred.extend(self.mediators.iter());
+        out.push(self.formula(&self.y, &ypred));
+        out.push(self.formula(&self.y, &[x]));
+        out
+    }
+
+    /// Point estimates (and SEs of single paths) on complete rows of `data`.
+    ///
+    /// # Errors
+    /// Unknown or non-numeric columns, a variable with every value missing, a variable in two
+    /// roles, too few rows, and the errors of the path fits.
+    pub fn fit(&self, data: &Data) -> Result<MediationFit> {
+        let (rows, missing) = self.prepare(data)?;
+        let sub = data.select_rows(&rows)?;
+        let (values, ses) = self.fit_paths(&sub, Ddf::Satterthwaite)?;
+        let names = effect_names(self.is_serial());
+        let effects = names
+            .iter()
+            .zip(values)
+            .zip(ses)
+            .map(|((n, v), se)| Effect {
+                name: n.to_string(),
+                estimate: v,
+                std_error: se,
+            })
+            .collect();
+        Ok(MediationFit {
+            model: self.clone(),
+            effects,
+            n: rows.len(),
+            missing,
+        })
+    }
+
+    /// Fit the path models on complete data; effects and SEs of single paths.
+    pub(crate) fn fit_paths(&self, data: &Data, ddf: Ddf) -> Result<(Vec<f64>, Vec<Option<f64>>)> {
+        let formulas = self.formulas();
+        let mut coefs: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+        for f in &formulas {
+            if self.multilevel {
+                let options = FitOptions::with_ddf(ddf);
+                let fit = LmmSpec::new(data, f)?.fit_with(Criterion::Reml, &options)?;
+                coefs.push((
+                    fit.beta(),
+                    fit.coefficients().iter().map(|c| c.std_error).collect(),
+                ));
+            } else {
+                let fit = Ols::fit(data, f)?;
+                coefs.push((
+                    fit.beta(),
+                    fit.coefficients().iter().map(|c| c.std_error).collect(),
+                ));
+            }
+        }
+        // Coefficient 0 is the intercept; X is 1, then the mediators in order.
+        let serial = self.is_serial();
+        let (m1, rest) = (&coefs[0], &coefs[1..]);
+        let (m2, y, total) = if serial {
+            (Some(&rest[0]), &rest[1], &rest[2])
+        } else {
+            (None, &rest[0], &rest[1])
+        };
+        let ny = if serial { 3 } else { 2 };
+        let values = effects_from(
+            serial,
+            m1.0[1],
+            m2.map_or((0.0, 0.0), |m| (m.0[1], m.0[2])),
+            &y.0[1..=ny],
+            total.0[1],
+        );
+        let ses = if serial {
+            let m2 = m2.expect("serial");
+            vec![
+                Some(m1.1[1]),
+                Some(m2.1[1]),
+                Some(m2.1[2]),
+                Some(y.1[2]),
+                Some(y.1[3]),
+                Some(y.1[1]),
+                Some(total.1[1]),
+                None,
+                None,
+                None,
+                None,
+            ]
+        } else {
+            vec![
+                Some(m1.1[1]),
+                Some(y.1[2]),
+                Some(y.1[1]),
+                Some(total.1[1]),
+                None,
+            ]
+        };
+        Ok((values, ses))
+    }
+
+    /// The cluster codes of complete rows (for cluster resampling).
+    pub(crate) fn cluster_codes(&self, sub: &Data) -> Result<Option<(Vec<u32>, usize)>> {
+        let Some(c) = &self.cluster else {
+            return Ok(None);
+        };
+        let f = match sub.column(c)? {
+            Column::Categorical(f) => f.clone(),
+            Column::Numeric(v) => Factor::from_numbers(v),
+        };
+        Ok(Some((
+            f.codes().iter().map(|c| c.unwrap_or(0)).collect(),
+            f.levels().len(),
+        )))
+    }
+}
+
+impl std::fmt::Display for MediationFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.model;
+        writeln!(
+            f,
+            "Mediation {} → {} → {}{}{} (n = {}, {} dropped)",
+            m.x,
+            m.mediators.join(" → "),
+            m.y,
+            if m.covariates.is_empty() {
+                String::new()
+            } else {
+                format!(", covariates: {}", m.covariates.join(", "))
+            },
+            if m.multilevel {
+                format!(
+                    ", random intercept per {}",
+                    m.cluster.as_deref().unwrap_or("")
+                )
+            } else {
+                String::new()
+            },
+            self.n,
+            self.missing.n_dropped()
+        )?;
+        for e in &self.effects {
+            match e.std_error {
+                Some(se) => writeln!(f, "  {:<16} {:>12.6}  (SE {:.6})", e.name, e.estimate, se)?,
+                None => writeln!(f, "  {:<16} {:>12.6}", e.name, e.estimate)?,
+            }
+        }
+        Ok(())
+    }
+}
