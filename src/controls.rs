@@ -327,3 +327,49 @@ pub fn suppression_check(
         n: keep.len(),
     })
 }
+
+impl std::fmt::Display for Residualizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let terms: Vec<String> = self
+            .controls
+            .iter()
+            .zip(&self.slopes)
+            .map(|(c, b)| format!("{b:+.6}·{c}"))
+            .collect();
+        writeln!(
+            f,
+            "{} residualized on {}{}: {} = {:.6} {} + residual",
+            self.target,
+            self.controls.join(", "),
+            self.cluster
+                .as_ref()
+                .map_or(String::new(), |c| format!(" within {c}")),
+            self.target,
+            self.intercept,
+            terms.join(" ")
+        )?;
+        write!(f, "R² = {:.4}, n = {}", self.r_squared, self.n)?;
+        if let Some((m, s)) = self.standardize {
+            write!(f, "; scores standardized (residual mean {m:.6}, SD {s:.6})")?;
+        }
+        writeln!(f)
+    }
+}
+
+impl std::fmt::Display for SuppressionCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Raw coefficient {:.6}; residualized {:.6}; in the joint model {:.6} (n = {}){}",
+            self.raw,
+            self.residualized,
+            self.partial,
+            self.n,
+            if self.suppression {
+                " — suppression: partialling the controls flips or enlarges the effect"
+            } else {
+                ""
+            }
+        )
+    }
+}
