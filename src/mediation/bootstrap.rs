@@ -535,6 +535,26 @@ impl std::fmt::Display for Bootstrap {
     }
 }
 
+impl std::fmt::Display for MonteCarlo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Monte Carlo: {} draws (seed {}), {:.0}% intervals",
+            self.draws,
+            self.seed,
+            self.level * 100.0
+        )?;
+        for e in &self.effects {
+            writeln!(
+                f,
+                "  {:<16} {:>11.5}  SD {:>9.5}  [{:.5}, {:.5}]",
+                e.name, e.estimate, e.sd, e.ci[0], e.ci[1]
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,25 +582,5 @@ mod tests {
                 );
             }
         }
-    }
-}
-
-impl std::fmt::Display for MonteCarlo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "Monte Carlo: {} draws (seed {}), {:.0}% intervals",
-            self.draws,
-            self.seed,
-            self.level * 100.0
-        )?;
-        for e in &self.effects {
-            writeln!(
-                f,
-                "  {:<16} {:>11.5}  SD {:>9.5}  [{:.5}, {:.5}]",
-                e.name, e.estimate, e.sd, e.ci[0], e.ci[1]
-            )?;
-        }
-        Ok(())
     }
 }
