@@ -37,6 +37,14 @@ pub enum Error {
         /// The columns the data do have.
         available: Vec<String>,
     },
+    /// Columns a key or analysis needs are absent from the data (all of them are listed).
+    #[error("{context}: the data lack {} column{}: {}", .missing.len(), if .missing.len() == 1 { "" } else { "s" }, .missing.join(", "))]
+    MissingColumns {
+        /// What needed them (e.g. "key 'ECR-R'").
+        context: String,
+        /// The absent column names.
+        missing: Vec<String>,
+    },
     /// Two columns share a name.
     #[error("duplicate column name '{name}'")]
     DuplicateColumn {

@@ -31,6 +31,7 @@ pub mod probe;
 pub mod regression;
 mod report;
 pub mod rng;
+pub mod scoring;
 pub mod stats;
 
 pub use data::{Column, Data, Factor};

@@ -1,0 +1,146 @@
+//! Reliable and clinically significant change (Jacobson & Truax 1991).
+//!
+//! SE of a difference: S_diff = SD·√(2(1 − r)); RCI = (post − pre)/S_diff, reliable when
+//! |RCI| > 1.96. Cut-offs for a measure where higher is worse: a = M_dys − 2 SD_dys,
+//! b = M_func + 2 SD_func, c = (SD_func·M_dys + SD_dys·M_func)/(SD_func + SD_dys) (mirrored
+//! when higher is better). A client is *recovered* after a reliable improvement that ends past
+//! the cut-off, *improved* after a reliable improvement that does not, *deteriorated* after a
+//! reliable worsening, and *unchanged* otherwise.
+
+use super::key::Norms;
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+/// A client's change category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ChangeCategory {
+    /// Reliable improvement ending past the cut-off.
+    Recovered,
+    /// Reliable improvement, not past the cut-off.
+    Improved,
+    /// No reliable change.
+    Unchanged,
+    /// Reliable worsening.
+    Deteriorated,
+}
+
+/// Which cut-off defines the end state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Cutoff {
+    /// Two SD beyond the dysfunctional mean.
+    A,
+    /// Within two SD of the functional mean.
+    B,
+    /// Between the two populations (needs both).
+    C,
+}
+
+/// The three cut-offs (where the norms allow them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cutoffs {
+    /// Cut-off a.
+    pub a: Option<f64>,
+    /// Cut-off b.
+    pub b: Option<f64>,
+    /// Cut-off c.
+    pub c: Option<f64>,
+}
+
+/// Reliable change for a set of clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliableChange {
+    /// Standard error of a difference.
+    pub se_diff: f64,
+    /// The cut-offs.
+    pub cutoffs: Cutoffs,
+    /// The cut-off used.
+    pub cutoff: Cutoff,
+    /// RCI per client (`None` if pre or post is missing).
+    pub rci: Vec<Option<f64>>,
+    /// Category per client.
+    pub category: Vec<Option<ChangeCategory>>,
+}
+
+/// The cut-offs a, b, c from norms.
+pub fn cutoffs(n: &Norms) -> Cutoffs {
+    let s = if n.higher_is_worse { 1.0 } else { -1.0 };
+    let a = match (n.dysfunctional_mean, n.dysfunctional_sd) {
+        (Some(m), Some(sd)) => Some(m - s * 2.0 * sd),
+        _ => None,
+    };
+    let b = match (n.functional_mean, n.functional_sd) {
+        (Some(m), Some(sd)) => Some(m + s * 2.0 * sd),
+        _ => None,
+    };
+    let c = match (
+        n.functional_mean,
+        n.functional_sd,
+        n.dysfunctional_mean,
+        n.dysfunctional_sd,
+    ) {
+        (Some(mf), Some(sf), Some(md), Some(sd)) => Some((sf * md + sd * mf) / (sf + sd)),
+        _ => None,
+    };
+    Cutoffs { a, b, c }
+}
+
+/// Classify each client's change from `pre` to `post`.
+///
+/// # Errors
+/// [`Error::Argument`] for vectors of different lengths or a cut-off the norms cannot give.
+pub fn reliable_change(
+    pre: &[Option<f64>],
+    post: &[Option<f64>],
+    norms: &Norms,
+    cutoff: Cutoff,
+) -> Result<ReliableChange> {
+    if pre.len() != post.len() {
+        return Err(Error::Argument {
+            name: "post".into(),
+            message: format!("{} pre scores but {} post scores", pre.len(), post.len()),
+        });
+    }
+    let cuts = cutoffs(norms);
+    let cut = match cutoff {
+        Cutoff::A => cuts.a,
+        Cutoff::B => cuts.b,
+        Cutoff::C => cuts.c,
+    }
+    .ok_or_else(|| Error::Argument {
+        name: "cutoff".into(),
+        message: format!("the norms do not define cut-off {cutoff:?}"),
+    })?;
+    let se_diff = norms.sd * (2.0 * (1.0 - norms.reliability)).sqrt();
+    let worse = if norms.higher_is_worse { 1.0 } else { -1.0 };
+    let rci: Vec<Option<f64>> = pre
+        .iter()
+        .zip(post)
+        .map(|(a, b)| Some((b.as_ref()? - a.as_ref()?) / se_diff))
+        .collect();
+    let category = rci
+        .iter()
+        .zip(post)
+        .map(|(r, p)| {
+            let (r, p) = (r.as_ref()?, p.as_ref()?);
+            let toward_worse = r * worse;
+            Some(if toward_worse < -1.96 {
+                if (p - cut) * worse < 0.0 {
+                    ChangeCategory::Recovered
+                } else {
+                    ChangeCategory::Improved
+                }
+            } else if toward_worse > 1.96 {
+                ChangeCategory::Deteriorated
+            } else {
+                ChangeCategory::Unchanged
+            })
+        })
+        .collect();
+    Ok(ReliableChange {
+        se_diff,
+        cutoffs: cuts,
+        cutoff,
+        rci,
+        category,
+    })
+}

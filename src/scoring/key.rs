@@ -1,0 +1,281 @@
+//! Scoring keys as data: a versioned JSON format for an instrument, validated on load.
+//!
+//! ```json
+//! {
+//!   "format": "securebase-key/1",
+//!   "name": "Example", "form": "6-item", "version": "1",
+//!   "source": "Author (year). Title. Journal.", "licence": "public domain",
+//!   "response_min": 1, "response_max": 5,
+//!   "items": ["q1", "q2", "q3", "q4", "q5", "q6"],
+//!   "subscales": [
+//!     {"name": "a", "items": ["q1", "q2", "q3"], "reverse": ["q2"], "aggregation": "mean",
+//!      "min_answered": {"proportion": 0.67},
+//!      "norms": {"mean": 2.1, "sd": 0.6, "reliability": 0.85,
+//!                "functional_mean": 1.8, "functional_sd": 0.5,
+//!                "dysfunctional_mean": 2.9, "dysfunctional_sd": 0.7, "higher_is_worse": true}}
+//!   ],
+//!   "allow_shared_items": false, "allow_unscored_items": false
+//! }
+//! ```
+//!
+//! Item names are the data's column names. A key never contains item wording.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The format tag this version of the crate reads and writes.
+pub const KEY_FORMAT: &str = "securebase-key/1";
+
+/// How item responses combine into a subscale score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregation {
+    /// Mean of the answered items.
+    Mean,
+    /// Sum, prorated to all items: (sum of answered) × k / answered.
+    Sum,
+}
+
+/// The least a respondent must answer for a subscale score; below it the score is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MinAnswered {
+    /// At least this many items.
+    Count(usize),
+    /// At least this share of the items (0 < p ≤ 1), rounded up.
+    Proportion(f64),
+}
+
+impl MinAnswered {
+    /// The least number of items for a subscale of `k` items.
+    pub fn items(&self, k: usize) -> usize {
+        match *self {
+            MinAnswered::Count(c) => c,
+            MinAnswered::Proportion(p) => ((p * k as f64) - 1e-9).ceil().max(1.0) as usize,
+        }
+    }
+}
+
+/// Reference values for reliable and clinically significant change (Jacobson & Truax 1991).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Norms {
+    /// Mean of the reference (usually clinical, pretreatment) sample.
+    pub mean: f64,
+    /// Its SD.
+    pub sd: f64,
+    /// Reliability (test–retest or α) used for the standard error of measurement.
+    pub reliability: f64,
+    /// Mean of a functional (non-clinical) population.
+    pub functional_mean: Option<f64>,
+    /// SD of the functional population.
+    pub functional_sd: Option<f64>,
+    /// Mean of a dysfunctional (clinical) population.
+    pub dysfunctional_mean: Option<f64>,
+    /// SD of the dysfunctional population.
+    pub dysfunctional_sd: Option<f64>,
+    /// True for symptom measures (improvement is a decrease).
+    pub higher_is_worse: bool,
+}
+
+/// One subscale of an instrument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscale {
+    /// Name (becomes the score column's suffix).
+    pub name: String,
+    /// Item columns.
+    pub items: Vec<String>,
+    /// Reverse-keyed items (a subset of `items`), reversed as max + min − x.
+    #[serde(default)]
+    pub reverse: Vec<String>,
+    /// Mean or (prorated) sum.
+    pub aggregation: Aggregation,
+    /// Minimum answered for a score.
+    pub min_answered: MinAnswered,
+    /// Optional norms for reliable change.
+    #[serde(default)]
+    pub norms: Option<Norms>,
+}
+
+/// A scoring key for one instrument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScaleKey {
+    /// Must be [`KEY_FORMAT`].
+    pub format: String,
+    /// Instrument name.
+    pub name: String,
+    /// Form (e.g. "36-item").
+    #[serde(default)]
+    pub form: String,
+    /// Version of the key.
+    #[serde(default)]
+    pub version: String,
+    /// Published source of the scoring key.
+    pub source: String,
+    /// Licence status of the instrument.
+    pub licence: String,
+    /// Lowest response on the scale.
+    pub response_min: i64,
+    /// Highest response on the scale.
+    pub response_max: i64,
+    /// Every item column of the instrument.
+    pub items: Vec<String>,
+    /// Subscales.
+    pub subscales: Vec<Subscale>,
+    /// Whether an item may belong to more than one subscale.
+    #[serde(default)]
+    pub allow_shared_items: bool,
+    /// Whether items may belong to no subscale.
+    #[serde(default)]
+    pub allow_unscored_items: bool,
+}
+
+fn invalid(message: String) -> Error {
+    Error::Argument {
+        name: "key".into(),
+        message,
+    }
+}
+
+impl ScaleKey {
+    /// Parse and validate a key from JSON text.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] naming what is wrong: malformed JSON, an unknown format, min ≥ max,
+    /// duplicate or unknown items, reverse items outside their subscale, an item in two
+    /// subscales (unless allowed), items in no subscale (unless allowed), bad minimum-answered
+    /// rules, bad norms.
+    pub fn from_json(text: &str) -> Result<ScaleKey> {
+        let key: ScaleKey = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("not a valid key file: {e}")))?;
+        key.validate()?;
+        Ok(key)
+    }
+
+    /// Read and validate a key file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] and the errors of [`ScaleKey::from_json`].
+    pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<ScaleKey> {
+        let p = path.as_ref();
+        let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// The key as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Check every rule; see [`ScaleKey::from_json`].
+    ///
+    /// # Errors
+    /// As [`ScaleKey::from_json`].
+    pub fn validate(&self) -> Result<()> {
+        if self.format != KEY_FORMAT {
+            return Err(invalid(format!(
+                "format '{}' is not '{KEY_FORMAT}'",
+                self.format
+            )));
+        }
+        if self.response_min >= self.response_max {
+            return Err(invalid(format!(
+                "response_min {} must be below response_max {}",
+                self.response_min, self.response_max
+            )));
+        }
+        if self.subscales.is_empty() {
+            return Err(invalid("the key has no subscales".into()));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for i in &self.items {
+            if !seen.insert(i) {
+                return Err(invalid(format!("item '{i}' is listed twice")));
+            }
+        }
+        let mut owner: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.subscales {
+            if !names.insert(&s.name) {
+                return Err(invalid(format!("subscale '{}' is defined twice", s.name)));
+            }
+            if s.items.is_empty() {
+                return Err(invalid(format!("subscale '{}' has no items", s.name)));
+            }
+            let mut own = std::collections::BTreeSet::new();
+            for i in &s.items {
+                if !self.items.contains(i) {
+                    return Err(invalid(format!(
+                        "subscale '{}' uses item '{i}', which is not among the key's items",
+                        s.name
+                    )));
+                }
+                if !own.insert(i) {
+                    return Err(invalid(format!(
+                        "subscale '{}' lists item '{i}' twice",
+                        s.name
+                    )));
+                }
+                if let Some(other) = owner.insert(i, &s.name) {
+                    if !self.allow_shared_items {
+                        return Err(invalid(format!(
+                            "item '{i}' is in subscales '{other}' and '{}'; set allow_shared_items if that is intended",
+                            s.name
+                        )));
+                    }
+                }
+            }
+            for r in &s.reverse {
+                if !s.items.contains(r) {
+                    return Err(invalid(format!(
+                        "reverse-keyed item '{r}' is not an item of subscale '{}'",
+                        s.name
+                    )));
+                }
+            }
+            let k = s.items.len();
+            match s.min_answered {
+                MinAnswered::Count(c) if c == 0 || c > k => {
+                    return Err(invalid(format!(
+                        "subscale '{}': min_answered count {c} must be 1..={k}",
+                        s.name
+                    )));
+                }
+                MinAnswered::Proportion(p) if !(p > 0.0 && p <= 1.0) => {
+                    return Err(invalid(format!(
+                        "subscale '{}': min_answered proportion {p} must be in (0, 1]",
+                        s.name
+                    )));
+                }
+                _ => {}
+            }
+            if let Some(n) = &s.norms {
+                let sd_ok = |v: Option<f64>| v.is_none_or(|x| x > 0.0 && x.is_finite());
+                if !(n.sd > 0.0 && n.reliability > 0.0 && n.reliability < 1.0)
+                    || !sd_ok(n.functional_sd)
+                    || !sd_ok(n.dysfunctional_sd)
+                {
+                    return Err(invalid(format!(
+                        "subscale '{}': norms need SDs > 0 and a reliability in (0, 1)",
+                        s.name
+                    )));
+                }
+            }
+        }
+        if !self.allow_unscored_items {
+            if let Some(i) = self.items.iter().find(|i| !owner.contains_key(i.as_str())) {
+                return Err(invalid(format!(
+                    "item '{i}' is in no subscale; set allow_unscored_items if that is intended"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The subscale called `name`.
+    pub fn subscale(&self, name: &str) -> Option<&Subscale> {
+        self.subscales.iter().find(|s| s.name == name)
+    }
+}

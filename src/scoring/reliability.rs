@@ -1,0 +1,342 @@
+//! Reliability of a subscale: Cronbach's α (raw and standardized) with Feldt (1965) and
+//! Duhachek & Iacobucci (2004) intervals, item statistics, and McDonald's ω total from a
+//! one-factor model, on complete cases or pairwise-complete covariances (stated on the result).
+//!
+//! With item covariance matrix C (k × k): α = k/(k−1) · (1 − tr C / 1'C1); standardized α uses
+//! the correlation matrix. Feldt: (1 − α)/(1 − α̂) ~ F(n−1, (n−1)(k−1)). Duhachek: α̂ ± z·ASE with
+//! ASE² = Q/n, Q = 2k²/((k−1)²(1'C1)³) · [1'C1 (tr C² + (tr C)²) − 2 tr C · 1'C²1].
+//! ω total = 1 − Σ(1 − h²ᵢ)/1'R1 with communalities h² of the one-factor unweighted least
+//! squares (minres) solution, found by principal-axis iteration to convergence.
+
+use super::key::ScaleKey;
+use super::score::{InvalidResponses, keyed_items};
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::stats::normal_quantile;
+use nalgebra::{DMatrix, SymmetricEigen};
+use serde::Serialize;
+
+/// How missing responses enter the covariance matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MissingItems {
+    /// Only respondents who answered every item of the subscale.
+    CompleteCases,
+    /// Each covariance from the respondents who answered both items (psych's default).
+    Pairwise,
+}
+
+/// Statistics of one item within its subscale (after reverse keying).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemStats {
+    /// Item column.
+    pub item: String,
+    /// Mean response.
+    pub mean: f64,
+    /// SD of the responses.
+    pub sd: f64,
+    /// Corrected item–total correlation (with the sum of the other items).
+    pub r_drop: f64,
+    /// α of the subscale without this item.
+    pub alpha_if_deleted: f64,
+}
+
+/// Reliability of one subscale.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reliability {
+    /// Subscale.
+    pub subscale: String,
+    /// Number of items.
+    pub n_items: usize,
+    /// Respondents with every item answered.
+    pub n_complete: usize,
+    /// How missing responses were handled.
+    pub missing: MissingItems,
+    /// Cronbach's α from covariances.
+    pub alpha: f64,
+    /// Standardized α (from correlations).
+    pub std_alpha: f64,
+    /// Feldt 95% interval (n = complete cases).
+    pub feldt: [f64; 2],
+    /// Asymptotic standard error of α (Duhachek & Iacobucci).
+    pub ase: f64,
+    /// Duhachek 95% interval, α ± 1.96 ASE.
+    pub duhachek: [f64; 2],
+    /// McDonald's ω total (one-factor model); `None` if the model cannot be estimated.
+    pub omega_total: Option<f64>,
+    /// Per item.
+    pub items: Vec<ItemStats>,
+}
+
+fn cov_matrix(cols: &[Vec<Option<f64>>], missing: MissingItems) -> (DMatrix<f64>, Vec<f64>, usize) {
+    let k = cols.len();
+    let n = cols[0].len();
+    let complete: Vec<usize> = (0..n)
+        .filter(|&r| cols.iter().all(|c| c[r].is_some()))
+        .collect();
+    let rows_for = |a: usize, b: usize| -> Vec<usize> {
+        match missing {
+            MissingItems::CompleteCases => complete.clone(),
+            MissingItems::Pairwise => (0..n)
+                .filter(|&r| cols[a][r].is_some() && cols[b][r].is_some())
+                .collect(),
+        }
+    };
+    let mut c = DMatrix::<f64>::zeros(k, k);
+    for a in 0..k {
+        for b in 0..=a {
+            let rows = rows_for(a, b);
+            let m = rows.len() as f64;
+            let (ma, mb) = rows.iter().fold((0.0, 0.0), |(x, y), &r| {
+                (x + cols[a][r].unwrap_or(0.0), y + cols[b][r].unwrap_or(0.0))
+            });
+            let (ma, mb) = (ma / m, mb / m);
+            let s: f64 = rows
+                .iter()
+                .map(|&r| (cols[a][r].unwrap_or(0.0) - ma) * (cols[b][r].unwrap_or(0.0) - mb))
+                .sum();
+            c[(a, b)] = s / (m - 1.0);
+            c[(b, a)] = c[(a, b)];
+        }
+    }
+    let means = (0..k)
+        .map(|a| {
+            let rows: Vec<usize> = match missing {
+                MissingItems::CompleteCases => complete.clone(),
+                MissingItems::Pairwise => (0..n).filter(|&r| cols[a][r].is_some()).collect(),
+            };
+            rows.iter().map(|&r| cols[a][r].unwrap_or(0.0)).sum::<f64>() / rows.len() as f64
+        })
+        .collect();
+    (c, means, complete.len())
+}
+
+fn alpha_of(c: &DMatrix<f64>) -> f64 {
+    let k = c.nrows() as f64;
+    k / (k - 1.0) * (1.0 - c.trace() / c.sum())
+}
+
+fn correlation(c: &DMatrix<f64>) -> DMatrix<f64> {
+    let d: Vec<f64> = (0..c.nrows()).map(|i| c[(i, i)].sqrt()).collect();
+    DMatrix::from_fn(c.nrows(), c.ncols(), |i, j| c[(i, j)] / (d[i] * d[j]))
+}
+
+/// Upper-tail F quantile by bisection on the exact tail.
+fn f_quantile(p: f64, d1: f64, d2: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while crate::stats::f_upper(hi, d1, d2) > 1.0 - p {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if crate::stats::f_upper(mid, d1, d2) > 1.0 - p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// One-factor ULS communalities by principal-axis iteration from squared multiple correlations.
+fn one_factor_communalities(r: &DMatrix<f64>) -> Option<Vec<f64>> {
+    let k = r.nrows();
+    let inv = r.clone().try_inverse()?;
+    let mut h2: Vec<f64> = (0..k).map(|i| 1.0 - 1.0 / inv[(i, i)]).collect();
+    for _ in 0..100_000 {
+        let mut m = r.clone();
+        for (i, h) in h2.iter().enumerate() {
+            m[(i, i)] = *h;
+        }
+        let eig = SymmetricEigen::new(m);
+        let (idx, &val) = eig
+            .eigenvalues
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        let v = eig.eigenvectors.column(idx);
+        let next: Vec<f64> = v.iter().map(|x| x * x * val).collect();
+        let change = next
+            .iter()
+            .zip(&h2)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        h2 = next;
+        if change < 1e-15 {
+            break;
+        }
+    }
+    h2.iter().all(|h| h.is_finite()).then_some(h2)
+}
+
+fn reliability_from(
+    name: &str,
+    items: &[String],
+    cols: &[Vec<Option<f64>>],
+    missing: MissingItems,
+    level: f64,
+) -> Result<Reliability> {
+    let k = cols.len();
+    if k < 2 {
+        return Err(Error::Model(format!(
+            "subscale '{name}' has {k} item; reliability needs at least two"
+        )));
+    }
+    let (c, means, n_complete) = cov_matrix(cols, missing);
+    if n_complete < 2 && missing == MissingItems::CompleteCases {
+        return Err(Error::Model(format!(
+            "subscale '{name}': fewer than 2 respondents answered every item"
+        )));
+    }
+    if (0..k).any(|i| !(c[(i, i)] > 0.0)) {
+        return Err(Error::Model(format!(
+            "subscale '{name}': an item has no variance in the responses used"
+        )));
+    }
+    let alpha = alpha_of(&c);
+    let r = correlation(&c);
+    let std_alpha = alpha_of(&r);
+    let n = n_complete as f64;
+    let (d1, d2) = (n - 1.0, (n - 1.0) * (k as f64 - 1.0));
+    let g = 1.0 - level;
+    let feldt = [
+        1.0 - (1.0 - alpha) * f_quantile(1.0 - g / 2.0, d1, d2),
+        1.0 - (1.0 - alpha) * f_quantile(g / 2.0, d1, d2),
+    ];
+    let (kf, total, tr) = (k as f64, c.sum(), c.trace());
+    let c2 = &c * &c;
+    let q = 2.0 * kf * kf / ((kf - 1.0).powi(2) * total.powi(3))
+        * (total * (c2.trace() + tr * tr) - 2.0 * tr * c2.sum());
+    let ase = (q / n).sqrt();
+    let z = normal_quantile(0.5 + level / 2.0);
+    let omega_total = one_factor_communalities(&r)
+        .map(|h2| 1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum());
+    let item_stats = (0..k)
+        .map(|i| {
+            let others: Vec<usize> = (0..k).filter(|&j| j != i).collect();
+            let sub = DMatrix::from_fn(k - 1, k - 1, |a, b| c[(others[a], others[b])]);
+            let cov_rest: f64 = others.iter().map(|&j| c[(i, j)]).sum();
+            ItemStats {
+                item: items[i].clone(),
+                mean: means[i],
+                sd: c[(i, i)].sqrt(),
+                r_drop: cov_rest / (c[(i, i)] * sub.sum()).sqrt(),
+                alpha_if_deleted: if k > 2 { alpha_of(&sub) } else { f64::NAN },
+            }
+        })
+        .collect();
+    Ok(Reliability {
+        subscale: name.to_string(),
+        n_items: k,
+        n_complete,
+        missing,
+        alpha,
+        std_alpha,
+        feldt,
+        ase,
+        duhachek: [alpha - z * ase, alpha + z * ase],
+        omega_total,
+        items: item_stats,
+    })
+}
+
+/// Reliability of every subscale of `key` (95% intervals).
+///
+/// # Errors
+/// The errors of [`super::score`]; [`Error::Model`] for a subscale with one item, no complete
+/// respondents, or an item without variance.
+pub fn reliability(data: &Data, key: &ScaleKey, missing: MissingItems) -> Result<Vec<Reliability>> {
+    let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
+    key.subscales
+        .iter()
+        .zip(&cols)
+        .map(|(s, c)| reliability_from(&s.name, &s.items, c, missing, 0.95))
+        .collect()
+}
+
+/// Percentile bootstrap interval for α of one subscale (complete cases, resampling
+/// respondents), seeded; replicate i uses `Rng::stream(seed, i)`.
+///
+/// # Errors
+/// Unknown subscale; the errors of [`reliability`]; fewer than 2 replicates.
+pub fn alpha_bootstrap(
+    data: &Data,
+    key: &ScaleKey,
+    subscale: &str,
+    replicates: usize,
+    seed: u64,
+    level: f64,
+) -> Result<[f64; 2]> {
+    let idx = key
+        .subscales
+        .iter()
+        .position(|s| s.name == subscale)
+        .ok_or_else(|| Error::Argument {
+            name: "subscale".into(),
+            message: format!("key '{}' has no subscale '{subscale}'", key.name),
+        })?;
+    if replicates < 2 {
+        return Err(Error::Argument {
+            name: "replicates".into(),
+            message: "need at least 2".into(),
+        });
+    }
+    let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
+    let cols = &cols[idx];
+    let complete: Vec<usize> = (0..data.nrows())
+        .filter(|&r| cols.iter().all(|c| c[r].is_some()))
+        .collect();
+    use rayon::prelude::*;
+    let mut alphas: Vec<f64> = (0..replicates)
+        .into_par_iter()
+        .filter_map(|i| {
+            let mut rng = Rng::stream(seed, i as u64);
+            let rows: Vec<usize> = (0..complete.len())
+                .map(|_| complete[rng.below(complete.len())])
+                .collect();
+            let sub: Vec<Vec<Option<f64>>> = cols
+                .iter()
+                .map(|c| rows.iter().map(|&r| c[r]).collect())
+                .collect();
+            let (c, _, _) = cov_matrix(&sub, MissingItems::CompleteCases);
+            let a = alpha_of(&c);
+            a.is_finite().then_some(a)
+        })
+        .collect();
+    alphas.sort_by(f64::total_cmp);
+    let q = crate::probe::quantile7(&alphas, &[(1.0 - level) / 2.0, 1.0 - (1.0 - level) / 2.0]);
+    Ok([q[0], q[1]])
+}
+
+impl std::fmt::Display for Reliability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}: {} items, α = {:.4} (standardized {:.4}; Feldt 95% [{:.4}, {:.4}]; Duhachek [{:.4}, {:.4}]), ω total = {}, {:?}, n complete = {}",
+            self.subscale,
+            self.n_items,
+            self.alpha,
+            self.std_alpha,
+            self.feldt[0],
+            self.feldt[1],
+            self.duhachek[0],
+            self.duhachek[1],
+            self.omega_total.map_or("—".into(), |o| format!("{o:.4}")),
+            self.missing,
+            self.n_complete
+        )?;
+        writeln!(
+            f,
+            "  {:<12} {:>8} {:>8} {:>8} {:>10}",
+            "item", "mean", "sd", "r.drop", "α if del."
+        )?;
+        for i in &self.items {
+            writeln!(
+                f,
+                "  {:<12} {:>8.3} {:>8.3} {:>8.3} {:>10.4}",
+                i.item, i.mean, i.sd, i.r_drop, i.alpha_if_deleted
+            )?;
+        }
+        Ok(())
+    }
+}

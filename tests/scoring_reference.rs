@@ -1,0 +1,318 @@
+//! Scoring and reliability against R's psych 2.2.9 on its bfi data
+//! (tests/reference/scoring.R → tests/fixtures/psych_bfi.json).
+
+mod common;
+use common::*;
+use securebase::scoring::change::{ChangeCategory, Cutoff, cutoffs, reliable_change};
+use securebase::scoring::{
+    InvalidResponses, MissingItems, Norms, ScaleKey, alpha_bootstrap, reliability, score,
+};
+use securebase::{Data, Error};
+
+fn bfi_key() -> ScaleKey {
+    let r = load_json("psych_bfi.json");
+    let subscales: Vec<serde_json::Value> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            // jsonlite writes a one-element vector as a scalar
+            serde_json::json!({"name": s["name"], "items": s["items"], "reverse": strs(&s["reverse"]),
+                "aggregation": "mean", "min_answered": {"count": 1}})
+        })
+        .collect();
+    let items: Vec<String> = ["A", "C", "E", "N", "O"]
+        .iter()
+        .flat_map(|l| (1..=5).map(move |i| format!("{l}{i}")))
+        .collect();
+    let key = serde_json::json!({"format": "securebase-key/1", "name": "bfi", "source": "psych::bfi documentation",
+        "licence": "public domain (IPIP)", "response_min": 1, "response_max": 6, "items": items, "subscales": subscales});
+    ScaleKey::from_json(&key.to_string()).unwrap()
+}
+
+#[test]
+fn reliability_matches_psych() {
+    let r = load_json("psych_bfi.json");
+    let data = Data::from_csv_path(fixture("bfi.csv")).unwrap();
+    let key = bfi_key();
+    let pw = reliability(&data, &key, MissingItems::Pairwise).unwrap();
+    let cc = reliability(&data, &key, MissingItems::CompleteCases).unwrap();
+    for ((want, p), c) in r.as_array().unwrap().iter().zip(&pw).zip(&cc) {
+        let name = want["name"].as_str().unwrap();
+        let wp = &want["pairwise"];
+        close(
+            &format!("{name} pairwise alpha"),
+            p.alpha,
+            wp["raw_alpha"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{name} pairwise std alpha"),
+            p.std_alpha,
+            wp["std_alpha"].as_f64().unwrap(),
+            1e-6,
+        );
+        let rd: Vec<f64> = p.items.iter().map(|i| i.r_drop).collect();
+        let ad: Vec<f64> = p.items.iter().map(|i| i.alpha_if_deleted).collect();
+        let mean: Vec<f64> = p.items.iter().map(|i| i.mean).collect();
+        let sd: Vec<f64> = p.items.iter().map(|i| i.sd).collect();
+        close_all(
+            &format!("{name} pairwise r.drop"),
+            &rd,
+            &f64s(&wp["r_drop"]),
+            1e-6,
+        );
+        close_all(
+            &format!("{name} pairwise alpha if deleted"),
+            &ad,
+            &f64s(&wp["alpha_if_deleted"]),
+            1e-6,
+        );
+        close_all(
+            &format!("{name} item means"),
+            &mean,
+            &f64s(&wp["item_mean"]),
+            1e-10,
+        );
+        close_all(
+            &format!("{name} item sds"),
+            &sd,
+            &f64s(&wp["item_sd"]),
+            1e-10,
+        );
+        let wc = &want["complete"];
+        assert_eq!(c.n_complete as f64, wc["n"].as_f64().unwrap());
+        close(
+            &format!("{name} complete alpha"),
+            c.alpha,
+            wc["raw_alpha"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{name} complete std alpha"),
+            c.std_alpha,
+            wc["std_alpha"].as_f64().unwrap(),
+            1e-6,
+        );
+        let rd: Vec<f64> = c.items.iter().map(|i| i.r_drop).collect();
+        let ad: Vec<f64> = c.items.iter().map(|i| i.alpha_if_deleted).collect();
+        close_all(
+            &format!("{name} complete r.drop"),
+            &rd,
+            &f64s(&wc["r_drop"]),
+            1e-6,
+        );
+        close_all(
+            &format!("{name} complete alpha if deleted"),
+            &ad,
+            &f64s(&wc["alpha_if_deleted"]),
+            1e-6,
+        );
+        close(
+            &format!("{name} ASE"),
+            c.ase,
+            wc["ase"].as_f64().unwrap(),
+            1e-6,
+        );
+        close_all(
+            &format!("{name} Feldt"),
+            &c.feldt,
+            &f64s(&wc["feldt"]),
+            1e-6,
+        );
+        close_all(
+            &format!("{name} Duhachek"),
+            &c.duhachek,
+            &f64s(&wc["duhachek"]),
+            1e-6,
+        );
+        close(
+            &format!("{name} omega total"),
+            c.omega_total.unwrap(),
+            want["omega_total"].as_f64().unwrap(),
+            1e-6,
+        );
+        close(
+            &format!("{name} omega (psych::omega)"),
+            c.omega_total.unwrap(),
+            want["omega_psych"].as_f64().unwrap(),
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn mean_scores_match_psych() {
+    let r = load_json("psych_bfi.json");
+    let data = Data::from_csv_path(fixture("bfi.csv")).unwrap();
+    let scores = score(&data, &bfi_key(), InvalidResponses::Error).unwrap();
+    for want in r.as_array().unwrap() {
+        let s = scores.subscale(want["name"].as_str().unwrap()).unwrap();
+        let head: Vec<f64> = s.scores[..20].iter().map(|v| v.unwrap()).collect();
+        close_all(
+            "mean scores",
+            &head,
+            &f64s(&want["mean_scores_head"]),
+            1e-12,
+        );
+        let total: f64 = s.scores.iter().flatten().sum();
+        close(
+            "sum of mean scores",
+            total,
+            want["mean_scores_sum"].as_f64().unwrap(),
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn feldt_interval_matches_its_closed_form() {
+    // With k = 2 items, (n−1)(k−1) = n−1 and F(n−1, n−1) is symmetric in the sense
+    // F_{p}(d, d) = 1 / F_{1−p}(d, d): the product of the two interval factors is 1.
+    let data = Data::new()
+        .with_numeric("a", vec![1.0, 2.0, 3.0, 4.0, 5.0, 2.0, 4.0, 3.0])
+        .unwrap()
+        .with_numeric("b", vec![2.0, 2.0, 3.0, 5.0, 4.0, 1.0, 4.0, 4.0])
+        .unwrap();
+    let key = ScaleKey::from_json(r#"{"format":"securebase-key/1","name":"t","source":"test","licence":"test","response_min":1,"response_max":5,
+        "items":["a","b"],"subscales":[{"name":"s","items":["a","b"],"aggregation":"sum","min_answered":{"count":2}}]}"#).unwrap();
+    let rel = &reliability(&data, &key, MissingItems::CompleteCases).unwrap()[0];
+    let f_hi = (1.0 - rel.feldt[0]) / (1.0 - rel.alpha);
+    let f_lo = (1.0 - rel.feldt[1]) / (1.0 - rel.alpha);
+    close("F quantiles reciprocal", f_hi * f_lo, 1.0, 1e-9);
+    // And the upper-tail probability at the upper factor is 0.025.
+    close(
+        "tail",
+        securebase::stats::f_upper(f_hi, 7.0, 7.0),
+        0.025,
+        1e-9,
+    );
+    let boot = alpha_bootstrap(&data, &key, "s", 500, 3, 0.95).unwrap();
+    assert!(boot[0] < rel.alpha && rel.alpha < boot[1]);
+    let again = alpha_bootstrap(&data, &key, "s", 500, 3, 0.95).unwrap();
+    assert_eq!(boot, again);
+}
+
+#[test]
+fn reliable_change_by_hand() {
+    // SD 7.5, r = 0.88 → S_diff = 7.5·√(0.24) = 3.674235; cut-off c between a clinical
+    // population (M 28, SD 7.5) and a functional one (M 12, SD 6): (6·28 + 7.5·12)/13.5 = 19.111…
+    let norms = Norms {
+        mean: 28.0,
+        sd: 7.5,
+        reliability: 0.88,
+        functional_mean: Some(12.0),
+        functional_sd: Some(6.0),
+        dysfunctional_mean: Some(28.0),
+        dysfunctional_sd: Some(7.5),
+        higher_is_worse: true,
+    };
+    let c = cutoffs(&norms);
+    close("a", c.a.unwrap(), 13.0, 1e-12);
+    close("b", c.b.unwrap(), 24.0, 1e-12);
+    close("c", c.c.unwrap(), 258.0 / 13.5, 1e-12);
+    let pre = [Some(30.0), Some(30.0), Some(30.0), Some(20.0), None];
+    // 30→15: RCI −4.08, ends below c: recovered. 30→21: RCI −2.45, ends above c (19.11):
+    // improved. 30→28: RCI −0.54: unchanged. 20→28: RCI +2.18: deteriorated.
+    let post = [Some(15.0), Some(21.0), Some(28.0), Some(28.0), Some(10.0)];
+    let rc = reliable_change(&pre, &post, &norms, Cutoff::C).unwrap();
+    close("se_diff", rc.se_diff, 7.5 * 0.24f64.sqrt(), 1e-12);
+    close(
+        "rci",
+        rc.rci[0].unwrap(),
+        -15.0 / (7.5 * 0.24f64.sqrt()),
+        1e-12,
+    );
+    assert_eq!(
+        rc.category,
+        [
+            Some(ChangeCategory::Recovered),
+            Some(ChangeCategory::Improved),
+            Some(ChangeCategory::Unchanged),
+            Some(ChangeCategory::Deteriorated),
+            None
+        ]
+    );
+}
+
+#[test]
+fn bad_input_is_clear() {
+    let key = bfi_key();
+    let data = Data::from_csv_path(fixture("bfi.csv")).unwrap();
+    // a response of 9 on the 1–6 scale: an error naming row and column, or missing and reported
+    let mut bad = data.select_rows(&[0, 1, 2]).unwrap();
+    let mut a1: Vec<Option<f64>> = bad.numeric("A1").unwrap().to_vec();
+    a1[1] = Some(9.0);
+    bad = bad.filter(|_| true);
+    let mut cols = Data::new();
+    for n in bad.names() {
+        let v = if n == "A1" {
+            a1.clone()
+        } else {
+            bad.numeric(n).unwrap().to_vec()
+        };
+        cols.add_column(n, securebase::Column::Numeric(v)).unwrap();
+    }
+    match score(&cols, &key, InvalidResponses::Error) {
+        Err(Error::InvalidValue { column, row, .. }) => {
+            assert_eq!((column.as_str(), row), ("A1", 2))
+        }
+        other => panic!("{other:?}"),
+    }
+    let s = score(&cols, &key, InvalidResponses::SetMissing).unwrap();
+    assert_eq!(s.invalid.len(), 1);
+    assert_eq!(s.subscale("agree").unwrap().answered[1], 4);
+    // a key naming columns the data lack: every one listed
+    let partial = cols.select_rows(&[0]).unwrap();
+    let mut only = Data::new();
+    for n in ["A1", "A2"] {
+        only.add_column(
+            n,
+            securebase::Column::Numeric(partial.numeric(n).unwrap().to_vec()),
+        )
+        .unwrap();
+    }
+    match score(&only, &key, InvalidResponses::Error) {
+        Err(Error::MissingColumns { missing, .. }) => assert_eq!(missing.len(), 23),
+        other => panic!("{other:?}"),
+    }
+    // a key with an item in two subscales, an unknown item, min >= max, a reverse item outside
+    for (bad_key, needle) in [
+        (
+            r#""subscales":[{"name":"x","items":["a","b"],"aggregation":"mean","min_answered":{"count":1}},{"name":"y","items":["b"],"aggregation":"mean","min_answered":{"count":1}}]"#,
+            "in subscales",
+        ),
+        (
+            r#""subscales":[{"name":"x","items":["a","b","zz"],"aggregation":"mean","min_answered":{"count":1}}]"#,
+            "not among",
+        ),
+        (
+            r#""subscales":[{"name":"x","items":["a","b"],"reverse":["q"],"aggregation":"mean","min_answered":{"count":1}}]"#,
+            "reverse-keyed",
+        ),
+        (
+            r#""subscales":[{"name":"x","items":["a","b"],"aggregation":"mean","min_answered":{"count":3}}]"#,
+            "min_answered",
+        ),
+    ] {
+        let text = format!(
+            r#"{{"format":"securebase-key/1","name":"k","source":"s","licence":"l","response_min":1,"response_max":5,"items":["a","b"],{bad_key}}}"#
+        );
+        match ScaleKey::from_json(&text) {
+            Err(Error::Argument { message, .. }) => assert!(message.contains(needle), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let inverted = r#"{"format":"securebase-key/1","name":"k","source":"s","licence":"l","response_min":5,"response_max":5,"items":["a"],"subscales":[{"name":"x","items":["a"],"aggregation":"mean","min_answered":{"count":1}}]}"#;
+    assert!(ScaleKey::from_json(inverted).is_err());
+    // a respondent with every item missing: a missing score with 0 answered, not an error
+    let empty = Data::new()
+        .with_numeric_opt("a", vec![None, Some(2.0)])
+        .unwrap()
+        .with_numeric_opt("b", vec![None, Some(3.0)])
+        .unwrap();
+    let k2 = ScaleKey::from_json(r#"{"format":"securebase-key/1","name":"k","source":"s","licence":"l","response_min":1,"response_max":5,"items":["a","b"],"subscales":[{"name":"x","items":["a","b"],"aggregation":"sum","min_answered":{"proportion":0.5}}]}"#).unwrap();
+    let s = score(&empty, &k2, InvalidResponses::Error).unwrap();
+    assert_eq!(s.subscales[0].scores, [None, Some(5.0)]);
+    assert_eq!(s.subscales[0].answered, [0, 2]);
+}
