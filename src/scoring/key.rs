@@ -253,10 +253,12 @@ impl ScaleKey {
             }
             if let Some(n) = &s.norms {
                 let sd_ok = |v: Option<f64>| v.is_none_or(|x| x > 0.0 && x.is_finite());
-                if !(n.sd > 0.0 && n.reliability > 0.0 && n.reliability < 1.0)
-                    || !sd_ok(n.functional_sd)
-                    || !sd_ok(n.dysfunctional_sd)
-                {
+                let ok = n.sd > 0.0
+                    && n.reliability > 0.0
+                    && n.reliability < 1.0
+                    && sd_ok(n.functional_sd)
+                    && sd_ok(n.dysfunctional_sd);
+                if !ok {
                     return Err(invalid(format!(
                         "subscale '{}': norms need SDs > 0 and a reliability in (0, 1)",
                         s.name

@@ -188,7 +188,7 @@ fn reliability_from(
             "subscale '{name}': fewer than 2 respondents answered every item"
         )));
     }
-    if (0..k).any(|i| !(c[(i, i)] > 0.0)) {
+    if (0..k).any(|i| c[(i, i)].is_nan() || c[(i, i)] <= 0.0) {
         return Err(Error::Model(format!(
             "subscale '{name}': an item has no variance in the responses used"
         )));
