@@ -57,13 +57,16 @@ pub fn reverse(x: f64, min: i64, max: i64) -> f64 {
     (max + min) as f64 - x
 }
 
+/// One column of responses per item of a subscale.
+pub(crate) type ItemColumns = Vec<Vec<Option<f64>>>;
+
 /// The item responses of `key` in `data`, validated and reverse-keyed per subscale.
 /// Returns one column per subscale item (in subscale order), plus the invalid list.
 pub(crate) fn keyed_items(
     data: &Data,
     key: &ScaleKey,
     policy: InvalidResponses,
-) -> Result<(Vec<Vec<Vec<Option<f64>>>>, Vec<InvalidResponse>)> {
+) -> Result<(Vec<ItemColumns>, Vec<InvalidResponse>)> {
     let missing: Vec<String> = key
         .items
         .iter()
