@@ -316,3 +316,48 @@ fn bad_input_is_clear() {
     assert_eq!(s.subscales[0].scores, [None, Some(5.0)]);
     assert_eq!(s.subscales[0].answered, [0, 2]);
 }
+
+#[test]
+fn builtin_bfi_key_equals_psych_keys() {
+    // The shipped key must score exactly as the psych-derived key of this test file.
+    let data = Data::from_csv_path(fixture("bfi.csv")).unwrap();
+    let shipped = securebase::scoring::builtin("ipip-bfi-25").unwrap();
+    let a = score(&data, &shipped, InvalidResponses::Error).unwrap();
+    let b = score(&data, &bfi_key(), InvalidResponses::Error).unwrap();
+    assert_eq!(a.subscales, b.subscales);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use securebase::scoring::reverse;
+
+    proptest! {
+        #[test]
+        fn reverse_keying_twice_is_identity(min in -3i64..3, span in 1i64..10, x in 0i64..10) {
+            let max = min + span;
+            let v = (min + x % (span + 1)) as f64;
+            prop_assert_eq!(reverse(reverse(v, min, max), min, max), v);
+        }
+
+        #[test]
+        fn scores_do_not_depend_on_column_order(seed in 0u64..1000) {
+            static DATA: std::sync::OnceLock<Data> = std::sync::OnceLock::new();
+            let data = DATA.get_or_init(|| Data::from_csv_path(fixture("bfi.csv")).unwrap().select_rows(&(0..60).collect::<Vec<_>>()).unwrap());
+            let mut names: Vec<String> = data.names().to_vec();
+            let mut s = seed;
+            for i in (1..names.len()).rev() {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                names.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            let mut shuffled = Data::new();
+            for n in &names {
+                shuffled.add_column(n, data.column(n).unwrap().clone()).unwrap();
+            }
+            let key = securebase::scoring::builtin("ipip-bfi-25").unwrap();
+            let a = score(&data, &key, InvalidResponses::Error).unwrap();
+            let b = score(&shuffled, &key, InvalidResponses::Error).unwrap();
+            prop_assert_eq!(a.subscales, b.subscales);
+        }
+    }
+}

@@ -156,41 +156,140 @@ pub(crate) fn keyed_items(
     Ok((per_subscale, invalid))
 }
 
+/// Item columns of `key` in `data`, checked to exist and be numeric.
+fn item_columns<'a>(
+    data: &'a Data,
+    key: &ScaleKey,
+) -> Result<std::collections::BTreeMap<&'a str, &'a [Option<f64>]>> {
+    let missing: Vec<String> = key
+        .items
+        .iter()
+        .filter(|i| !data.has_column(i))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingColumns {
+            context: format!("key '{}'", key.name),
+            missing,
+        });
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for item in &key.items {
+        match data.column(item)? {
+            Column::Numeric(v) => {
+                let stored = data
+                    .names()
+                    .iter()
+                    .find(|n| *n == item)
+                    .map_or("", String::as_str);
+                out.insert(stored, v.as_slice());
+            }
+            Column::Categorical(_) => {
+                return Err(Error::ColumnType {
+                    name: item.clone(),
+                    expected: "numeric".into(),
+                    found: "categorical".into(),
+                    context: Some(format!(
+                        "item responses of key '{}' must be numbers",
+                        key.name
+                    )),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Score every subscale of `key` for every row of `data`. Works row-wise, so long data (many
-/// occasions per client) score the same way.
+/// occasions per client) score the same way. One validating pass and one scoring pass over the
+/// item columns; nothing is copied.
 ///
 /// # Errors
 /// [`Error::MissingColumns`] listing every absent item; [`Error::ColumnType`] for a
 /// categorical item; [`Error::InvalidValue`] naming row and column for an out-of-range or
 /// non-integer response under [`InvalidResponses::Error`].
 pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<ScaleScores> {
-    let (items, invalid) = keyed_items(data, key, policy)?;
+    let cols = item_columns(data, key)?;
+    let (lo, hi) = (key.response_min as f64, key.response_max as f64);
+    let bad = |x: f64| x < lo || x > hi || x.fract() != 0.0;
+    let mut invalid = Vec::new();
+    // Rows with an invalid response, per item (empty in clean data).
+    let mut masked: std::collections::BTreeMap<&str, std::collections::BTreeSet<usize>> =
+        std::collections::BTreeMap::new();
+    for item in &key.items {
+        let col = cols[item.as_str()];
+        for (i, v) in col.iter().enumerate() {
+            if let Some(x) = *v {
+                if bad(x) {
+                    let row = data.row_ids()[i];
+                    match policy {
+                        InvalidResponses::Error => {
+                            return Err(Error::InvalidValue {
+                                column: item.clone(),
+                                row,
+                                value: x.to_string(),
+                                reason: if x.fract() != 0.0 {
+                                    "not a whole-number response".into()
+                                } else {
+                                    format!(
+                                        "outside the response range {}–{} of key '{}'",
+                                        key.response_min, key.response_max, key.name
+                                    )
+                                },
+                            });
+                        }
+                        InvalidResponses::SetMissing => {
+                            invalid.push(InvalidResponse {
+                                row,
+                                column: item.clone(),
+                                value: x,
+                            });
+                            masked.entry(item.as_str()).or_default().insert(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
     let n = data.nrows();
+    let flip = (key.response_min + key.response_max) as f64;
     let subscales = key
         .subscales
         .iter()
-        .zip(items)
-        .map(|(s, cols)| {
+        .map(|s| {
             let k = s.items.len();
             let need = s.min_answered.items(k);
-            let mut scores = Vec::with_capacity(n);
-            let mut answered = Vec::with_capacity(n);
-            for r in 0..n {
-                let (sum, cnt) = cols.iter().fold((0.0, 0usize), |(s, c), col| match col[r] {
-                    Some(x) => (s + x, c + 1),
-                    None => (s, c),
-                });
-                answered.push(cnt);
-                scores.push((cnt >= need && cnt > 0).then(|| match s.aggregation {
-                    Aggregation::Mean => sum / cnt as f64,
-                    Aggregation::Sum => sum * k as f64 / cnt as f64,
-                }));
+            let mut sum = vec![0.0; n];
+            let mut cnt = vec![0usize; n];
+            for item in &s.items {
+                let col = cols[item.as_str()];
+                let rev = s.reverse.contains(item);
+                let mask = masked.get(item.as_str());
+                for (r, v) in col.iter().enumerate() {
+                    if let Some(x) = *v {
+                        if mask.is_some_and(|m| m.contains(&r)) {
+                            continue;
+                        }
+                        sum[r] += if rev { flip - x } else { x };
+                        cnt[r] += 1;
+                    }
+                }
             }
+            let scores = sum
+                .iter()
+                .zip(&cnt)
+                .map(|(&t, &c)| {
+                    (c >= need && c > 0).then(|| match s.aggregation {
+                        Aggregation::Mean => t / c as f64,
+                        Aggregation::Sum => t * k as f64 / c as f64,
+                    })
+                })
+                .collect();
             SubscaleScores {
                 name: s.name.clone(),
                 n_items: k,
                 scores,
-                answered,
+                answered: cnt,
             }
         })
         .collect();
