@@ -355,7 +355,7 @@ mod properties {
                 shuffled.add_column(n, data.column(n).unwrap().clone()).unwrap();
             }
             let key = securebase::scoring::builtin("ipip-bfi-25").unwrap();
-            let a = score(&data, &key, InvalidResponses::Error).unwrap();
+            let a = score(data, &key, InvalidResponses::Error).unwrap();
             let b = score(&shuffled, &key, InvalidResponses::Error).unwrap();
             prop_assert_eq!(a.subscales, b.subscales);
         }
