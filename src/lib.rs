@@ -32,6 +32,7 @@ pub mod regression;
 mod report;
 pub mod rng;
 pub mod scoring;
+pub mod simulate;
 pub mod stats;
 
 pub use data::{Column, Data, Factor};
