@@ -34,6 +34,7 @@ pub mod rng;
 pub mod scoring;
 pub mod simulate;
 pub mod stats;
+pub mod study;
 
 pub use data::{Column, Data, Factor};
 pub use error::{Error, Result};

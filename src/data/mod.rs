@@ -310,6 +310,15 @@ impl Data {
         csv_io::read_csv(std::io::BufReader::new(file))
     }
 
+    /// Write the data as CSV (header, `NA` for missing values); [`Data::from_csv_reader`]
+    /// reads it back to an equal data set.
+    ///
+    /// # Errors
+    /// [`Error::Csv`] if writing fails.
+    pub fn write_csv<W: std::io::Write>(&self, writer: W) -> Result<()> {
+        csv_io::write_csv(self, writer)
+    }
+
     /// Read CSV text from any reader; see [`Data::from_csv_path`].
     ///
     /// # Errors
