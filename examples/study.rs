@@ -53,6 +53,16 @@ fn main() -> ExitCode {
     if let Some(dir) = std::path::Path::new(&out).parent() {
         let _ = std::fs::create_dir_all(dir);
     }
+    let svg = out.trim_end_matches(".json").to_string() + "_johnson_neyman.svg";
+    let plot = securebase::plot::johnson_neyman_svg(
+        &report.slope_curve,
+        &report.probe.johnson_neyman,
+        "ESAT_anx",
+        "pretreatment anxiety (ECR)",
+    );
+    if std::fs::write(&svg, plot).is_ok() {
+        let _ = writeln!(std::io::stdout(), "\nJohnson–Neyman plot: {svg}");
+    }
     match serde_json::to_string_pretty(&report)
         .map_err(|e| e.to_string())
         .and_then(|j| std::fs::write(&out, j).map_err(|e| e.to_string()))

@@ -27,6 +27,7 @@ pub mod formula;
 mod linalg;
 pub mod lmm;
 pub mod mediation;
+pub mod plot;
 pub mod probe;
 pub mod regression;
 mod report;

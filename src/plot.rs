@@ -1,0 +1,292 @@
+//! Plots where people look rather than read, as self-contained SVG text: the Johnson–Neyman
+//! plot (slope and confidence band over the moderator, significant regions shaded) and the
+//! power curve. No plotting dependency: the SVG is written directly.
+
+use crate::probe::{JohnsonNeyman, SimpleSlope};
+use crate::simulate::power::PowerResult;
+use std::fmt::Write as _;
+
+const W: f64 = 640.0;
+const H: f64 = 400.0;
+const L: f64 = 70.0;
+const R: f64 = 20.0;
+const T: f64 = 30.0;
+const B: f64 = 60.0;
+
+struct Frame {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+}
+
+impl Frame {
+    fn px(&self, x: f64) -> f64 {
+        L + (x - self.x0) / (self.x1 - self.x0) * (W - L - R)
+    }
+    fn py(&self, y: f64) -> f64 {
+        H - B - (y - self.y0) / (self.y1 - self.y0) * (H - T - B)
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn axes(out: &mut String, f: &Frame, xlabel: &str, ylabel: &str, title: &str, x_decimals: usize) {
+    let _ = write!(
+        out,
+        r#"<line x1="{L}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
+        H - B,
+        W - R,
+        H - B
+    );
+    let _ = write!(
+        out,
+        r#"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="black"/>"#,
+        H - B
+    );
+    for k in 0..=4 {
+        let xv = f.x0 + (f.x1 - f.x0) * k as f64 / 4.0;
+        let yv = f.y0 + (f.y1 - f.y0) * k as f64 / 4.0;
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{}" font-size="12" text-anchor="middle">{:.*}</text>"#,
+            f.px(xv),
+            H - B + 18.0,
+            x_decimals,
+            xv
+        );
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="{:.1}" font-size="12" text-anchor="end">{:.3}</text>"#,
+            L - 6.0,
+            f.py(yv) + 4.0,
+            yv
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="{}" font-size="14" text-anchor="middle">{}</text>"#,
+        (L + W - R) / 2.0,
+        H - 15.0,
+        escape(xlabel)
+    );
+    let _ = write!(
+        out,
+        r#"<text x="18" y="{:.1}" font-size="14" text-anchor="middle" transform="rotate(-90 18 {:.1})">{}</text>"#,
+        (T + H - B) / 2.0,
+        (T + H - B) / 2.0,
+        escape(ylabel)
+    );
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="20" font-size="15" text-anchor="middle">{}</text>"#,
+        W / 2.0,
+        escape(title)
+    );
+}
+
+/// The Johnson–Neyman plot of a slope curve (from [`crate::probe::slope_curve`]).
+pub fn johnson_neyman_svg(
+    curve: &[SimpleSlope],
+    jn: &JohnsonNeyman,
+    focal: &str,
+    moderator: &str,
+) -> String {
+    if curve.len() < 2 {
+        return String::new();
+    }
+    let x0 = curve[0].at;
+    let x1 = curve[curve.len() - 1].at;
+    let lo = curve.iter().map(|s| s.ci[0]).fold(0.0f64, f64::min);
+    let hi = curve.iter().map(|s| s.ci[1]).fold(0.0f64, f64::max);
+    let pad = 0.05 * (hi - lo).max(1e-12);
+    let f = Frame {
+        x0,
+        x1,
+        y0: lo - pad,
+        y1: hi + pad,
+    };
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif">"#
+    );
+    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for r in jn.regions.iter().filter(|r| r.significant) {
+        let a = r.from.max(x0);
+        let b = r.to.min(x1);
+        if b > a {
+            let _ = write!(
+                out,
+                r##"<rect x="{:.1}" y="{T}" width="{:.1}" height="{}" fill="#cfe8cf"/>"##,
+                f.px(a),
+                f.px(b) - f.px(a),
+                H - T - B
+            );
+        }
+    }
+    let mut band: Vec<String> = curve
+        .iter()
+        .map(|s| format!("{:.1},{:.1}", f.px(s.at), f.py(s.ci[1])))
+        .collect();
+    band.extend(
+        curve
+            .iter()
+            .rev()
+            .map(|s| format!("{:.1},{:.1}", f.px(s.at), f.py(s.ci[0]))),
+    );
+    let _ = write!(
+        out,
+        r##"<polygon points="{}" fill="#9ecae1" fill-opacity="0.6"/>"##,
+        band.join(" ")
+    );
+    let line: Vec<String> = curve
+        .iter()
+        .map(|s| format!("{:.1},{:.1}", f.px(s.at), f.py(s.slope)))
+        .collect();
+    let _ = write!(
+        out,
+        r##"<polyline points="{}" fill="none" stroke="#08519c" stroke-width="2"/>"##,
+        line.join(" ")
+    );
+    let _ = write!(
+        out,
+        r#"<line x1="{L}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="gray" stroke-dasharray="4 3"/>"#,
+        f.py(0.0),
+        W - R,
+        f.py(0.0)
+    );
+    if let Some(bounds) = jn.bounds {
+        for b in bounds.iter().filter(|b| **b >= x0 && **b <= x1) {
+            let _ = write!(
+                out,
+                r#"<line x1="{:.1}" y1="{T}" x2="{:.1}" y2="{}" stroke="black" stroke-dasharray="2 2"/>"#,
+                f.px(*b),
+                f.px(*b),
+                H - B
+            );
+        }
+    }
+    axes(
+        &mut out,
+        &f,
+        moderator,
+        &format!("slope of {focal}"),
+        &format!("Johnson–Neyman plot (shaded: p < {})", jn.alpha),
+        3,
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The power curve: power and its Monte Carlo interval against the number of therapists.
+pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String {
+    if points.is_empty() {
+        return String::new();
+    }
+    let x0 = points[0].0 as f64;
+    let x1 = (points[points.len() - 1].0 as f64).max(x0 + 1.0);
+    let f = Frame {
+        x0,
+        x1,
+        y0: 0.0,
+        y1: 1.0,
+    };
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif">"#
+    );
+    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = write!(
+        out,
+        r#"<line x1="{L}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="gray" stroke-dasharray="4 3"/>"#,
+        f.py(0.8),
+        W - R,
+        f.py(0.8)
+    );
+    for (t, r) in points {
+        let x = f.px(*t as f64);
+        let _ = write!(
+            out,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#6baed6" stroke-width="2"/>"##,
+            f.py(r.ci[0]),
+            f.py(r.ci[1])
+        );
+        let _ = write!(
+            out,
+            r##"<circle cx="{x:.1}" cy="{:.1}" r="4" fill="#08519c"/>"##,
+            f.py(r.power)
+        );
+    }
+    let line: Vec<String> = points
+        .iter()
+        .map(|(t, r)| format!("{:.1},{:.1}", f.px(*t as f64), f.py(r.power)))
+        .collect();
+    let _ = write!(
+        out,
+        r##"<polyline points="{}" fill="none" stroke="#08519c"/>"##,
+        line.join(" ")
+    );
+    axes(
+        &mut out,
+        &f,
+        "therapists",
+        "power",
+        &format!("Power for {target} (dashed: 0.8)"),
+        0,
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Region;
+
+    #[test]
+    fn plots_are_well_formed_svg() {
+        let curve: Vec<SimpleSlope> = (0..5)
+            .map(|i| {
+                let w = i as f64;
+                SimpleSlope {
+                    at: w,
+                    label: "grid".into(),
+                    slope: w - 2.0,
+                    std_error: 0.5,
+                    df: 30.0,
+                    t: 0.0,
+                    p: 0.5,
+                    ci: [w - 3.0, w - 1.0],
+                }
+            })
+            .collect();
+        let jn = JohnsonNeyman {
+            alpha: 0.05,
+            bounds: Some([3.0, 9.0]),
+            regions: vec![Region {
+                from: 3.0,
+                to: 9.0,
+                significant: true,
+                share: 0.2,
+            }],
+            observed_range: [0.0, 4.0],
+        };
+        let svg = johnson_neyman_svg(&curve, &jn, "x<1", "w");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("<polygon") && svg.contains("<polyline") && svg.contains("x&lt;1"));
+        assert_eq!(svg.matches("fill=\"#cfe8cf\"").count(), 1);
+        let p = PowerResult {
+            power: 0.5,
+            ci: [0.4, 0.6],
+            replicates: 10,
+            significant: 5,
+            singular: 0,
+            failed: 0,
+            seed: 1,
+        };
+        let svg = power_curve_svg(&[(10, p.clone()), (20, p)], "x:z");
+        assert_eq!(svg.matches("<circle").count(), 2);
+    }
+}
