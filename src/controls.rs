@@ -18,6 +18,27 @@ pub(crate) fn q(name: &str) -> String {
     format!("`{name}`")
 }
 
+/// The formula `lhs ~ [0 +] rhs1 + rhs2 …` with every name quoted.
+fn regression_formula<S: AsRef<str>>(lhs: &str, rhs: &[S], intercept: bool) -> String {
+    let terms: Vec<String> = rhs.iter().map(|c| q(c.as_ref())).collect();
+    format!(
+        "{} ~ {}{}",
+        q(lhs),
+        if intercept { "" } else { "0 + " },
+        terms.join(" + ")
+    )
+}
+
+fn require_controls(controls: &[&str]) -> Result<()> {
+    if controls.is_empty() {
+        return Err(Error::Argument {
+            name: "controls".into(),
+            message: "give at least one control".into(),
+        });
+    }
+    Ok(())
+}
+
 /// A fitted residualization equation `target = b0 + Σ b_k control_k + residual`, kept so that
 /// new data are scored with the same coefficients.
 ///
@@ -67,21 +88,8 @@ impl Residualizer {
         controls: &[&str],
         standardize: bool,
     ) -> Result<Residualizer> {
-        if controls.is_empty() {
-            return Err(Error::Argument {
-                name: "controls".into(),
-                message: "give at least one control".into(),
-            });
-        }
-        let formula = format!(
-            "{} ~ {}",
-            q(target),
-            controls
-                .iter()
-                .map(|c| q(c))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        );
+        require_controls(controls)?;
+        let formula = regression_formula(target, controls, true);
         let fit = Ols::fit(data, &formula)?;
         let beta = fit.beta();
         let res = fit.residuals();
@@ -110,26 +118,13 @@ impl Residualizer {
         cluster: &str,
         standardize: bool,
     ) -> Result<Residualizer> {
-        if controls.is_empty() {
-            return Err(Error::Argument {
-                name: "controls".into(),
-                message: "give at least one control".into(),
-            });
-        }
+        require_controls(controls)?;
         let centred = within_centred(data, target, controls, cluster)?;
         let names: Vec<String> = std::iter::once(target)
             .chain(controls.iter().copied())
             .map(|c| format!("{c}__within"))
             .collect();
-        let formula = format!(
-            "{} ~ 0 + {}",
-            q(&names[0]),
-            names[1..]
-                .iter()
-                .map(|c| q(c))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        );
+        let formula = regression_formula(&names[0], &names[1..], false);
         let fit = Ols::fit(&centred, &formula)?;
         Ok(Residualizer {
             target: target.into(),
@@ -224,15 +219,7 @@ fn residuals_on(data: &Data, y: &str, controls: &[&str], rows_of: &[&str]) -> Re
         &rows_of.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
     )?;
     let sub = data.select_rows(&keep)?;
-    let formula = format!(
-        "{} ~ {}",
-        q(y),
-        controls
-            .iter()
-            .map(|c| q(c))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
+    let formula = regression_formula(y, controls, true);
     Ok(Ols::fit(&sub, &formula)?.residuals().to_vec())
 }
 

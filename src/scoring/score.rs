@@ -5,6 +5,7 @@ use super::key::{Aggregation, ScaleKey};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What to do with a response outside the key's range or not a whole number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,13 +61,25 @@ pub fn reverse(x: f64, min: i64, max: i64) -> f64 {
 /// One column of responses per item of a subscale.
 pub(crate) type ItemColumns = Vec<Vec<Option<f64>>>;
 
-/// The item responses of `key` in `data`, validated and reverse-keyed per subscale.
-/// Returns one column per subscale item (in subscale order), plus the invalid list.
-pub(crate) fn keyed_items(
-    data: &Data,
-    key: &ScaleKey,
-    policy: InvalidResponses,
-) -> Result<(Vec<ItemColumns>, Vec<InvalidResponse>)> {
+/// The item columns of a key, checked: present, numeric, and every response valid (or set
+/// aside under [`InvalidResponses::SetMissing`]).
+struct Checked<'a> {
+    cols: BTreeMap<&'a str, &'a [Option<f64>]>,
+    invalid: Vec<InvalidResponse>,
+    /// Rows with an invalid response, per item (empty in clean data).
+    masked: BTreeMap<String, BTreeSet<usize>>,
+}
+
+impl Checked<'_> {
+    fn value(&self, item: &str, row: usize) -> Option<f64> {
+        if self.masked.get(item).is_some_and(|m| m.contains(&row)) {
+            return None;
+        }
+        self.cols[item][row]
+    }
+}
+
+fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Checked<'a>> {
     let missing: Vec<String> = key
         .items
         .iter()
@@ -80,12 +93,12 @@ pub(crate) fn keyed_items(
         });
     }
     let (lo, hi) = (key.response_min as f64, key.response_max as f64);
+    let mut cols = BTreeMap::new();
     let mut invalid = Vec::new();
-    let mut clean: std::collections::BTreeMap<&str, Vec<Option<f64>>> =
-        std::collections::BTreeMap::new();
+    let mut masked: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for item in &key.items {
-        let values = match data.column(item)? {
-            Column::Numeric(v) => v,
+        let col = match data.column(item)? {
+            Column::Numeric(v) => v.as_slice(),
             Column::Categorical(_) => {
                 return Err(Error::ColumnType {
                     name: item.clone(),
@@ -98,106 +111,77 @@ pub(crate) fn keyed_items(
                 });
             }
         };
-        let mut out = Vec::with_capacity(values.len());
-        for (i, v) in values.iter().enumerate() {
-            out.push(match v {
-                Some(x) if *x < lo || *x > hi || x.fract() != 0.0 => {
-                    let row = data.row_ids()[i];
-                    match policy {
-                        InvalidResponses::Error => {
-                            return Err(Error::InvalidValue {
-                                column: item.clone(),
-                                row,
-                                value: x.to_string(),
-                                reason: if x.fract() != 0.0 {
-                                    "not a whole-number response".into()
-                                } else {
-                                    format!(
-                                        "outside the response range {}–{} of key '{}'",
-                                        key.response_min, key.response_max, key.name
-                                    )
-                                },
-                            });
-                        }
-                        InvalidResponses::SetMissing => {
-                            invalid.push(InvalidResponse {
-                                row,
-                                column: item.clone(),
-                                value: *x,
-                            });
-                            None
-                        }
-                    }
+        for (i, v) in col.iter().enumerate() {
+            let Some(x) = *v else { continue };
+            if x >= lo && x <= hi && x.fract() == 0.0 {
+                continue;
+            }
+            let row = data.row_ids()[i];
+            match policy {
+                InvalidResponses::Error => {
+                    return Err(Error::InvalidValue {
+                        column: item.clone(),
+                        row,
+                        value: x.to_string(),
+                        reason: if x.fract() != 0.0 {
+                            "not a whole-number response".into()
+                        } else {
+                            format!(
+                                "outside the response range {}–{} of key '{}'",
+                                key.response_min, key.response_max, key.name
+                            )
+                        },
+                    });
                 }
-                other => *other,
-            });
+                InvalidResponses::SetMissing => {
+                    invalid.push(InvalidResponse {
+                        row,
+                        column: item.clone(),
+                        value: x,
+                    });
+                    masked.entry(item.clone()).or_default().insert(i);
+                }
+            }
         }
-        clean.insert(item, out);
+        let stored = data
+            .names()
+            .iter()
+            .find(|n| *n == item)
+            .map_or("", String::as_str);
+        cols.insert(stored, col);
     }
+    Ok(Checked {
+        cols,
+        invalid,
+        masked,
+    })
+}
+
+/// The item responses of `key` in `data`, validated and reverse-keyed per subscale.
+/// Returns one column per subscale item (in subscale order), plus the invalid list.
+pub(crate) fn keyed_items(
+    data: &Data,
+    key: &ScaleKey,
+    policy: InvalidResponses,
+) -> Result<(Vec<ItemColumns>, Vec<InvalidResponse>)> {
+    let c = check(data, key, policy)?;
+    let flip = (key.response_min + key.response_max) as f64;
     let per_subscale = key
         .subscales
         .iter()
         .map(|s| {
             s.items
                 .iter()
-                .map(|i| {
-                    let col = &clean[i.as_str()];
-                    if s.reverse.contains(i) {
-                        col.iter()
-                            .map(|v| v.map(|x| reverse(x, key.response_min, key.response_max)))
-                            .collect()
-                    } else {
-                        col.clone()
-                    }
+                .map(|item| {
+                    let rev = s.reverse.contains(item);
+                    (0..data.nrows())
+                        .map(|r| c.value(item, r).map(|x| if rev { flip - x } else { x }))
+                        .collect()
                 })
                 .collect()
         })
         .collect();
-    Ok((per_subscale, invalid))
-}
-
-/// Item columns of `key` in `data`, checked to exist and be numeric.
-fn item_columns<'a>(
-    data: &'a Data,
-    key: &ScaleKey,
-) -> Result<std::collections::BTreeMap<&'a str, &'a [Option<f64>]>> {
-    let missing: Vec<String> = key
-        .items
-        .iter()
-        .filter(|i| !data.has_column(i))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingColumns {
-            context: format!("key '{}'", key.name),
-            missing,
-        });
-    }
-    let mut out = std::collections::BTreeMap::new();
-    for item in &key.items {
-        match data.column(item)? {
-            Column::Numeric(v) => {
-                let stored = data
-                    .names()
-                    .iter()
-                    .find(|n| *n == item)
-                    .map_or("", String::as_str);
-                out.insert(stored, v.as_slice());
-            }
-            Column::Categorical(_) => {
-                return Err(Error::ColumnType {
-                    name: item.clone(),
-                    expected: "numeric".into(),
-                    found: "categorical".into(),
-                    context: Some(format!(
-                        "item responses of key '{}' must be numbers",
-                        key.name
-                    )),
-                });
-            }
-        }
-    }
-    Ok(out)
+    Ok((per_subscale, c.invalid))
 }
 
 /// Score every subscale of `key` for every row of `data`. Works row-wise, so long data (many
@@ -209,48 +193,7 @@ fn item_columns<'a>(
 /// categorical item; [`Error::InvalidValue`] naming row and column for an out-of-range or
 /// non-integer response under [`InvalidResponses::Error`].
 pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<ScaleScores> {
-    let cols = item_columns(data, key)?;
-    let (lo, hi) = (key.response_min as f64, key.response_max as f64);
-    let bad = |x: f64| x < lo || x > hi || x.fract() != 0.0;
-    let mut invalid = Vec::new();
-    // Rows with an invalid response, per item (empty in clean data).
-    let mut masked: std::collections::BTreeMap<&str, std::collections::BTreeSet<usize>> =
-        std::collections::BTreeMap::new();
-    for item in &key.items {
-        let col = cols[item.as_str()];
-        for (i, v) in col.iter().enumerate() {
-            if let Some(x) = *v {
-                if bad(x) {
-                    let row = data.row_ids()[i];
-                    match policy {
-                        InvalidResponses::Error => {
-                            return Err(Error::InvalidValue {
-                                column: item.clone(),
-                                row,
-                                value: x.to_string(),
-                                reason: if x.fract() != 0.0 {
-                                    "not a whole-number response".into()
-                                } else {
-                                    format!(
-                                        "outside the response range {}–{} of key '{}'",
-                                        key.response_min, key.response_max, key.name
-                                    )
-                                },
-                            });
-                        }
-                        InvalidResponses::SetMissing => {
-                            invalid.push(InvalidResponse {
-                                row,
-                                column: item.clone(),
-                                value: x,
-                            });
-                            masked.entry(item.as_str()).or_default().insert(i);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let c = check(data, key, policy)?;
     let n = data.nrows();
     let flip = (key.response_min + key.response_max) as f64;
     let subscales = key
@@ -262,9 +205,9 @@ pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Sc
             let mut sum = vec![0.0; n];
             let mut cnt = vec![0usize; n];
             for item in &s.items {
-                let col = cols[item.as_str()];
+                let col = c.cols[item.as_str()];
                 let rev = s.reverse.contains(item);
-                let mask = masked.get(item.as_str());
+                let mask = c.masked.get(item);
                 for (r, v) in col.iter().enumerate() {
                     if let Some(x) = *v {
                         if mask.is_some_and(|m| m.contains(&r)) {
@@ -278,10 +221,10 @@ pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Sc
             let scores = sum
                 .iter()
                 .zip(&cnt)
-                .map(|(&t, &c)| {
-                    (c >= need && c > 0).then(|| match s.aggregation {
-                        Aggregation::Mean => t / c as f64,
-                        Aggregation::Sum => t * k as f64 / c as f64,
+                .map(|(&t, &n_answered)| {
+                    (n_answered >= need && n_answered > 0).then(|| match s.aggregation {
+                        Aggregation::Mean => t / n_answered as f64,
+                        Aggregation::Sum => t * k as f64 / n_answered as f64,
                     })
                 })
                 .collect();
@@ -296,7 +239,7 @@ pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Sc
     Ok(ScaleScores {
         instrument: key.name.clone(),
         subscales,
-        invalid,
+        invalid: c.invalid,
         row_ids: data.row_ids().to_vec(),
     })
 }
