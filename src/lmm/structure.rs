@@ -260,19 +260,33 @@ impl Structure {
         let dim = q_rest + p + 1;
         let xrow = q_rest; // first X row in the dense block
         let yrow = q_rest + p;
+        // Row-major copies, so that the per-level pass below (which visits rows grouped by
+        // level, not in storage order) reads one contiguous row per observation.
+        let xy_rm: Vec<f64> = (0..n)
+            .flat_map(|i| (0..p).map(move |j| x[(i, j)]).chain(std::iter::once(y[i])))
+            .collect();
+        let z_rm: Vec<Vec<f64>> = terms
+            .iter()
+            .map(|t| {
+                (0..n)
+                    .flat_map(|i| (0..t.q()).map(move |c| t.z[(i, c)]))
+                    .collect()
+            })
+            .collect();
         // Dense row index and value of the full [Z_r X y] row i, as (index, value) pairs.
         let dense_entries = |i: usize, out: &mut Vec<(usize, f64)>| {
             out.clear();
             for (k, t) in terms.iter().enumerate().skip(1) {
-                let base = offsets[k] + t.codes[i] as usize * t.q();
-                for c in 0..t.q() {
-                    out.push((base + c, t.z[(i, c)]));
+                let q = t.q();
+                let base = offsets[k] + t.codes[i] as usize * q;
+                for c in 0..q {
+                    out.push((base + c, z_rm[k][i * q + c]));
                 }
             }
-            for j in 0..p {
-                out.push((xrow + j, x[(i, j)]));
+            let row = &xy_rm[i * (p + 1)..(i + 1) * (p + 1)];
+            for (j, v) in row.iter().enumerate() {
+                out.push((xrow + j, *v));
             }
-            out.push((yrow, y[i]));
         };
         // Dense block: Σ_i e_i e_i' over the sparse row entries (lower triangle).
         let mut a_rr = DMatrix::<f64>::zeros(dim, dim);
@@ -296,52 +310,57 @@ impl Structure {
             }
             a_rr.fill_upper_triangle_with_lower_triangle();
         }
-        // First term, per level.
+        // First term, per level: the rows of the other columns each level touches, then one
+        // pass over the observations in storage order accumulating into per-level blocks (which
+        // stay in cache), rather than a pass per level over scattered rows.
         let t1 = &terms[0];
         let q1 = t1.q();
-        let mut by_level: Vec<Vec<usize>> = vec![Vec::new(); t1.nlevels()];
-        for (i, &c) in t1.codes.iter().enumerate() {
-            by_level[c as usize].push(i);
+        let nl = t1.nlevels();
+        let mut level_rows: Vec<Vec<usize>> = vec![Vec::new(); nl];
+        if terms.len() > 1 {
+            for i in 0..n {
+                let rows = &mut level_rows[t1.codes[i] as usize];
+                for (k, t) in terms.iter().enumerate().skip(1) {
+                    let base = offsets[k] + t.codes[i] as usize * t.q();
+                    rows.extend(base..base + t.q());
+                }
+            }
         }
-        let levels1: Vec<LevelBlock> = by_level
-            .iter()
-            .map(|obs| {
-                let mut a11 = DMatrix::<f64>::zeros(q1, q1);
-                let mut rows: Vec<usize> = Vec::new();
-                for &i in obs {
-                    for (k, t) in terms.iter().enumerate().skip(1) {
-                        let base = offsets[k] + t.codes[i] as usize * t.q();
-                        rows.extend(base..base + t.q());
-                    }
-                }
-                rows.sort_unstable();
-                rows.dedup();
-                rows.extend(xrow..=yrow);
-                let mut a21 = DMatrix::<f64>::zeros(rows.len(), q1);
-                for &i in obs {
-                    let z1 = t1.z.row(i);
-                    for a in 0..q1 {
-                        for b in 0..q1 {
-                            a11[(a, b)] += z1[a] * z1[b];
-                        }
-                    }
-                    dense_entries(i, &mut entries);
-                    // X and y rows sit at the end of `rows` in order; only random rows need a search.
-                    let n_random = rows.len() - (p + 1);
-                    for &(idx, v) in &entries {
-                        let r = if idx >= xrow {
-                            n_random + (idx - xrow)
-                        } else {
-                            rows.binary_search(&idx).expect("row listed")
-                        };
-                        for b in 0..q1 {
-                            a21[(r, b)] += v * z1[b];
-                        }
-                    }
-                }
-                LevelBlock { a11, rows, a21 }
+        for rows in &mut level_rows {
+            rows.sort_unstable();
+            rows.dedup();
+            rows.extend(xrow..=yrow);
+        }
+        let mut levels1: Vec<LevelBlock> = level_rows
+            .into_iter()
+            .map(|rows| LevelBlock {
+                a11: DMatrix::zeros(q1, q1),
+                a21: DMatrix::zeros(rows.len(), q1),
+                rows,
             })
             .collect();
+        for i in 0..n {
+            let lev = &mut levels1[t1.codes[i] as usize];
+            let z1 = &z_rm[0][i * q1..(i + 1) * q1];
+            for a in 0..q1 {
+                for b in 0..q1 {
+                    lev.a11[(a, b)] += z1[a] * z1[b];
+                }
+            }
+            dense_entries(i, &mut entries);
+            // X and y rows sit at the end of `rows` in order; only random rows need a search.
+            let n_random = lev.rows.len() - (p + 1);
+            for &(idx, v) in &entries {
+                let r = if idx >= xrow {
+                    n_random + (idx - xrow)
+                } else {
+                    lev.rows.binary_search(&idx).expect("row listed")
+                };
+                for (b, zb) in z1.iter().enumerate() {
+                    lev.a21[(r, b)] += v * zb;
+                }
+            }
+        }
         let scatter = (dim >= SCATTER_MIN_DIM).then(|| build_scatter(&levels1, dim));
         Structure {
             terms,
