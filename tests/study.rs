@@ -15,7 +15,7 @@ fn repo(path: &str) -> PathBuf {
 /// `SECUREBASE_REGENERATE=1 cargo test --test study` rewrites the files from the simulator.
 #[test]
 fn embedded_cohort_and_keys_are_the_simulators_output() {
-    let cohort = simulate_cohort(&CohortParams::default());
+    let cohort = simulate_cohort(&CohortParams::default()).unwrap();
     let mut csv = Vec::new();
     cohort.write_csv(&mut csv).unwrap();
     let keys = example_keys();

@@ -133,7 +133,38 @@ fn correlated(rng: &mut Rng, r: f64) -> (f64, f64) {
 }
 
 /// Simulate one cohort: one row per client with `therapist`, `client` and every item column.
-pub fn simulate_cohort(p: &CohortParams) -> Data {
+///
+/// # Errors
+/// [`crate::Error::Argument`] for no therapists, fewer clients than therapists, an ICC outside
+/// [0, 1), rates outside [0, 1], or non-finite effects.
+pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
+    let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
+    let effects = [
+        p.anx_to_esat,
+        p.esat_to_autonomy,
+        p.interaction,
+        p.engagement_to_iip,
+        p.pseudosecurity,
+    ];
+    if p.therapists == 0 || p.clients < p.therapists {
+        return Err(crate::Error::Argument {
+            name: "params".into(),
+            message: format!(
+                "need at least one therapist and at least as many clients ({}) as therapists ({})",
+                p.clients, p.therapists
+            ),
+        });
+    }
+    if !(0.0..1.0).contains(&p.icc)
+        || !rate_ok(p.missing_item_rate)
+        || !rate_ok(p.dropout)
+        || effects.iter().any(|e| !e.is_finite())
+    {
+        return Err(crate::Error::Argument {
+            name: "params".into(),
+            message: "icc must be in [0, 1), rates in [0, 1], effects finite".into(),
+        });
+    }
     let mut rng = Rng::new(p.seed);
     // Unequal caseloads: every therapist gets at least one client, the rest by a skewed draw.
     let mut therapist: Vec<usize> = (0..p.therapists.min(p.clients)).collect();
@@ -207,12 +238,11 @@ pub fn simulate_cohort(p: &CohortParams) -> Data {
                         (!missing).then_some(x)
                     })
                     .collect();
-                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col))
-                    .expect("unique item names");
+                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col))?;
             }
         }
     }
-    data
+    Ok(data)
 }
 
 fn latent_sd(v: &[f64]) -> f64 {
@@ -231,7 +261,7 @@ mod tests {
     #[test]
     fn cohort_has_the_study_shape_and_scores() {
         let p = CohortParams::default();
-        let d = simulate_cohort(&p);
+        let d = simulate_cohort(&p).unwrap();
         assert_eq!(d.nrows(), 330);
         assert_eq!(d.factor("therapist").unwrap().levels().len(), 44);
         for key in example_keys() {
@@ -243,9 +273,16 @@ mod tests {
             );
         }
         // same seed, same data; another seed, other data
-        assert_eq!(simulate_cohort(&p), d);
+        assert_eq!(simulate_cohort(&p).unwrap(), d);
         let mut q = p.clone();
         q.seed += 1;
-        assert_ne!(simulate_cohort(&q), d);
+        assert_ne!(simulate_cohort(&q).unwrap(), d);
+        q.therapists = 0;
+        assert!(simulate_cohort(&q).is_err());
+        q.therapists = 400;
+        assert!(simulate_cohort(&q).is_err());
+        q.therapists = 44;
+        q.icc = 1.0;
+        assert!(simulate_cohort(&q).is_err());
     }
 }
