@@ -2,10 +2,48 @@
 //!
 //! Psychotherapy-process research in one typed pipeline: item responses → scale scores →
 //! pseudosecurity controls → multilevel regression → moderation and mediation → reports.
-//! Numbers agree with R (lm, lme4, lmerTest) to many digits; see the crate's test fixtures.
+//! Numbers agree with R (lm, lme4, lmerTest, pbkrtest, psych) to many digits; every test fixture
+//! ships with the R script that made it.
 //!
-//! The foundation is a [`Data`] set of named columns, lme4-style [`Formula`]s, and
-//! [`Ols`] regression:
+//! The whole pipeline on a simulated cohort shaped like the reference study (Jacobsen et al.
+//! 2024; 330 clients of 44 therapists):
+//!
+//! ```
+//! use securebase::controls::Residualizer;
+//! use securebase::mediation::{BootstrapOptions, Mediation, Resampling};
+//! use securebase::probe::{probe, DfMethod, ModeratorValues};
+//! use securebase::scoring::{reliability, score, InvalidResponses, MissingItems};
+//! use securebase::simulate::{example_keys, simulate_cohort, CohortParams};
+//! use securebase::{Criterion, LmmSpec};
+//!
+//! // 1. Item responses (simulated; the keys are synthetic stand-ins for ECR, CATS, TDS, IIP).
+//! let mut data = simulate_cohort(&CohortParams::default())?;
+//! let keys = example_keys();
+//! let (ecr, cats, tds) = (&keys[0], &keys[1], &keys[2]);
+//! // 2. Scale scores with reliability.
+//! let alpha = reliability(&data, ecr, MissingItems::CompleteCases)?;
+//! assert!(alpha.iter().all(|r| r.alpha > 0.8));
+//! for (key, prefix) in [(ecr, "ecr_"), (cats, "cats_"), (tds, "")] {
+//!     score(&data, key, InvalidResponses::Error)?.add_to(&mut data, prefix)?;
+//! }
+//! // 3. Individuated-secure attachment: CATS Secure net of Preoccupied-Merger.
+//! Residualizer::fit(&data, "cats_secure", &["cats_preocc"], true)?.add_to(&mut data, "esat_anx")?;
+//! // 4. A multilevel moderator model, REML with Satterthwaite df.
+//! let fit = LmmSpec::new(&data, "autonomy ~ ecr_anx * esat_anx + (1 | therapist)")?.fit(Criterion::Reml)?;
+//! // 5. Simple slopes and Johnson–Neyman regions.
+//! let p = probe(&fit, "esat_anx", "ecr_anx", &ModeratorValues::MeanSd, DfMethod::Model, 0.95)?;
+//! assert_eq!(p.simple_slopes.len(), 3);
+//! // 6. Mediation with a cluster bootstrap (whole therapists).
+//! let med = Mediation::new("ecr_anx", &["esat_anx"], "autonomy").cluster("therapist");
+//! let boot = med.bootstrap(&data, &BootstrapOptions::new(200, 7).resampling(Resampling::Cluster))?;
+//! let indirect = boot.effect("indirect").unwrap();
+//! assert!(indirect.percentile[0] < indirect.percentile[1]);
+//! // 7. Reports: every result prints like R and serializes with serde.
+//! println!("{fit}\n{p}\n{boot}");
+//! # Ok::<(), securebase::Error>(())
+//! ```
+//!
+//! The foundation is a [`Data`] set of named columns, lme4-style [`Formula`]s, and [`Ols`]:
 //!
 //! ```
 //! use securebase::{Data, Ols};
@@ -16,6 +54,10 @@
 //! assert_eq!(fit.missing().dropped_rows, [6]); // row 6 has NA anxiety: dropped and reported
 //! # Ok::<(), securebase::Error>(())
 //! ```
+//!
+//! Modules: [`data`], [`formula`], [`regression`] (OLS), [`lmm`] (mixed models), [`scoring`],
+//! [`controls`] and [`center`], [`probe`], [`mediation`], [`simulate`] (cohorts and power),
+//! [`study`] (the whole analysis), [`plot`] (SVG), [`stats`], [`rng`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
