@@ -21,6 +21,27 @@ pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
     [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0)]
 }
 
+/// The five-number summary of residuals, as R's `summary()` prints it, with a heading.
+pub(crate) fn residual_summary(
+    f: &mut std::fmt::Formatter<'_>,
+    heading: &str,
+    residuals: &[f64],
+) -> std::fmt::Result {
+    let q = quantiles5(residuals);
+    writeln!(f, "{heading}")?;
+    writeln!(
+        f,
+        "{:>10} {:>10} {:>10} {:>10} {:>10}",
+        "Min", "1Q", "Median", "3Q", "Max"
+    )?;
+    writeln!(
+        f,
+        "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+        q[0], q[1], q[2], q[3], q[4]
+    )?;
+    writeln!(f)
+}
+
 /// `x` to `digits` significant digits, in fixed notation (R's `format(x, digits =)` for
 /// numbers of ordinary size).
 pub(crate) fn sig(x: f64, digits: usize) -> String {

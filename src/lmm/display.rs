@@ -1,7 +1,7 @@
 //! `Display` for [`LmmFit`]: laid out like lme4's `summary()` (with lmerTest's df column).
 
 use super::LmmFit;
-use crate::report::{coefficient_table, quantiles5, sig};
+use crate::report::{coefficient_table, residual_summary, sig};
 use std::fmt;
 
 impl fmt::Display for LmmFit {
@@ -47,21 +47,9 @@ impl fmt::Display for LmmFit {
             }
         }
         writeln!(f)?;
-        writeln!(f, "Scaled residuals:")?;
         let sd = self.sigma();
         let scaled: Vec<f64> = self.residuals().iter().map(|r| r / sd).collect();
-        let q = quantiles5(&scaled);
-        writeln!(
-            f,
-            "{:>10} {:>10} {:>10} {:>10} {:>10}",
-            "Min", "1Q", "Median", "3Q", "Max"
-        )?;
-        writeln!(
-            f,
-            "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-            q[0], q[1], q[2], q[3], q[4]
-        )?;
-        writeln!(f)?;
+        residual_summary(f, "Scaled residuals:", &scaled)?;
         writeln!(f, "Random effects:")?;
         writeln!(
             f,

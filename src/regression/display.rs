@@ -1,7 +1,7 @@
 //! `Display` for [`OlsFit`]: a table laid out like R's `summary(lm)`.
 
 use super::OlsFit;
-use crate::report::{coefficient_table, quantiles5};
+use crate::report::{coefficient_table, residual_summary};
 use crate::stats::format_p;
 use std::fmt;
 
@@ -19,19 +19,7 @@ impl fmt::Display for OlsFit {
             )?;
         }
         writeln!(f)?;
-        writeln!(f, "Residuals:")?;
-        let q = quantiles5(self.residuals());
-        writeln!(
-            f,
-            "{:>10} {:>10} {:>10} {:>10} {:>10}",
-            "Min", "1Q", "Median", "3Q", "Max"
-        )?;
-        writeln!(
-            f,
-            "{:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-            q[0], q[1], q[2], q[3], q[4]
-        )?;
-        writeln!(f)?;
+        residual_summary(f, "Residuals:", self.residuals())?;
         writeln!(f, "Coefficients:")?;
         f.write_str(&coefficient_table(self.coefficients(), "t value", false))?;
         writeln!(f, "---")?;

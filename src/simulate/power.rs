@@ -208,6 +208,30 @@ fn replicate(d: &PowerDesign, seed: u64, i: u64) -> Outcome {
 }
 
 impl PowerResult {
+    /// A result from its counts: power among the fitted replicates, with Wilson's interval.
+    fn from_counts(
+        replicates: usize,
+        significant: usize,
+        singular: usize,
+        failed: usize,
+        seed: u64,
+    ) -> PowerResult {
+        let fitted = replicates - failed;
+        PowerResult {
+            power: if fitted > 0 {
+                significant as f64 / fitted as f64
+            } else {
+                f64::NAN
+            },
+            ci: wilson(significant, fitted),
+            replicates,
+            significant,
+            singular,
+            failed,
+            seed,
+        }
+    }
+
     /// Combine two parts of one run (same design and seed, disjoint replicate ranges).
     ///
     /// # Errors
@@ -219,23 +243,13 @@ impl PowerResult {
                 message: "parts of one run share its seed".into(),
             });
         }
-        let replicates = self.replicates + other.replicates;
-        let failed = self.failed + other.failed;
-        let significant = self.significant + other.significant;
-        let fitted = replicates - failed;
-        Ok(PowerResult {
-            power: if fitted > 0 {
-                significant as f64 / fitted as f64
-            } else {
-                f64::NAN
-            },
-            ci: wilson(significant, fitted),
-            replicates,
-            significant,
-            singular: self.singular + other.singular,
-            failed,
-            seed: self.seed,
-        })
+        Ok(PowerResult::from_counts(
+            self.replicates + other.replicates,
+            self.significant + other.significant,
+            self.singular + other.singular,
+            self.failed + other.failed,
+            self.seed,
+        ))
     }
 }
 
@@ -295,20 +309,9 @@ pub fn power_range(
             Outcome::Failed => failed += 1,
         }
     }
-    let fitted = replicates - failed;
-    Ok(PowerResult {
-        power: if fitted > 0 {
-            sig as f64 / fitted as f64
-        } else {
-            f64::NAN
-        },
-        ci: wilson(sig, fitted),
-        replicates,
-        significant: sig,
-        singular,
-        failed,
-        seed,
-    })
+    Ok(PowerResult::from_counts(
+        replicates, sig, singular, failed, seed,
+    ))
 }
 
 /// Power over a range of numbers of therapists (the caseload held fixed). Each point uses its
