@@ -60,6 +60,9 @@ fn richardson(mut a: Vec<Vec<f64>>) -> Vec<f64> {
 
 const LEVELS: usize = 4;
 
+/// Observations × θ length above which the perturbed evaluations run in parallel.
+const PARALLEL_WORK: usize = 20_000;
+
 fn step(x: f64) -> f64 {
     if x.abs() < 1e-4 { 1e-4 } else { 0.1 * x.abs() }
 }
@@ -78,13 +81,41 @@ impl Satterthwaite {
         };
         let f0 = evaluate(s, theta, criterion)?;
         let len = f0.len();
-        let at = |delta: &[(usize, f64)]| -> Option<Vec<f64>> {
+        // Every perturbed θ the Richardson tables need, evaluated in one batch (in parallel for
+        // large models, where one evaluation costs milliseconds).
+        let mut points: Vec<Vec<(usize, f64)>> = Vec::new();
+        for (i, &t) in theta.iter().enumerate() {
+            for lvl in 0..LEVELS {
+                let h = step(t) / 2f64.powi(lvl as i32);
+                points.push(vec![(i, h)]);
+                points.push(vec![(i, -h)]);
+            }
+        }
+        for i in 0..k {
+            for j in 0..i {
+                for lvl in 0..LEVELS {
+                    let d = 2f64.powi(lvl as i32);
+                    let (hi, hj) = (step(theta[i]) / d, step(theta[j]) / d);
+                    for (si, sj) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                        points.push(vec![(i, si * hi), (j, sj * hj)]);
+                    }
+                }
+            }
+        }
+        let at = |delta: &Vec<(usize, f64)>| -> Option<Vec<f64>> {
             let mut t = theta.to_vec();
             for &(i, d) in delta {
                 t[i] += d;
             }
             evaluate(s, &t, criterion)
         };
+        let values: Vec<Vec<f64>> = if s.n * s.ntheta() >= PARALLEL_WORK {
+            use rayon::prelude::*;
+            points.par_iter().map(at).collect::<Option<_>>()?
+        } else {
+            points.iter().map(at).collect::<Option<_>>()?
+        };
+        let mut next = values.into_iter();
         let mut grad = vec![vec![0.0; len]; k];
         let mut hess = vec![vec![0.0; k]; k]; // of ld + r²/σ²
         let scale2 = 1.0 / (sigma * sigma);
@@ -95,8 +126,8 @@ impl Satterthwaite {
             let mut seconds = Vec::with_capacity(LEVELS);
             for lvl in 0..LEVELS {
                 let h = h0 / 2f64.powi(lvl as i32);
-                let plus = at(&[(i, h)])?;
-                let minus = at(&[(i, -h)])?;
+                let plus = next.next()?;
+                let minus = next.next()?;
                 firsts.push(
                     plus.iter()
                         .zip(&minus)
@@ -117,10 +148,10 @@ impl Satterthwaite {
                 for lvl in 0..LEVELS {
                     let d = 2f64.powi(lvl as i32);
                     let (hi, hj) = (hi0 / d, hj0 / d);
-                    let pp = combo(&at(&[(i, hi), (j, hj)])?);
-                    let pm = combo(&at(&[(i, hi), (j, -hj)])?);
-                    let mp = combo(&at(&[(i, -hi), (j, hj)])?);
-                    let mm = combo(&at(&[(i, -hi), (j, -hj)])?);
+                    let pp = combo(&next.next()?);
+                    let pm = combo(&next.next()?);
+                    let mp = combo(&next.next()?);
+                    let mm = combo(&next.next()?);
                     est.push(vec![(pp - pm - mp + mm) / (4.0 * hi * hj)]);
                 }
                 let v = richardson(est)[0];
