@@ -21,6 +21,18 @@ pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
     [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0)]
 }
 
+/// R's "(n observations deleted due to missingness)" line, when any were.
+pub(crate) fn dropped_line(
+    f: &mut std::fmt::Formatter<'_>,
+    m: &crate::formula::Missingness,
+) -> std::fmt::Result {
+    match m.n_dropped() {
+        0 => Ok(()),
+        1 => writeln!(f, "(1 observation deleted due to missingness)"),
+        n => writeln!(f, "({n} observations deleted due to missingness)"),
+    }
+}
+
 /// The five-number summary of residuals, as R's `summary()` prints it, with a heading.
 pub(crate) fn residual_summary(
     f: &mut std::fmt::Formatter<'_>,

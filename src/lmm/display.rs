@@ -1,7 +1,7 @@
 //! `Display` for [`LmmFit`]: laid out like lme4's `summary()` (with lmerTest's df column).
 
 use super::LmmFit;
-use crate::report::{coefficient_table, residual_summary, sig};
+use crate::report::{coefficient_table, dropped_line, residual_summary, sig};
 use std::fmt;
 
 impl fmt::Display for LmmFit {
@@ -16,15 +16,7 @@ impl fmt::Display for LmmFit {
             }
         )?;
         writeln!(f, "Formula: {}", self.formula())?;
-        let m = self.missing();
-        if m.n_dropped() > 0 {
-            writeln!(
-                f,
-                "({} observation{} deleted due to missingness)",
-                m.n_dropped(),
-                if m.n_dropped() == 1 { "" } else { "s" }
-            )?;
-        }
+        dropped_line(f, self.missing())?;
         writeln!(f)?;
         match self.criterion() {
             super::Criterion::Reml => {

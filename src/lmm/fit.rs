@@ -310,17 +310,24 @@ impl LmmSpec {
                 let l11inv = lower_inverse(&f.l11[j]);
                 let mut block = l11inv.transpose() * &l11inv;
                 if qr > 0 {
-                    // Rows of L_r1 L11⁻¹ mapped through L_rr⁻¹.
+                    // X_j = L_rr⁻¹ (L_r1 L11⁻¹): L_r1 has only the few rows this level touches,
+                    // so X_j is a combination of those columns of L_rr⁻¹ (not a dense product).
                     let w = &f.l21[j];
                     let nr = lev.rows.iter().take_while(|&&i| i < qr).count();
                     if nr > 0 {
-                        let mut lr1 = DMatrix::<f64>::zeros(qr, q1);
+                        let m = w.rows(0, nr) * &l11inv;
+                        let mut xj = DMatrix::<f64>::zeros(qr, q1);
                         for (r, &idx) in lev.rows.iter().take(nr).enumerate() {
+                            let col = lrr_inv.column(idx);
                             for c in 0..q1 {
-                                lr1[(idx, c)] = w[(r, c)];
+                                // L_rr⁻¹ is lower triangular: column idx is zero above row idx.
+                                xj.column_mut(c).rows_mut(idx, qr - idx).axpy(
+                                    m[(r, c)],
+                                    &col.rows(idx, qr - idx),
+                                    1.0,
+                                );
                             }
                         }
-                        let xj = &lrr_inv * (lr1 * &l11inv);
                         block += xj.transpose() * xj;
                     }
                 }
@@ -328,13 +335,15 @@ impl LmmSpec {
                 first.push(to_rows(&cv));
             }
             cond_var.push(first);
-            let rest_inv = lrr_inv.transpose() * &lrr_inv;
             for (k, term) in s.terms.iter().enumerate().skip(1) {
                 let q = term.q();
                 let mut blocks = Vec::with_capacity(term.nlevels());
                 for l in 0..term.nlevels() {
                     let start = s.offsets[k] + l * q;
-                    let blk = rest_inv.view((start, start), (q, q)).clone_owned();
+                    // Diagonal block of L_rr⁻ᵀ L_rr⁻¹: inner products of columns of the lower-
+                    // triangular L_rr⁻¹ (zero above row `start`), not the whole Q × Q product.
+                    let cols = lrr_inv.view((start, start), (qr - start, q));
+                    let blk = cols.transpose() * cols;
                     blocks.push(to_rows(&(&t[k] * blk * t[k].transpose() * sigma2)));
                 }
                 cond_var.push(blocks);

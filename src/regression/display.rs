@@ -1,7 +1,7 @@
 //! `Display` for [`OlsFit`]: a table laid out like R's `summary(lm)`.
 
 use super::OlsFit;
-use crate::report::{coefficient_table, residual_summary};
+use crate::report::{coefficient_table, dropped_line, residual_summary};
 use crate::stats::format_p;
 use std::fmt;
 
@@ -9,15 +9,7 @@ impl fmt::Display for OlsFit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Linear model fit by least squares")?;
         writeln!(f, "Formula: {}", self.formula())?;
-        let m = self.missing();
-        if m.n_dropped() > 0 {
-            writeln!(
-                f,
-                "({} observation{} deleted due to missingness)",
-                m.n_dropped(),
-                if m.n_dropped() == 1 { "" } else { "s" }
-            )?;
-        }
+        dropped_line(f, self.missing())?;
         writeln!(f)?;
         residual_summary(f, "Residuals:", self.residuals())?;
         writeln!(f, "Coefficients:")?;
