@@ -1,10 +1,12 @@
 //! Score item responses with a built-in key or a key file, with a reliability table.
 //!
 //! ```text
-//! cargo run --release --example score -- --data ITEMS.csv --key KEY [--json]
+//! cargo run --release --example score -- --data ITEMS.csv --key KEY [--columns COLS] [--json]
 //! ```
 //!
-//! `KEY` is a built-in key's name (e.g. `ipip-bfi-25`) or the path of a key file (JSON). For
+//! `KEY` is a built-in key's name (`ecr`, `ecr-r`, `ecr-rs`, `iip-32`, `ipip-bfi-25`) or the
+//! path of a key file (JSON). `COLS` maps the key's items to the data's columns by position:
+//! a comma-separated list, or one pattern such as `ECR_{}` for `ECR_1`, `ECR_2`, …. For
 //! each subscale: items, α (raw, complete cases) with its Feldt 95% CI, ω total, per-item r.drop
 //! and α if deleted; then each respondent's scores with the items answered. Out-of-range
 //! responses are an error naming row and column (exit status 2).
@@ -18,23 +20,29 @@ use std::process::ExitCode;
 fn run() -> Result<String, String> {
     let mut data = None;
     let mut key = None;
+    let mut columns = None;
     let mut as_json = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--data" => data = it.next(),
             "--key" => key = it.next(),
+            "--columns" => columns = it.next(),
             "--json" => as_json = true,
             other => {
                 return Err(format!(
-                    "unknown argument '{other}' (usage: score --data ITEMS.csv --key KEY [--json])"
+                    "unknown argument '{other}' (usage: score --data ITEMS.csv --key KEY [--columns COLS] [--json])"
                 ));
             }
         }
     }
     let one = |e: securebase::Error| e.to_string().lines().next().unwrap_or_default().to_string();
     let data = Data::from_csv_path(data.ok_or("--data ITEMS.csv is required")?).map_err(one)?;
-    let key = load_key(&key.ok_or("--key KEY is required")?).map_err(one)?;
+    let mut key = load_key(&key.ok_or("--key KEY is required")?).map_err(one)?;
+    if let Some(cols) = columns {
+        let cols: Vec<&str> = cols.split(',').map(str::trim).collect();
+        key = key.with_columns(&cols).map_err(one)?;
+    }
     let scores = score(&data, &key, InvalidResponses::Error).map_err(one)?;
     let rel = reliability(&data, &key, MissingItems::CompleteCases).map_err(one)?;
     if as_json {
@@ -48,7 +56,7 @@ fn run() -> Result<String, String> {
             })
             .collect();
         return Ok(
-            json!({"instrument": key.name, "source": key.source, "licence": key.licence,
+            json!({"instrument": key.name, "source": key.source, "licence": key.licence, "verification": key.verification,
             "row_ids": scores.row_ids, "subscales": subscales})
             .to_string(),
         );

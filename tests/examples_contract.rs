@@ -144,6 +144,53 @@ fn score_json_contract() {
 }
 
 #[test]
+fn score_builtin_key_on_renamed_columns() {
+    // The ECR-RS reference data with its columns renamed to mother_1 … mother_9, scored with
+    // the built-in key mapped by a --columns pattern, gives R's scores
+    // (tests/reference/builtin_keys.R).
+    let dir = std::env::temp_dir().join(format!("securebase-columns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mother.csv");
+    let text = std::fs::read_to_string(fixture("builtin/ecr-rs.csv")).unwrap();
+    std::fs::write(&path, text.replace("ecrrs", "mother_")).unwrap();
+    let v = json(&run(
+        "score",
+        &[
+            "--data",
+            path.to_str().unwrap(),
+            "--key",
+            "ecr-rs",
+            "--columns",
+            "mother_{}",
+            "--json",
+        ],
+    ));
+    assert!(v["verification"].as_str().unwrap().contains("Georgetown"));
+    let want = load_json("builtin/scores.json");
+    for (got, want) in v["subscales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(want["ecr-rs"].as_array().unwrap())
+    {
+        assert_eq!(got["name"], want["name"]);
+        assert_eq!(got["answered"], want["answered"]);
+        for (a, b) in got["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(want["scores"].as_array().unwrap())
+        {
+            match (a.as_f64(), b.as_f64()) {
+                (Some(a), Some(b)) => close("ECR-RS score via the CLI", a, b, 1e-12),
+                (a, b) => assert_eq!(a, b),
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn bad_input_is_one_line_and_exit_2() {
     let f = fixture("mtcars.csv");
     let dir = std::env::temp_dir().join(format!("securebase-contract-{}", std::process::id()));
@@ -226,6 +273,18 @@ fn bad_input_is_one_line_and_exit_2() {
                 "ipip-bfi-25".into(),
             ],
             "lack 25 columns",
+        ),
+        (
+            "score",
+            vec![
+                "--data".into(),
+                f.display().to_string(),
+                "--key".into(),
+                "ecr-rs".into(),
+                "--columns".into(),
+                "a,b".into(),
+            ],
+            "2 columns given for the 9 items",
         ),
     ];
     for (name, args, needle) in cases {

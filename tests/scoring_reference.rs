@@ -327,6 +327,112 @@ fn builtin_bfi_key_equals_psych_keys() {
     assert_eq!(a.subscales, b.subscales);
 }
 
+#[test]
+fn builtin_keys_score_as_their_sources_state() {
+    // tests/reference/builtin_keys.R writes each instrument's rule out from its source (not
+    // from the JSON keys) and scores simulated responses with missing items.
+    let want = load_json("builtin/scores.json");
+    let names = securebase::scoring::builtin_names();
+    for (name, subscales) in want.as_object().unwrap() {
+        assert!(names.contains(&name.as_str()), "{name} is not built in");
+        let data = Data::from_csv_path(fixture(&format!("builtin/{name}.csv"))).unwrap();
+        let key = securebase::scoring::builtin(name).unwrap();
+        assert!(
+            !key.verification.is_empty(),
+            "{name} says how it was verified"
+        );
+        let got = score(&data, &key, InvalidResponses::Error).unwrap();
+        assert_eq!(got.subscales.len(), subscales.as_array().unwrap().len());
+        for w in subscales.as_array().unwrap() {
+            let sub = w["name"].as_str().unwrap();
+            let g = got
+                .subscale(sub)
+                .unwrap_or_else(|| panic!("{name}: no {sub}"));
+            let answered: Vec<usize> = w["answered"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(g.answered, answered, "{name} {sub} answered");
+            let scores = w["scores"].as_array().unwrap();
+            assert_eq!(g.scores.len(), scores.len());
+            for (i, (a, b)) in g.scores.iter().zip(scores).enumerate() {
+                match (a, b.as_f64()) {
+                    (Some(a), Some(b)) => close(&format!("{name} {sub} row {i}"), *a, b, 1e-12),
+                    (None, None) => {}
+                    _ => panic!("{name} {sub} row {i}: {a:?} vs {b}"),
+                }
+            }
+        }
+    }
+    // every built-in key is covered by a reference
+    for n in names {
+        assert!(
+            n == "ipip-bfi-25" || want.get(n).is_some(),
+            "{n} has no reference"
+        );
+    }
+}
+
+#[test]
+fn one_key_per_relationship_target() {
+    // ECR-RS is scored once per target; with_columns maps the key to each target's columns.
+    let key = securebase::scoring::builtin("ecr-rs").unwrap();
+    let mut data = Data::new();
+    let mother = [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 2.0, 6.0];
+    let friend = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 7.0, 7.0, 7.0];
+    for (i, (m, f)) in mother.iter().zip(&friend).enumerate() {
+        data = data
+            .with_numeric(&format!("m{}", i + 1), vec![*m])
+            .unwrap()
+            .with_numeric(&format!("f{}", i + 1), vec![*f])
+            .unwrap();
+    }
+    let m = score(
+        &data,
+        &key.with_columns(&["m{}"]).unwrap(),
+        InvalidResponses::Error,
+    )
+    .unwrap();
+    let f = score(
+        &data,
+        &key.with_columns(&["f{}"]).unwrap(),
+        InvalidResponses::Error,
+    )
+    .unwrap();
+    // avoidance: items 1-4 reversed (8 - x): 1, 2, 3, 4, then 3, 2 -> 15 / 6
+    close(
+        "mother avoidance",
+        m.subscale("avoidance").unwrap().scores[0].unwrap(),
+        15.0 / 6.0,
+        1e-15,
+    );
+    close(
+        "mother anxiety",
+        m.subscale("anxiety").unwrap().scores[0].unwrap(),
+        3.0,
+        1e-15,
+    );
+    // friend: items 1-4 reversed to 7, items 5-6 stay 1 -> 30 / 6
+    close(
+        "friend avoidance",
+        f.subscale("avoidance").unwrap().scores[0].unwrap(),
+        5.0,
+        1e-15,
+    );
+    close(
+        "friend anxiety",
+        f.subscale("anxiety").unwrap().scores[0].unwrap(),
+        7.0,
+        1e-15,
+    );
+    // wrong number of columns, or a column named twice, is an error
+    assert!(key.with_columns(&["a", "b"]).is_err());
+    let twice: Vec<String> = (0..9).map(|i| format!("x{}", i.min(7))).collect();
+    assert!(key.with_columns(&twice).is_err());
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

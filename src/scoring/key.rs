@@ -5,6 +5,7 @@
 //!   "format": "securebase-key/1",
 //!   "name": "Example", "form": "6-item", "version": "1",
 //!   "source": "Author (year). Title. Journal.", "licence": "public domain",
+//!   "verification": "Compared with the scoring appendix of the article",
 //!   "response_min": 1, "response_max": 5,
 //!   "items": ["q1", "q2", "q3", "q4", "q5", "q6"],
 //!   "subscales": [
@@ -113,6 +114,10 @@ pub struct ScaleKey {
     pub source: String,
     /// Licence status of the instrument.
     pub licence: String,
+    /// How this key was checked against its source (which documents were compared, what
+    /// agreed). Empty for user keys; every built-in key states it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub verification: String,
     /// Lowest response on the scale.
     pub response_min: i64,
     /// Highest response on the scale.
@@ -279,5 +284,59 @@ impl ScaleKey {
     /// The subscale called `name`.
     pub fn subscale(&self, name: &str) -> Option<&Subscale> {
         self.subscales.iter().find(|s| s.name == name)
+    }
+
+    /// The same key with its items renamed to the data's columns, by position: item `i` of
+    /// the key (in the order of [`ScaleKey::items`], i.e. the instrument's item numbers for the
+    /// built-in keys) becomes `columns[i]`.
+    ///
+    /// A column list that is one string containing `{}` is a pattern: `"ecr{}"` names the
+    /// columns `ecr1`, `ecr2`, … (the item's position, from 1). Use this when your data names
+    /// the items differently from the key, or when an instrument was given twice (pre/post, or
+    /// one ECR-RS block per relationship target) and each administration has its own columns.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] when the number of columns differs from the number of items or a
+    /// column is named twice.
+    ///
+    /// # Examples
+    /// ```
+    /// let key = securebase::scoring::builtin("ecr-rs").unwrap();
+    /// let mother = key.with_columns(&["mother_{}"]).unwrap();
+    /// assert_eq!(mother.items[0], "mother_1");
+    /// assert_eq!(mother.subscale("avoidance").unwrap().reverse[0], "mother_1");
+    /// ```
+    pub fn with_columns<S: AsRef<str>>(&self, columns: &[S]) -> Result<ScaleKey> {
+        let k = self.items.len();
+        let names: Vec<String> = match columns {
+            [one] if one.as_ref().contains("{}") => (1..=k)
+                .map(|i| one.as_ref().replace("{}", &i.to_string()))
+                .collect(),
+            _ => columns.iter().map(|c| c.as_ref().to_string()).collect(),
+        };
+        if names.len() != k {
+            return Err(invalid(format!(
+                "{} columns given for the {k} items of '{}'",
+                names.len(),
+                self.name
+            )));
+        }
+        let map: std::collections::HashMap<&str, &str> = self
+            .items
+            .iter()
+            .map(String::as_str)
+            .zip(names.iter().map(String::as_str))
+            .collect();
+        let rename = |v: &[String]| -> Vec<String> {
+            v.iter().map(|i| map[i.as_str()].to_string()).collect()
+        };
+        let mut out = self.clone();
+        out.items = names.clone();
+        for s in &mut out.subscales {
+            s.items = rename(&s.items);
+            s.reverse = rename(&s.reverse);
+        }
+        out.validate()?;
+        Ok(out)
     }
 }
