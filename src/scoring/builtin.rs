@@ -10,6 +10,7 @@ const KEYS: &[(&str, &str)] = &[
     ("ecr-rs", include_str!("../../keys/ecr-rs.json")),
     ("iip-32", include_str!("../../keys/iip-32.json")),
     ("ipip-bfi-25", include_str!("../../keys/ipip-bfi-25.json")),
+    ("wai-sr", include_str!("../../keys/wai-sr.json")),
 ];
 
 /// Names of the built-in keys.

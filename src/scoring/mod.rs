@@ -19,18 +19,20 @@
 //! | `ecr-rs` | ECR-RS, 9 items per relationship target (Fraley et al. 2011) | avoidance (1–6), anxiety (7–9) | 1–7 |
 //! | `iip-32` | IIP-32 circumplex short form (Horowitz et al. 2000) | eight octants of four items | 0–4 |
 //! | `ipip-bfi-25` | the 25 IPIP items of R's `psych::bfi` (Goldberg 1999) | five factors | 1–6 |
+//! | `wai-sr` | WAI-SR, 12 items, client version (Hatcher & Gillaspy 2006) | task, bond, goal (sums), total | 1–5 |
 //!
 //! The built-in keys name their items `ecr1`…`ecr36`, `ecrr1`…, `ecrrs1`…, `iip1`…,
-//! numbered as in the source; map them to your data's columns with
+//! `waisr1`…, numbered as in the source; map them to your data's columns with
 //! [`ScaleKey::with_columns`] (e.g. `key.with_columns(&["ECR_{}"])`), once per
-//! administration when an instrument was given several times. Subscale scores are item means;
-//! a score is missing when fewer than 80% of its items are answered (this crate's default:
+//! administration when an instrument was given several times. Subscale scores are item means
+//! (WAI-SR: sums, prorated to all items when some are missing, as its sources report them); a
+//! score is missing when fewer than 80% of its items are answered (this crate's default:
 //! the sources state no rule; change `min_answered` on the loaded key). Every built-in key is
 //! checked by tests/scoring_reference.rs against scores computed in R from the rule as the
 //! source states it (tests/reference/builtin_keys.R, scoring.R).
 //!
 //! Not built in, because their scoring keys could not be verified against a published source
-//! from this project's machines: DERS-16, WAI-SR, CATS (Mallinckrodt, Gantt & Coble 1995),
+//! from this project's machines: DERS-16, CATS (Mallinckrodt, Gantt & Coble 1995),
 //! TDS (Mallinckrodt, Choi & Daly 2015) and the IIP-32 of Barkham, Hardy & Startup (1996).
 //! Supply them as key files (format in [`key`]):
 //!

@@ -27,11 +27,17 @@ score_mean <- function(x, items, reverse, lo, hi) {
   s[answered < ceiling(0.8 * length(items))] <- NA
   list(scores = unname(s), answered = unname(answered))
 }
-run <- function(name, x, subscales, lo, hi) {
+# Sum prorated to all items (sum of answered x k / answered), same missing rule.
+score_sum <- function(x, items, reverse, lo, hi) {
+  m <- score_mean(x, items, reverse, lo, hi)
+  m$scores <- m$scores * length(items)
+  m
+}
+run <- function(name, x, subscales, lo, hi, score = score_mean) {
   write.csv(x, file.path(fx, paste0(name, ".csv")), row.names = FALSE, na = "NA")
   lapply(names(subscales), function(s) {
     sc <- subscales[[s]]
-    c(list(name = s), score_mean(x, sc$items, sc$reverse, lo, hi))
+    c(list(name = s), score(x, sc$items, sc$reverse, lo, hi))
   })
 }
 
@@ -63,5 +69,14 @@ oct <- list(domineering = c(22, 25, 28, 30), vindictive = c(14, 16, 17, 18), col
             overly_accommodating = c(1, 8, 20, 31), self_sacrificing = c(23, 26, 27, 32),
             intrusive = c(3, 21, 24, 29))
 out[["iip-32"]] <- run("iip-32", x, lapply(oct, function(i) list(items = i, reverse = integer(0))), 0, 4)
+
+# WAI-SR (Hatcher & Gillaspy 2006): task 1, 2, 10, 12; bond 3, 5, 7, 9; goal 4, 6, 8, 11;
+# total of all 12; 1-5; sums; no reverse keying.
+x <- simulate(150, 12, 1, 5, "waisr")
+none <- integer(0)
+out[["wai-sr"]] <- run("wai-sr", x, list(
+  task = list(items = c(1, 2, 10, 12), reverse = none), bond = list(items = c(3, 5, 7, 9), reverse = none),
+  goal = list(items = c(4, 6, 8, 11), reverse = none), total = list(items = 1:12, reverse = none)),
+  1, 5, score_sum)
 
 write_json(out, file.path(fx, "scores.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
