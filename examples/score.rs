@@ -51,7 +51,7 @@ fn run() -> Result<String, String> {
             .zip(&scores.subscales)
             .map(|(r, s)| {
                 json!({"name": r.subscale, "n_items": r.n_items, "alpha": r.alpha, "std_alpha": r.std_alpha,
-                    "feldt_ci": r.feldt, "duhachek_ci": r.duhachek, "omega_total": r.omega_total, "n_complete": r.n_complete,
+                    "feldt_ci": r.feldt, "duhachek_ci": r.duhachek, "omega_total": r.omega_total, "omega_note": r.omega_note, "n_complete": r.n_complete,
                     "items": r.items, "scores": s.scores, "answered": s.answered})
             })
             .collect();
@@ -62,12 +62,17 @@ fn run() -> Result<String, String> {
         );
     }
     let mut out = format!(
-        "{} ({}), {} respondents\nSource: {}\n\n",
+        "{} ({}), {} respondents\nSource: {}\nLicence: {}\n",
         key.name,
         key.form,
         data.nrows(),
-        key.source
+        key.source,
+        key.licence
     );
+    if !key.verification.is_empty() {
+        out.push_str(&format!("Verified: {}\n", key.verification));
+    }
+    out.push('\n');
     for r in &rel {
         out.push_str(&r.to_string());
         out.push('\n');

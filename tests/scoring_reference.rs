@@ -376,6 +376,36 @@ fn builtin_keys_score_as_their_sources_state() {
 }
 
 #[test]
+fn improper_one_factor_solution_gives_no_omega() {
+    // psych finds an ultra-Heywood case on these barely correlated items and prints ω > 1;
+    // securebase names the item and its communality and reports no ω
+    // (tests/reference/builtin_keys.R → builtin/heywood.json).
+    let want = load_json("builtin/heywood.json");
+    let data = Data::from_csv_path(fixture("builtin/wai-sr.csv")).unwrap();
+    let key = securebase::scoring::builtin("wai-sr").unwrap();
+    let rel = reliability(&data, &key, MissingItems::CompleteCases).unwrap();
+    let task = rel.iter().find(|r| r.subscale == "task").unwrap();
+    assert_eq!(task.n_complete as u64, want["n_complete"].as_u64().unwrap());
+    assert!(want["omega_psych"].as_f64().unwrap() > 1.0);
+    assert_eq!(task.omega_total, None);
+    let h = f64s(&want["communality"]);
+    let (i, worst) = h
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    let note = task.omega_note.as_deref().unwrap();
+    let item = strs(&want["items"])[i].clone();
+    assert!(note.contains(&format!("'{item}' is {worst:.3}")), "{note}");
+    assert!(task.to_string().contains("ultra-Heywood"));
+    // the bfi subscales are proper: ω is reported and there is no note
+    let bfi = Data::from_csv_path(fixture("bfi.csv")).unwrap();
+    for r in reliability(&bfi, &bfi_key(), MissingItems::CompleteCases).unwrap() {
+        assert!(r.omega_total.is_some() && r.omega_note.is_none());
+    }
+}
+
+#[test]
 fn one_key_per_relationship_target() {
     // ECR-RS is scored once per target; with_columns maps the key to each target's columns.
     let key = securebase::scoring::builtin("ecr-rs").unwrap();

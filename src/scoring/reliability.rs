@@ -6,7 +6,10 @@
 //! the correlation matrix. Feldt: (1 − α)/(1 − α̂) ~ F(n−1, (n−1)(k−1)). Duhachek: α̂ ± z·ASE with
 //! ASE² = Q/n, Q = 2k²/((k−1)²(1'C1)³) · [1'C1 (tr C² + (tr C)²) − 2 tr C · 1'C²1].
 //! ω total = 1 − Σ(1 − h²ᵢ)/1'R1 with communalities h² of the one-factor unweighted least
-//! squares (minres) solution, found by principal-axis iteration to convergence.
+//! squares (minres) solution, found by principal-axis iteration to convergence. When that
+//! solution is improper — the iteration does not converge, or a communality exceeds 1 (an
+//! ultra-Heywood case, common when items barely correlate) — ω is not reported and
+//! [`Reliability::omega_note`] says why (R's `psych` prints a warning and an ω that can exceed 1).
 
 use super::key::ScaleKey;
 use super::score::{InvalidResponses, keyed_items};
@@ -62,8 +65,11 @@ pub struct Reliability {
     pub ase: f64,
     /// Duhachek 95% interval, α ± 1.96 ASE.
     pub duhachek: [f64; 2],
-    /// McDonald's ω total (one-factor model); `None` if the model cannot be estimated.
+    /// McDonald's ω total (one-factor model); `None` when the one-factor solution is improper
+    /// or cannot be estimated ([`Reliability::omega_note`] says why).
     pub omega_total: Option<f64>,
+    /// Why ω total is missing, if it is.
+    pub omega_note: Option<String>,
     /// Per item.
     pub items: Vec<ItemStats>,
 }
@@ -138,11 +144,19 @@ fn f_quantile(p: f64, d1: f64, d2: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// One-factor ULS communalities by principal-axis iteration from squared multiple correlations.
-fn one_factor_communalities(r: &DMatrix<f64>) -> Option<Vec<f64>> {
+/// One-factor ULS communalities by principal-axis iteration from squared multiple correlations;
+/// an error names an improper or unestimable solution.
+fn one_factor_communalities(
+    r: &DMatrix<f64>,
+    items: &[String],
+) -> std::result::Result<Vec<f64>, String> {
     let k = r.nrows();
-    let inv = r.clone().try_inverse()?;
+    let inv = r
+        .clone()
+        .try_inverse()
+        .ok_or("the item correlation matrix is singular")?;
     let mut h2: Vec<f64> = (0..k).map(|i| 1.0 - 1.0 / inv[(i, i)]).collect();
+    let mut converged = false;
     for _ in 0..100_000 {
         let mut m = r.clone();
         for (i, h) in h2.iter().enumerate() {
@@ -153,7 +167,8 @@ fn one_factor_communalities(r: &DMatrix<f64>) -> Option<Vec<f64>> {
             .eigenvalues
             .iter()
             .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))?;
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .ok_or("no eigenvalues")?;
         let v = eig.eigenvectors.column(idx);
         let next: Vec<f64> = v.iter().map(|x| x * x * val).collect();
         let change = next
@@ -162,11 +177,29 @@ fn one_factor_communalities(r: &DMatrix<f64>) -> Option<Vec<f64>> {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         h2 = next;
+        if !h2.iter().all(|h| h.is_finite()) {
+            return Err("the one-factor solution is not finite".into());
+        }
         if change < 1e-15 {
+            converged = true;
             break;
         }
     }
-    h2.iter().all(|h| h.is_finite()).then_some(h2)
+    if let Some((i, h)) = h2
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .filter(|(_, h)| **h > 1.0 + 1e-9)
+    {
+        return Err(format!(
+            "ultra-Heywood case: the one-factor communality of '{}' is {h:.3} (> 1), so the one-factor model does not describe these items",
+            items[i]
+        ));
+    }
+    if !converged {
+        return Err("the principal-axis iteration did not converge".into());
+    }
+    Ok(h2)
 }
 
 fn reliability_from(
@@ -209,8 +242,13 @@ fn reliability_from(
         * (total * (c2.trace() + tr * tr) - 2.0 * tr * c2.sum());
     let ase = (q / n).sqrt();
     let z = normal_quantile(0.5 + level / 2.0);
-    let omega_total = one_factor_communalities(&r)
-        .map(|h2| 1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum());
+    let (omega_total, omega_note) = match one_factor_communalities(&r, items) {
+        Ok(h2) => (
+            Some(1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum()),
+            None,
+        ),
+        Err(why) => (None, Some(format!("ω total not reported: {why}"))),
+    };
     let item_stats = (0..k)
         .map(|i| {
             let others: Vec<usize> = (0..k).filter(|&j| j != i).collect();
@@ -236,6 +274,7 @@ fn reliability_from(
         ase,
         duhachek: [alpha - z * ase, alpha + z * ase],
         omega_total,
+        omega_note,
         items: item_stats,
     })
 }
@@ -325,6 +364,9 @@ impl std::fmt::Display for Reliability {
             self.missing,
             self.n_complete
         )?;
+        if let Some(note) = &self.omega_note {
+            writeln!(f, "  {note}")?;
+        }
         writeln!(
             f,
             "  {:<12} {:>8} {:>8} {:>8} {:>10}",

@@ -79,4 +79,15 @@ out[["wai-sr"]] <- run("wai-sr", x, list(
   goal = list(items = c(4, 6, 8, 11), reverse = none), total = list(items = 1:12, reverse = none)),
   1, 5, score_sum)
 
+# The WAI-SR task items of this simulated sample barely correlate: psych's one-factor
+# principal-axis solution is an ultra-Heywood case (a communality far above 1), for which psych
+# warns and prints an omega total above 1; securebase reports no omega and names the item.
+suppressPackageStartupMessages(library(psych))
+y <- na.omit(as.data.frame(x)[, c(1, 2, 10, 12)])
+R <- cor(y)
+f <- suppressWarnings(fa(R, 1, fm = "pa", max.iter = 100000, min.err = 1e-14, n.obs = nrow(y)))
+heywood <- list(subscale = "task", n_complete = nrow(y), communality = unname(f$communality),
+                items = colnames(y), omega_psych = 1 - sum(1 - f$communality) / sum(R))
+
 write_json(out, file.path(fx, "scores.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
+write_json(heywood, file.path(fx, "heywood.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
