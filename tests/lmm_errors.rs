@@ -136,3 +136,38 @@ fn relabelling_groups_leaves_the_fit_unchanged() {
         close("se", y.std_error, x.std_error, 1e-6);
     }
 }
+
+#[test]
+fn aliased_fixed_effects_follow_rs_rule() {
+    // 40 rows in 8 groups; x2 = 2x is aliased (error names it), x3 = x + 1e-6·noise is close
+    // to x but independent by R's 1e-7 rule (its orthogonal part is ~1e-6 of its norm), so
+    // the cheap Gram-matrix screen defers to the QR and the model is built.
+    let n = 40;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+    let noise: Vec<f64> = (0..n).map(|i| (i as f64 * 1.91).cos()).collect();
+    let d = Data::new()
+        .with_numeric("y", (0..n).map(|i| (i % 7) as f64 + x[i]).collect())
+        .unwrap()
+        .with_numeric("x", x.clone())
+        .unwrap()
+        .with_numeric("x2", x.iter().map(|v| 2.0 * v).collect())
+        .unwrap()
+        .with_numeric(
+            "x3",
+            x.iter().zip(&noise).map(|(v, e)| v + 1e-6 * e).collect(),
+        )
+        .unwrap()
+        .with_categorical("g", (0..n).map(|i| format!("g{}", i % 8)).collect())
+        .unwrap();
+    match LmmSpec::new(&d, "y ~ x + x2 + (1 | g)") {
+        Err(Error::Term { term, message }) => {
+            assert_eq!(term, "x2");
+            assert!(message.contains("aliased"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(LmmSpec::new(&d, "y ~ x + x3 + (1 | g)").is_ok());
+    // OLS applies the same rule to the same columns
+    assert!(securebase::Ols::fit(&d, "y ~ x + x3").is_ok());
+    assert!(securebase::Ols::fit(&d, "y ~ x + x2").is_err());
+}

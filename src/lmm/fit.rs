@@ -201,7 +201,13 @@ impl LmmSpec {
         config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
         let mut solver = bobyqa::Bobyqa::new(n, config)
             .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
-        let outcome = solver.minimize(|t| s.objective(t, criterion), &mut theta, &lower, &upper);
+        let mut ws = super::objective::Workspace::new(s);
+        let outcome = solver.minimize(
+            |t| s.objective_with(t, criterion, &mut ws),
+            &mut theta,
+            &lower,
+            &upper,
+        );
         if !outcome.found_finite() {
             return Err(Error::Numerical(
                 "the optimizer found no θ with a finite objective".into(),
@@ -289,14 +295,22 @@ impl LmmSpec {
                 *mode = (&t[k] * u).iter().copied().collect();
             }
         }
-        // Fitted values and residuals.
-        let xb = &self.x * &beta;
-        let mut fitted: Vec<f64> = xb.iter().copied().collect();
+        // Fitted values and residuals, column by column over contiguous storage.
+        let mut xb = vec![0.0; n];
+        for (j, bj) in beta.iter().enumerate() {
+            let col = &self.x.as_slice()[j * n..(j + 1) * n];
+            for (f, x) in xb.iter_mut().zip(col) {
+                *f += x * bj;
+            }
+        }
+        let mut fitted = xb.clone();
         for (k, term) in s.terms.iter().enumerate() {
-            for (i, fi) in fitted.iter_mut().enumerate() {
-                let b = &modes[k][term.codes[i] as usize];
-                for (c, bc) in b.iter().enumerate() {
-                    *fi += term.z[(i, c)] * bc;
+            let q = term.q();
+            for c in 0..q {
+                let bc: Vec<f64> = modes[k].iter().map(|b| b[c]).collect();
+                let zc = &term.z.as_slice()[c * n..(c + 1) * n];
+                for ((f, z), &code) in fitted.iter_mut().zip(zc).zip(&term.codes) {
+                    *f += z * bc[code as usize];
                 }
             }
         }
@@ -398,21 +412,22 @@ impl LmmSpec {
         // Variance explained (Nakagawa & Schielzeth 2013; Johnson 2014 for random slopes):
         // each term contributes mean over rows of zᵢ' Σ_k zᵢ.
         let var_fixed = {
-            let m = xb.mean();
+            let m = xb.iter().sum::<f64>() / n as f64;
             xb.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n as f64 - 1.0)
         };
+        // mean over rows of zᵢ' Σ zᵢ = Σ_ab Σ_ab · mean(z_a z_b)
         let var_random: f64 = s
             .terms
             .iter()
             .zip(&varcorr)
             .map(|(term, vc)| {
                 let q = term.q();
+                let col = |c: usize| &term.z.as_slice()[c * n..(c + 1) * n];
                 let mut acc = 0.0;
-                for i in 0..n {
-                    for a in 0..q {
-                        for b in 0..q {
-                            acc += term.z[(i, a)] * vc.covariance[a][b] * term.z[(i, b)];
-                        }
+                for a in 0..q {
+                    for b in 0..q {
+                        let zz: f64 = col(a).iter().zip(col(b)).map(|(x, y)| x * y).sum();
+                        acc += vc.covariance[a][b] * zz;
                     }
                 }
                 acc / n as f64

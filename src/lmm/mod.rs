@@ -98,14 +98,6 @@ impl LmmSpec {
             )));
         }
         let frame = ModelFrame::new(formula, data)?;
-        if frame.x.ncols() > 0 {
-            if let Err(j) = Qr::new(&frame.x) {
-                return Err(Error::Term {
-                    term: frame.design.column_names()[j].clone(),
-                    message: "aliased: this column is a linear combination of earlier columns (rank-deficient fixed effects)".into(),
-                });
-            }
-        }
         if frame.rows.len() <= frame.x.ncols() {
             return Err(Error::Model(format!(
                 "{} complete rows cannot estimate {} fixed effects",
@@ -114,6 +106,16 @@ impl LmmSpec {
             )));
         }
         let structure = Structure::new(formula, &frame, data)?;
+        // Aliasing: the Gram matrix X'X (already in the dense block) settles clear full rank
+        // cheaply; anything near the boundary gets R's QR rule on X itself.
+        if frame.x.ncols() > 0 && !structure.x_clearly_full_rank() {
+            if let Err(j) = Qr::new(&frame.x) {
+                return Err(Error::Term {
+                    term: frame.design.column_names()[j].clone(),
+                    message: "aliased: this column is a linear combination of earlier columns (rank-deficient fixed effects)".into(),
+                });
+            }
+        }
         Ok(LmmSpec {
             formula: formula.clone(),
             fixed_names: frame.design.column_names().to_vec(),

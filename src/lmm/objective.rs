@@ -147,14 +147,6 @@ pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>) -> bool {
     true
 }
 
-/// Scratch space reused across the levels of one evaluation.
-struct Scratch {
-    at: Vec<f64>,
-    b: Vec<f64>,
-    w: Vec<f64>,
-    tmp: Vec<f64>,
-}
-
 /// b = Tᵀ A T + I for q × q column-major A and lower-triangular T (also column-major).
 fn penalized_block(a: &[f64], t: &[f64], q: usize, at: &mut [f64], b: &mut [f64]) {
     // at = A T
@@ -205,141 +197,276 @@ fn small_cholesky(b: &mut [f64], q: usize) -> bool {
     true
 }
 
+/// Buffers an evaluation reuses, so that the optimizer's inner loop allocates nothing: the
+/// factors of θ, the dense block, and per-level scratch.
+pub(crate) struct Workspace {
+    t: Vec<DMatrix<f64>>,
+    m: DMatrix<f64>,
+    at: Vec<f64>,
+    b: Vec<f64>,
+    w: Vec<f64>,
+    tmp: Vec<f64>,
+    flat: Vec<f64>,
+}
+
+impl Workspace {
+    pub(crate) fn new(s: &Structure) -> Workspace {
+        let q1 = s.terms[0].q();
+        let qmax = s.terms.iter().map(|t| t.q()).max().unwrap_or(1);
+        let max_rows = s.levels1.iter().map(|l| l.rows.len()).max().unwrap_or(0);
+        let flat = s
+            .scatter
+            .as_ref()
+            .map_or(0, |sc| sc.level_start[sc.level_start.len() - 1] * q1);
+        Workspace {
+            t: s.terms
+                .iter()
+                .map(|t| DMatrix::zeros(t.q(), t.q()))
+                .collect(),
+            m: DMatrix::zeros(s.a_rr.nrows(), s.a_rr.ncols()),
+            at: vec![0.0; q1 * q1],
+            b: vec![0.0; q1 * q1],
+            w: vec![0.0; max_rows * q1],
+            tmp: vec![0.0; qmax.max(q1)],
+            flat: vec![0.0; flat],
+        }
+    }
+}
+
+/// Σ log xᵢ for many positive xᵢ with one logarithm per ~100 factors instead of one each.
+struct LogSum {
+    log: f64,
+    prod: f64,
+}
+
+impl LogSum {
+    fn new() -> LogSum {
+        LogSum {
+            log: 0.0,
+            prod: 1.0,
+        }
+    }
+    fn add(&mut self, x: f64) {
+        self.prod *= x;
+        if !(1e-150..=1e150).contains(&self.prod) {
+            self.log += self.prod.ln();
+            self.prod = 1.0;
+        }
+    }
+    fn value(&self) -> f64 {
+        self.log + self.prod.ln()
+    }
+}
+
+/// What an evaluation yields besides the factor itself.
+struct Summary {
+    logdet_z: f64,
+    logdet_x: f64,
+    pwrss: f64,
+}
+
+/// Per-level blocks kept for the summaries after the optimum.
+struct Kept {
+    l11: Vec<DMatrix<f64>>,
+    l21: Vec<DMatrix<f64>>,
+}
+
 impl Structure {
     /// Factorize at θ, keeping every block (for β̂, the modes and their variances). `None` if a
     /// block is not positive definite (only possible for a rank-deficient X, which model
     /// building rules out).
     pub(crate) fn factorize(&self, theta: &[f64]) -> Option<Factorization> {
-        self.factorize_impl(theta, true)
+        let mut ws = Workspace::new(self);
+        let mut kept = Kept {
+            l11: Vec::with_capacity(self.levels1.len()),
+            l21: Vec::with_capacity(self.levels1.len()),
+        };
+        let sm = self.factorize_core(theta, &mut ws, Some(&mut kept))?;
+        Some(Factorization {
+            l11: kept.l11,
+            l21: kept.l21,
+            l22: ws.m,
+            logdet_z: sm.logdet_z,
+            logdet_x: sm.logdet_x,
+            pwrss: sm.pwrss,
+        })
     }
 
-    /// The blocked factorization. With `keep = false` the per-level blocks are not stored,
-    /// and nothing is allocated per level: this is the optimizer's inner loop.
-    fn factorize_impl(&self, theta: &[f64], keep: bool) -> Option<Factorization> {
-        let t = self.factors(theta);
+    /// Rows of W for the random rows of a level: the rows of term k ≥ 1 are left-multiplied by
+    /// Tₖᵀ (Λ_r' A_j). `w` is row-major, q1 per row.
+    fn transform_random_rows(
+        &self,
+        lev: &super::structure::LevelBlock,
+        t: &[DMatrix<f64>],
+        w: &mut [f64],
+        tmp: &mut [f64],
+        q1: usize,
+    ) {
+        let mrows = lev.rows.len();
+        let mut r = 0;
+        while r < mrows && lev.rows[r] < self.q_rest {
+            let k = self.term_of_row(lev.rows[r]);
+            let tk = &t[k];
+            let q = tk.nrows();
+            if q == 1 {
+                let s = tk[(0, 0)];
+                for v in &mut w[r * q1..(r + 1) * q1] {
+                    *v *= s;
+                }
+            } else {
+                // rows r..r+q ← Tₖᵀ rows
+                for c in 0..q1 {
+                    for a in 0..q {
+                        let mut acc = 0.0;
+                        for bb in a..q {
+                            acc += tk[(bb, a)] * w[(r + bb) * q1 + c];
+                        }
+                        tmp[a] = acc;
+                    }
+                    for a in 0..q {
+                        w[(r + a) * q1 + c] = tmp[a];
+                    }
+                }
+            }
+            r += q;
+        }
+    }
+
+    /// The blocked factorization into `ws.m` (the dense factor). With `kept` the per-level
+    /// blocks are stored; without, nothing is allocated: this is the optimizer's inner loop.
+    fn factorize_core(
+        &self,
+        theta: &[f64],
+        ws: &mut Workspace,
+        mut kept: Option<&mut Kept>,
+    ) -> Option<Summary> {
+        self.factors_into(theta, &mut ws.t);
         let q_rest = self.q_rest;
-        let mut m = self.a_rr.clone();
+        ws.m.copy_from(&self.a_rr);
         for (k, term) in self.terms.iter().enumerate().skip(1) {
             let q = term.q();
             for l in 0..term.nlevels() {
                 let start = self.offsets[k] + l * q;
                 if q == 1 {
-                    let s = t[k][(0, 0)];
-                    m.row_mut(start).scale_mut(s);
-                    m.column_mut(start).scale_mut(s);
+                    let s = ws.t[k][(0, 0)];
+                    ws.m.row_mut(start).scale_mut(s);
+                    ws.m.column_mut(start).scale_mut(s);
                 } else {
-                    rows_times_t_transpose(&mut m, start, &t[k]);
-                    cols_times_t(&mut m, start, &t[k]);
+                    rows_times_t_transpose(&mut ws.m, start, &ws.t[k]);
+                    cols_times_t(&mut ws.m, start, &ws.t[k]);
                 }
             }
         }
         for i in 0..q_rest {
-            m[(i, i)] += 1.0;
+            ws.m[(i, i)] += 1.0;
         }
-        let t1 = t[0].as_slice();
-        let q1 = t[0].nrows();
-        let max_rows = self.levels1.iter().map(|l| l.rows.len()).max().unwrap_or(0);
-        let mut sc = Scratch {
-            at: vec![0.0; q1 * q1],
-            b: vec![0.0; q1 * q1],
-            w: vec![0.0; max_rows * q1],
-            tmp: vec![0.0; q1],
-        };
-        let mut l11s = Vec::with_capacity(if keep { self.levels1.len() } else { 0 });
-        let mut l21s = Vec::with_capacity(if keep || self.scatter.is_some() {
-            self.levels1.len()
-        } else {
-            0
-        });
-        let mut logdet_z = 0.0;
-        let dim = m.nrows();
-        for lev in &self.levels1 {
-            penalized_block(lev.a11.as_slice(), t1, q1, &mut sc.at, &mut sc.b);
-            if !small_cholesky(&mut sc.b, q1) {
-                return None;
-            }
-            for i in 0..q1 {
-                logdet_z += 2.0 * sc.b[i + i * q1].ln();
-            }
+        let q1 = ws.t[0].nrows();
+        let t1: Vec<f64> = ws.t[0].as_slice().to_vec();
+        let mut logdet_z = LogSum::new();
+        let dim = ws.m.nrows();
+        let scatter = self.scatter.as_ref();
+        for (j, lev) in self.levels1.iter().enumerate() {
             let mrows = lev.rows.len();
-            // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1 in sc.w.
             let a21 = lev.a21.as_slice();
+            let w = &mut ws.w[..mrows * q1];
+            // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1.
             for r in 0..mrows {
                 for c in 0..q1 {
-                    sc.w[r * q1 + c] = a21[r + c * mrows];
+                    w[r * q1 + c] = a21[r + c * mrows];
                 }
             }
-            let mut r = 0;
-            while r < mrows && lev.rows[r] < q_rest {
-                let k = self.term_of_row(lev.rows[r]);
-                let tk = &t[k];
-                let q = tk.nrows();
-                if q == 1 {
-                    let s = tk[(0, 0)];
-                    for v in &mut sc.w[r * q1..(r + 1) * q1] {
-                        *v *= s;
+            self.transform_random_rows(lev, &ws.t, w, &mut ws.tmp, q1);
+            match q1 {
+                1 => {
+                    let b = t1[0] * t1[0] * lev.a11[(0, 0)] + 1.0;
+                    if !(b > 0.0 && b.is_finite()) {
+                        return None;
                     }
-                } else {
-                    // rows r..r+q ← Tₖᵀ rows
-                    for c in 0..q1 {
-                        for a in 0..q {
-                            sc.tmp.resize(q.max(q1), 0.0);
-                            sc.tmp[a] =
-                                (a..q).map(|bb| tk[(bb, a)] * sc.w[(r + bb) * q1 + c]).sum();
-                        }
-                        for a in 0..q {
-                            sc.w[(r + a) * q1 + c] = sc.tmp[a];
-                        }
+                    logdet_z.add(b);
+                    let l = b.sqrt();
+                    ws.b[0] = l;
+                    let f = t1[0] / l;
+                    for v in w.iter_mut() {
+                        *v *= f;
                     }
                 }
-                r += q;
-            }
-            for row in sc.w[..mrows * q1].chunks_exact_mut(q1) {
-                // row ← row T1, then forward-solve row L11ᵀ = row.
-                for c in 0..q1 {
-                    sc.tmp[c] = (c..q1).map(|k| row[k] * t1[k + c * q1]).sum();
+                2 => {
+                    penalized_block(lev.a11.as_slice(), &t1, 2, &mut ws.at, &mut ws.b);
+                    let l00 = ws.b[0].sqrt();
+                    let l10 = ws.b[1] / l00;
+                    let d = ws.b[3] - l10 * l10;
+                    if !(ws.b[0] > 0.0 && d > 0.0 && d.is_finite()) {
+                        return None;
+                    }
+                    let l11 = d.sqrt();
+                    logdet_z.add(ws.b[0]);
+                    logdet_z.add(d);
+                    ws.b.copy_from_slice(&[l00, l10, 0.0, l11]);
+                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
+                    for row in w.chunks_exact_mut(2) {
+                        // row ← row T1, then forward-solve row L11ᵀ = row.
+                        let y0 = row[0] * t00 + row[1] * t10;
+                        let y1 = row[1] * t11;
+                        let x0 = y0 / l00;
+                        row[0] = x0;
+                        row[1] = (y1 - x0 * l10) / l11;
+                    }
                 }
-                for c in 0..q1 {
-                    let s: f64 = sc.tmp[c]
-                        - row[..c]
-                            .iter()
-                            .enumerate()
-                            .map(|(k, v)| v * sc.b[c + k * q1])
-                            .sum::<f64>();
-                    row[c] = s / sc.b[c + c * q1];
+                _ => {
+                    penalized_block(lev.a11.as_slice(), &t1, q1, &mut ws.at, &mut ws.b);
+                    if !small_cholesky(&mut ws.b, q1) {
+                        return None;
+                    }
+                    for i in 0..q1 {
+                        let d = ws.b[i + i * q1];
+                        logdet_z.add(d * d);
+                    }
+                    let tmp = &mut ws.tmp;
+                    for row in w.chunks_exact_mut(q1) {
+                        for c in 0..q1 {
+                            let mut acc = 0.0;
+                            for k in c..q1 {
+                                acc += row[k] * t1[k + c * q1];
+                            }
+                            tmp[c] = acc;
+                        }
+                        for c in 0..q1 {
+                            let mut acc = tmp[c];
+                            for (k, rk) in row[..c].iter().enumerate() {
+                                acc -= rk * ws.b[c + k * q1];
+                            }
+                            row[c] = acc / ws.b[c + c * q1];
+                        }
+                    }
                 }
             }
-            if self.scatter.is_none() {
+            if let Some(sc) = scatter {
+                let base = sc.level_start[j] * q1;
+                ws.flat[base..base + mrows * q1].copy_from_slice(w);
+            } else {
                 // Schur update of the dense block (lower triangle).
-                let data = m.as_mut_slice();
+                let data = ws.m.as_mut_slice();
                 for (a, &ra) in lev.rows.iter().enumerate() {
-                    let wa = &sc.w[a * q1..(a + 1) * q1];
+                    let wa = &w[a * q1..(a + 1) * q1];
                     for (bb, &rb) in lev.rows.iter().enumerate().take(a + 1) {
-                        let wb = &sc.w[bb * q1..(bb + 1) * q1];
-                        let s: f64 = wa.iter().zip(wb).map(|(x, y)| x * y).sum();
-                        data[ra + rb * dim] -= s;
+                        let wb = &w[bb * q1..(bb + 1) * q1];
+                        let mut acc = 0.0;
+                        for c in 0..q1 {
+                            acc += wa[c] * wb[c];
+                        }
+                        data[ra + rb * dim] -= acc;
                     }
                 }
             }
-            if keep || self.scatter.is_some() {
-                l21s.push(DMatrix::from_row_slice(mrows, q1, &sc.w[..mrows * q1]));
-            }
-            if keep {
-                l11s.push(DMatrix::from_column_slice(q1, q1, &sc.b));
+            if let Some(kept) = kept.as_deref_mut() {
+                kept.l21.push(DMatrix::from_row_slice(mrows, q1, w));
+                kept.l11.push(DMatrix::from_column_slice(q1, q1, &ws.b));
             }
         }
-        if let Some(sc) = &self.scatter {
-            // Flat row store of all W_j (row-major, q1 per row), then target-sequential sums.
-            let mut flat = vec![0.0; sc.level_start[sc.level_start.len() - 1] * q1];
-            for (j, w) in l21s.iter().enumerate() {
-                let base = sc.level_start[j];
-                for r in 0..w.nrows() {
-                    for c in 0..q1 {
-                        flat[(base + r) * q1 + c] = w[(r, c)];
-                    }
-                }
-            }
-            let data = m.as_mut_slice();
+        if let Some(sc) = scatter {
+            // Target-sequential sums over the flat row store of all W_j.
+            let data = ws.m.as_mut_slice();
+            let flat = &ws.flat;
             for (t, &target) in sc.targets.iter().enumerate() {
                 let mut acc = 0.0;
                 for &(a, b) in &sc.pairs[sc.pair_start[t]..sc.pair_start[t + 1]] {
@@ -350,26 +477,23 @@ impl Structure {
                 }
                 data[target] -= acc;
             }
-            if !keep {
-                l21s.clear();
-            }
         }
-        if !cholesky_in_place(&mut m) {
+        if !cholesky_in_place(&mut ws.m) {
             return None;
         }
         for i in 0..q_rest {
-            logdet_z += 2.0 * m[(i, i)].ln();
+            let d = ws.m[(i, i)];
+            logdet_z.add(d * d);
         }
-        let logdet_x: f64 = (q_rest..q_rest + self.p)
-            .map(|i| 2.0 * m[(i, i)].ln())
-            .sum();
-        let pwrss = m[(dim - 1, dim - 1)].powi(2);
-        Some(Factorization {
-            l11: l11s,
-            l21: l21s,
-            l22: m,
-            logdet_z,
-            logdet_x,
+        let mut logdet_x = LogSum::new();
+        for i in q_rest..q_rest + self.p {
+            let d = ws.m[(i, i)];
+            logdet_x.add(d * d);
+        }
+        let pwrss = ws.m[(dim - 1, dim - 1)].powi(2);
+        Some(Summary {
+            logdet_z: logdet_z.value(),
+            logdet_x: logdet_x.value(),
             pwrss,
         })
     }
@@ -383,24 +507,45 @@ impl Structure {
         k
     }
 
-    /// The profiled objective at θ from a factorization.
-    pub(crate) fn objective_from(&self, f: &Factorization, criterion: Criterion) -> f64 {
+    /// The profiled objective from log|L_Z|², log|L_X|² and r².
+    fn criterion_value(
+        &self,
+        logdet_z: f64,
+        logdet_x: f64,
+        pwrss: f64,
+        criterion: Criterion,
+    ) -> f64 {
         let n = self.n as f64;
         let p = self.p as f64;
         let two_pi = 2.0 * std::f64::consts::PI;
         match criterion {
             Criterion::Reml => {
                 let nr = n - p;
-                f.logdet_z + f.logdet_x + nr * (1.0 + (two_pi * f.pwrss / nr).ln())
+                logdet_z + logdet_x + nr * (1.0 + (two_pi * pwrss / nr).ln())
             }
-            Criterion::Ml => f.logdet_z + n * (1.0 + (two_pi * f.pwrss / n).ln()),
+            Criterion::Ml => logdet_z + n * (1.0 + (two_pi * pwrss / n).ln()),
         }
+    }
+
+    /// The profiled objective at θ from a factorization.
+    pub(crate) fn objective_from(&self, f: &Factorization, criterion: Criterion) -> f64 {
+        self.criterion_value(f.logdet_z, f.logdet_x, f.pwrss, criterion)
     }
 
     /// The objective at θ (+∞ where the factorization fails).
     pub(crate) fn objective(&self, theta: &[f64], criterion: Criterion) -> f64 {
-        match self.factorize_impl(theta, false) {
-            Some(f) => self.objective_from(&f, criterion),
+        self.objective_with(theta, criterion, &mut Workspace::new(self))
+    }
+
+    /// [`Structure::objective`] reusing a workspace (no allocation).
+    pub(crate) fn objective_with(
+        &self,
+        theta: &[f64],
+        criterion: Criterion,
+        ws: &mut Workspace,
+    ) -> f64 {
+        match self.factorize_core(theta, ws, None) {
+            Some(sm) => self.criterion_value(sm.logdet_z, sm.logdet_x, sm.pwrss, criterion),
             None => f64::INFINITY,
         }
     }

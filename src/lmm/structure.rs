@@ -234,6 +234,181 @@ fn build_term(rt: &RandomTerm, data: &Data, rows: &[usize]) -> Result<ReTerm> {
     })
 }
 
+/// Σᵢ aᵢbᵢ with four partial sums (vectorizes; the order differs from a plain loop only in
+/// rounding).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// One grouping term: the dense block is [X y]'[X y] (column dot products) and every level
+/// touches exactly the X and y rows, so the per-level blocks are accumulated column by column
+/// (sequential reads, writes into a small per-level buffer) without copying the data.
+fn single_term_pass(
+    t1: &ReTerm,
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    a_rr: &mut DMatrix<f64>,
+) -> Vec<LevelBlock> {
+    let (n, p) = (y.len(), x.ncols());
+    let cols: Vec<&[f64]> = (0..p)
+        .map(|j| &x.as_slice()[j * n..(j + 1) * n])
+        .chain(std::iter::once(y.as_slice()))
+        .collect();
+    for a in 0..=p {
+        for b in 0..=a {
+            let v = dot(cols[a], cols[b]);
+            a_rr[(a, b)] = v;
+            a_rr[(b, a)] = v;
+        }
+    }
+    let q1 = t1.q();
+    let nl = t1.nlevels();
+    let m = p + 1;
+    let codes = &t1.codes;
+    let zcols: Vec<&[f64]> = (0..q1)
+        .map(|c| &t1.z.as_slice()[c * n..(c + 1) * n])
+        .collect();
+    // a11: nl × q1 × q1 and a21: nl × m × q1, both flat.
+    let mut a11 = vec![0.0; nl * q1 * q1];
+    let mut a21 = vec![0.0; nl * m * q1];
+    for c in 0..q1 {
+        for b in 0..q1 {
+            let (zc, zb) = (zcols[c], zcols[b]);
+            for i in 0..n {
+                a11[codes[i] as usize * q1 * q1 + b + c * q1] += zb[i] * zc[i];
+            }
+        }
+        for (j, col) in cols.iter().enumerate() {
+            let zc = zcols[c];
+            for i in 0..n {
+                a21[codes[i] as usize * m * q1 + j + c * m] += col[i] * zc[i];
+            }
+        }
+    }
+    (0..nl)
+        .map(|l| LevelBlock {
+            a11: DMatrix::from_column_slice(q1, q1, &a11[l * q1 * q1..(l + 1) * q1 * q1]),
+            rows: (0..m).collect(),
+            a21: DMatrix::from_column_slice(m, q1, &a21[l * m * q1..(l + 1) * m * q1]),
+        })
+        .collect()
+}
+
+/// Several terms: one pass over the observations in storage order, row by row, into the dense
+/// block (other random terms, X, y) and into the first term's per-level blocks.
+fn multi_term_pass(
+    terms: &[ReTerm],
+    offsets: &[usize],
+    q_rest: usize,
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    a_rr: &mut DMatrix<f64>,
+) -> Vec<LevelBlock> {
+    let (n, p) = (y.len(), x.ncols());
+    let xrow = q_rest; // first X row in the dense block
+    let yrow = q_rest + p;
+    // Row-major copies, so that the per-level pass below (which visits rows grouped by
+    // level, not in storage order) reads one contiguous row per observation.
+    let xy_rm: Vec<f64> = (0..n)
+        .flat_map(|i| (0..p).map(move |j| x[(i, j)]).chain(std::iter::once(y[i])))
+        .collect();
+    let z_rm: Vec<Vec<f64>> = terms
+        .iter()
+        .map(|t| {
+            (0..n)
+                .flat_map(|i| (0..t.q()).map(move |c| t.z[(i, c)]))
+                .collect()
+        })
+        .collect();
+    // Dense row index and value of the full [Z_r X y] row i, as (index, value) pairs.
+    let dense_entries = |i: usize, out: &mut Vec<(usize, f64)>| {
+        out.clear();
+        for (k, t) in terms.iter().enumerate().skip(1) {
+            let q = t.q();
+            let base = offsets[k] + t.codes[i] as usize * q;
+            for c in 0..q {
+                out.push((base + c, z_rm[k][i * q + c]));
+            }
+        }
+        let row = &xy_rm[i * (p + 1)..(i + 1) * (p + 1)];
+        for (j, v) in row.iter().enumerate() {
+            out.push((xrow + j, *v));
+        }
+    };
+    // Dense block: Σ_i e_i e_i' over the sparse row entries (lower triangle).
+    let dim = a_rr.nrows();
+    let mut entries = Vec::with_capacity(dim.min(64));
+    for i in 0..n {
+        dense_entries(i, &mut entries);
+        for (a, &(ia, va)) in entries.iter().enumerate() {
+            for &(ib, vb) in &entries[..=a] {
+                let (r, c) = if ia >= ib { (ia, ib) } else { (ib, ia) };
+                a_rr[(r, c)] += va * vb;
+            }
+        }
+    }
+    a_rr.fill_upper_triangle_with_lower_triangle();
+    // First term, per level: the rows of the other columns each level touches, then one
+    // pass over the observations in storage order accumulating into per-level blocks (which
+    // stay in cache), rather than a pass per level over scattered rows.
+    let t1 = &terms[0];
+    let q1 = t1.q();
+    let nl = t1.nlevels();
+    let mut level_rows: Vec<Vec<usize>> = vec![Vec::new(); nl];
+    for i in 0..n {
+        let rows = &mut level_rows[t1.codes[i] as usize];
+        for (k, t) in terms.iter().enumerate().skip(1) {
+            let base = offsets[k] + t.codes[i] as usize * t.q();
+            rows.extend(base..base + t.q());
+        }
+    }
+    for rows in &mut level_rows {
+        rows.sort_unstable();
+        rows.dedup();
+        rows.extend(xrow..=yrow);
+    }
+    let mut levels1: Vec<LevelBlock> = level_rows
+        .into_iter()
+        .map(|rows| LevelBlock {
+            a11: DMatrix::zeros(q1, q1),
+            a21: DMatrix::zeros(rows.len(), q1),
+            rows,
+        })
+        .collect();
+    for i in 0..n {
+        let lev = &mut levels1[t1.codes[i] as usize];
+        let z1 = &z_rm[0][i * q1..(i + 1) * q1];
+        for a in 0..q1 {
+            for b in 0..q1 {
+                lev.a11[(a, b)] += z1[a] * z1[b];
+            }
+        }
+        dense_entries(i, &mut entries);
+        // X and y rows sit at the end of `rows` in order; only random rows need a search.
+        let n_random = lev.rows.len() - (p + 1);
+        for &(idx, v) in &entries {
+            let r = if idx >= xrow {
+                n_random + (idx - xrow)
+            } else {
+                lev.rows.binary_search(&idx).expect("row listed")
+            };
+            for (b, zb) in z1.iter().enumerate() {
+                lev.a21[(r, b)] += v * zb;
+            }
+        }
+    }
+    levels1
+}
+
 impl Structure {
     /// Build the structure for `formula` on `data` (rows complete in every variable).
     pub fn new(formula: &Formula, frame: &ModelFrame, data: &Data) -> Result<Structure> {
@@ -258,109 +433,12 @@ impl Structure {
             q_rest += t.nlevels() * t.q();
         }
         let dim = q_rest + p + 1;
-        let xrow = q_rest; // first X row in the dense block
-        let yrow = q_rest + p;
-        // Row-major copies, so that the per-level pass below (which visits rows grouped by
-        // level, not in storage order) reads one contiguous row per observation.
-        let xy_rm: Vec<f64> = (0..n)
-            .flat_map(|i| (0..p).map(move |j| x[(i, j)]).chain(std::iter::once(y[i])))
-            .collect();
-        let z_rm: Vec<Vec<f64>> = terms
-            .iter()
-            .map(|t| {
-                (0..n)
-                    .flat_map(|i| (0..t.q()).map(move |c| t.z[(i, c)]))
-                    .collect()
-            })
-            .collect();
-        // Dense row index and value of the full [Z_r X y] row i, as (index, value) pairs.
-        let dense_entries = |i: usize, out: &mut Vec<(usize, f64)>| {
-            out.clear();
-            for (k, t) in terms.iter().enumerate().skip(1) {
-                let q = t.q();
-                let base = offsets[k] + t.codes[i] as usize * q;
-                for c in 0..q {
-                    out.push((base + c, z_rm[k][i * q + c]));
-                }
-            }
-            let row = &xy_rm[i * (p + 1)..(i + 1) * (p + 1)];
-            for (j, v) in row.iter().enumerate() {
-                out.push((xrow + j, *v));
-            }
-        };
-        // Dense block: Σ_i e_i e_i' over the sparse row entries (lower triangle).
         let mut a_rr = DMatrix::<f64>::zeros(dim, dim);
-        let mut entries = Vec::with_capacity(dim.min(64));
-        if terms.len() == 1 {
-            // Only X and y: X'X via one gemm-like pass.
-            let mut xy = DMatrix::<f64>::zeros(n, p + 1);
-            xy.columns_mut(0, p).copy_from(x);
-            xy.column_mut(p).copy_from(y);
-            let g = xy.transpose() * &xy;
-            a_rr.copy_from(&g);
+        let levels1 = if terms.len() == 1 {
+            single_term_pass(&terms[0], x, y, &mut a_rr)
         } else {
-            for i in 0..n {
-                dense_entries(i, &mut entries);
-                for (a, &(ia, va)) in entries.iter().enumerate() {
-                    for &(ib, vb) in &entries[..=a] {
-                        let (r, c) = if ia >= ib { (ia, ib) } else { (ib, ia) };
-                        a_rr[(r, c)] += va * vb;
-                    }
-                }
-            }
-            a_rr.fill_upper_triangle_with_lower_triangle();
-        }
-        // First term, per level: the rows of the other columns each level touches, then one
-        // pass over the observations in storage order accumulating into per-level blocks (which
-        // stay in cache), rather than a pass per level over scattered rows.
-        let t1 = &terms[0];
-        let q1 = t1.q();
-        let nl = t1.nlevels();
-        let mut level_rows: Vec<Vec<usize>> = vec![Vec::new(); nl];
-        if terms.len() > 1 {
-            for i in 0..n {
-                let rows = &mut level_rows[t1.codes[i] as usize];
-                for (k, t) in terms.iter().enumerate().skip(1) {
-                    let base = offsets[k] + t.codes[i] as usize * t.q();
-                    rows.extend(base..base + t.q());
-                }
-            }
-        }
-        for rows in &mut level_rows {
-            rows.sort_unstable();
-            rows.dedup();
-            rows.extend(xrow..=yrow);
-        }
-        let mut levels1: Vec<LevelBlock> = level_rows
-            .into_iter()
-            .map(|rows| LevelBlock {
-                a11: DMatrix::zeros(q1, q1),
-                a21: DMatrix::zeros(rows.len(), q1),
-                rows,
-            })
-            .collect();
-        for i in 0..n {
-            let lev = &mut levels1[t1.codes[i] as usize];
-            let z1 = &z_rm[0][i * q1..(i + 1) * q1];
-            for a in 0..q1 {
-                for b in 0..q1 {
-                    lev.a11[(a, b)] += z1[a] * z1[b];
-                }
-            }
-            dense_entries(i, &mut entries);
-            // X and y rows sit at the end of `rows` in order; only random rows need a search.
-            let n_random = lev.rows.len() - (p + 1);
-            for &(idx, v) in &entries {
-                let r = if idx >= xrow {
-                    n_random + (idx - xrow)
-                } else {
-                    lev.rows.binary_search(&idx).expect("row listed")
-                };
-                for (b, zb) in z1.iter().enumerate() {
-                    lev.a21[(r, b)] += v * zb;
-                }
-            }
-        }
+            multi_term_pass(&terms, &offsets, q_rest, x, y, &mut a_rr)
+        };
         let scatter = (dim >= SCATTER_MIN_DIM).then(|| build_scatter(&levels1, dim));
         Structure {
             terms,
@@ -372,6 +450,40 @@ impl Structure {
             a_rr,
             scatter,
         }
+    }
+
+    /// Whether X has full column rank by a margin no rounding can blur: the Cholesky factor of
+    /// the unit-diagonal scaling of X'X leaves every column a residual share above 10⁻¹⁰ of
+    /// its squared norm (R's aliasing rule, `lm`'s tolerance 10⁻⁷ on the norm, is 10⁻¹⁴ on this
+    /// scale). `false` means "check with the QR", not "aliased".
+    pub fn x_clearly_full_rank(&self) -> bool {
+        let (p, x0) = (self.p, self.q_rest);
+        let d: Vec<f64> = (0..p).map(|j| self.a_rr[(x0 + j, x0 + j)]).collect();
+        if d.iter().any(|v| v.is_nan() || *v <= 0.0 || !v.is_finite()) {
+            return false;
+        }
+        let mut l = DMatrix::<f64>::from_fn(p, p, |i, j| {
+            self.a_rr[(x0 + i.max(j), x0 + i.min(j))] / (d[i] * d[j]).sqrt()
+        });
+        for j in 0..p {
+            let mut djj = l[(j, j)];
+            for k in 0..j {
+                djj -= l[(j, k)] * l[(j, k)];
+            }
+            if djj.is_nan() || djj <= 1e-10 {
+                return false;
+            }
+            let r = djj.sqrt();
+            l[(j, j)] = r;
+            for i in j + 1..p {
+                let mut s = l[(i, j)];
+                for k in 0..j {
+                    s -= l[(i, k)] * l[(j, k)];
+                }
+                l[(i, j)] = s / r;
+            }
+        }
+        true
     }
 
     /// Total θ length.
@@ -398,6 +510,20 @@ impl Structure {
             .iter()
             .map(|&b| if b == 0.0 { 1.0 } else { 0.0 })
             .collect()
+    }
+
+    /// [`Structure::factors`] into existing matrices of the right sizes.
+    pub fn factors_into(&self, theta: &[f64], out: &mut [DMatrix<f64>]) {
+        let mut at = 0;
+        for (t, m) in self.terms.iter().zip(out.iter_mut()) {
+            let q = t.q();
+            for c in 0..q {
+                for r in c..q {
+                    m[(r, c)] = theta[at];
+                    at += 1;
+                }
+            }
+        }
     }
 
     /// The lower-triangular factor T_k for each term, from θ (column-major lower triangle).
