@@ -51,10 +51,27 @@ pub struct Design {
 /// Rows of `data` that have no missing value in any of `vars`, and the row origins of the others.
 pub(crate) fn complete_rows(data: &Data, vars: &[String]) -> Result<(Vec<usize>, Vec<usize>)> {
     let cols: Vec<&Column> = vars.iter().map(|v| data.column(v)).collect::<Result<_>>()?;
-    let mut keep = Vec::with_capacity(data.nrows());
-    let mut dropped = Vec::new();
-    for r in 0..data.nrows() {
-        if cols.iter().any(|c| c.is_missing(r)) {
+    // Column by column into a mask (one tight loop per column), then one pass to split.
+    let mut missing = vec![false; data.nrows()];
+    for c in cols {
+        match c {
+            Column::Numeric(v) => {
+                for (m, x) in missing.iter_mut().zip(v) {
+                    *m |= x.is_none();
+                }
+            }
+            Column::Categorical(f) => {
+                for (m, x) in missing.iter_mut().zip(f.codes()) {
+                    *m |= x.is_none();
+                }
+            }
+        }
+    }
+    let n_missing = missing.iter().filter(|&&m| m).count();
+    let mut keep = Vec::with_capacity(data.nrows() - n_missing);
+    let mut dropped = Vec::with_capacity(n_missing);
+    for (r, &m) in missing.iter().enumerate() {
+        if m {
             dropped.push(data.row_ids()[r]);
         } else {
             keep.push(r);

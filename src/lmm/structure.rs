@@ -127,11 +127,11 @@ fn grouping_factor(
     rows: &[usize],
 ) -> Result<(Vec<String>, Vec<u32>)> {
     // Per variable: labels and codes; numeric columns become factors (lme4 does the same).
-    let mut parts: Vec<Factor> = Vec::new();
+    let mut parts: Vec<std::borrow::Cow<'_, Factor>> = Vec::new();
     for v in vars {
         let f = match data.column(v)? {
-            Column::Categorical(f) => f.clone(),
-            Column::Numeric(x) => Factor::from_numbers(x),
+            Column::Categorical(f) => std::borrow::Cow::Borrowed(f),
+            Column::Numeric(x) => std::borrow::Cow::Owned(Factor::from_numbers(x)),
         };
         parts.push(f);
     }
@@ -154,9 +154,21 @@ fn grouping_factor(
         })
     };
     let keys: Vec<u64> = rows.iter().map(|&r| key(r)).collect();
-    let mut distinct = keys.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
+    // The distinct keys in increasing order: a presence table when the key range is modest
+    // (always for one factor), a sort of the keys otherwise.
+    let dense = radix <= (4 * rows.len()).max(1 << 16) as u128;
+    let distinct: Vec<u64> = if dense {
+        let mut seen = vec![false; radix as usize];
+        for &k in &keys {
+            seen[k as usize] = true;
+        }
+        (0..radix as u64).filter(|&k| seen[k as usize]).collect()
+    } else {
+        let mut d = keys.clone();
+        d.sort_unstable();
+        d.dedup();
+        d
+    };
     let labels = distinct
         .iter()
         .map(|&k| {
@@ -173,6 +185,12 @@ fn grouping_factor(
         .collect();
     let codes = if distinct.len() as u64 == *distinct.last().unwrap_or(&0) + 1 {
         keys.iter().map(|&k| k as u32).collect()
+    } else if dense {
+        let mut index = vec![0u32; radix as usize];
+        for (i, &k) in distinct.iter().enumerate() {
+            index[k as usize] = i as u32;
+        }
+        keys.iter().map(|&k| index[k as usize]).collect()
     } else {
         keys.iter()
             .map(|k| distinct.binary_search(k).expect("present") as u32)
@@ -277,20 +295,28 @@ fn single_term_pass(
     let zcols: Vec<&[f64]> = (0..q1)
         .map(|c| &t1.z.as_slice()[c * n..(c + 1) * n])
         .collect();
-    // a11: nl × q1 × q1 and a21: nl × m × q1, both flat.
+    // a11: nl × q1 × q1 and a21: nl × m × q1, both flat; one pass over the rows, each row's
+    // products written to its level's consecutive slots.
     let mut a11 = vec![0.0; nl * q1 * q1];
     let mut a21 = vec![0.0; nl * m * q1];
-    for c in 0..q1 {
-        for b in 0..q1 {
-            let (zc, zb) = (zcols[c], zcols[b]);
-            for i in 0..n {
-                a11[codes[i] as usize * q1 * q1 + b + c * q1] += zb[i] * zc[i];
-            }
+    let mut row = vec![0.0; m];
+    let mut zi = vec![0.0; q1];
+    for (i, &code) in codes.iter().enumerate() {
+        let l = code as usize;
+        for (v, col) in row.iter_mut().zip(&cols) {
+            *v = col[i];
         }
-        for (j, col) in cols.iter().enumerate() {
-            let zc = zcols[c];
-            for i in 0..n {
-                a21[codes[i] as usize * m * q1 + j + c * m] += col[i] * zc[i];
+        for (z, zc) in zi.iter_mut().zip(&zcols) {
+            *z = zc[i];
+        }
+        let b11 = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
+        let b21 = &mut a21[l * m * q1..(l + 1) * m * q1];
+        for (c, zc) in zi.iter().enumerate() {
+            for (b, zb) in zi.iter().enumerate() {
+                b11[b + c * q1] += zb * zc;
+            }
+            for (out, v) in b21[c * m..(c + 1) * m].iter_mut().zip(&row) {
+                *out += v * zc;
             }
         }
     }
