@@ -119,7 +119,12 @@ pub(crate) fn lower_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
 
 /// (L_X L_Xᵀ)⁻¹ from a factorization: the unscaled covariance of β̂.
 pub(crate) fn unscaled_vcov(s: &Structure, f: &Factorization) -> DMatrix<f64> {
-    let lx = f.l22.view((s.q_rest, s.q_rest), (s.p, s.p)).clone_owned();
+    unscaled_vcov_from(&f.l22, s.q_rest, s.p)
+}
+
+/// (L_X L_Xᵀ)⁻¹ from the X block (rows and columns `q_rest..q_rest + p`) of a dense factor.
+pub(crate) fn unscaled_vcov_from(l22: &DMatrix<f64>, q_rest: usize, p: usize) -> DMatrix<f64> {
+    let lx = l22.view((q_rest, q_rest), (p, p)).clone_owned();
     let inv = lower_inverse(&lx);
     inv.transpose() * inv
 }

@@ -233,6 +233,13 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// The dense lower factor of the last factorization (random rows of terms ≥ 1, X, y).
+    pub(crate) fn dense(&self) -> &DMatrix<f64> {
+        &self.m
+    }
+}
+
 /// Σ log xᵢ for many positive xᵢ with one logarithm per ~100 factors instead of one each.
 struct LogSum {
     log: f64,
@@ -290,6 +297,17 @@ impl Structure {
             logdet_x: sm.logdet_x,
             pwrss: sm.pwrss,
         })
+    }
+
+    /// log|L_Z|², log|L_X|² and r² at θ, with the dense factor left in `ws` (see
+    /// [`Workspace::dense`]); no per-level blocks are kept.
+    pub(crate) fn factorize_dense(
+        &self,
+        theta: &[f64],
+        ws: &mut Workspace,
+    ) -> Option<(f64, f64, f64)> {
+        let sm = self.factorize_core(theta, ws, None)?;
+        Some((sm.logdet_z, sm.logdet_x, sm.pwrss))
     }
 
     /// Rows of W for the random rows of a level: the rows of term k ≥ 1 are left-multiplied by

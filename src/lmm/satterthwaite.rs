@@ -12,7 +12,8 @@
 //! 0.1, halved each time), so they are accurate far beyond lmerTest's own numerical ones.
 
 use super::Criterion;
-use super::fit::unscaled_vcov;
+use super::fit::unscaled_vcov_from;
+use super::objective::Workspace;
 use super::structure::Structure;
 use nalgebra::{DMatrix, SymmetricEigen};
 
@@ -24,17 +25,22 @@ pub(crate) struct Satterthwaite {
     jac_u: Vec<DMatrix<f64>>,
 }
 
-/// [ld, r², U entries…] at θ.
-fn evaluate(s: &Structure, theta: &[f64], criterion: Criterion) -> Option<Vec<f64>> {
-    let f = s.factorize(theta)?;
+/// [ld, r², U entries…] at θ, U = (L_X L_Xᵀ)⁻¹ from the X block of the dense factor.
+fn evaluate(
+    s: &Structure,
+    theta: &[f64],
+    criterion: Criterion,
+    ws: &mut Workspace,
+) -> Option<Vec<f64>> {
+    let (logdet_z, logdet_x, pwrss) = s.factorize_dense(theta, ws)?;
     let ld = match criterion {
-        Criterion::Reml => f.logdet_z + f.logdet_x,
-        Criterion::Ml => f.logdet_z,
+        Criterion::Reml => logdet_z + logdet_x,
+        Criterion::Ml => logdet_z,
     };
-    let u = unscaled_vcov(s, &f);
+    let u = unscaled_vcov_from(ws.dense(), s.q_rest, s.p);
     let mut out = Vec::with_capacity(2 + u.len());
     out.push(ld);
-    out.push(f.pwrss);
+    out.push(pwrss);
     out.extend(u.iter().copied());
     Some(out)
 }
@@ -79,7 +85,7 @@ impl Satterthwaite {
             Criterion::Reml => (s.n - s.p) as f64,
             Criterion::Ml => s.n as f64,
         };
-        let f0 = evaluate(s, theta, criterion)?;
+        let f0 = evaluate(s, theta, criterion, &mut Workspace::new(s))?;
         let len = f0.len();
         // Every perturbed θ the Richardson tables need, evaluated in one batch (in parallel for
         // large models, where one evaluation costs milliseconds).
@@ -102,18 +108,25 @@ impl Satterthwaite {
                 }
             }
         }
-        let at = |delta: &Vec<(usize, f64)>| -> Option<Vec<f64>> {
+        let at = |ws: &mut Workspace, delta: &Vec<(usize, f64)>| -> Option<Vec<f64>> {
             let mut t = theta.to_vec();
             for &(i, d) in delta {
                 t[i] += d;
             }
-            evaluate(s, &t, criterion)
+            evaluate(s, &t, criterion, ws)
         };
         let values: Vec<Vec<f64>> = if s.n * s.ntheta() >= PARALLEL_WORK {
             use rayon::prelude::*;
-            points.par_iter().map(at).collect::<Option<_>>()?
+            points
+                .par_iter()
+                .map_init(|| Workspace::new(s), at)
+                .collect::<Option<_>>()?
         } else {
-            points.iter().map(at).collect::<Option<_>>()?
+            let mut ws = Workspace::new(s);
+            points
+                .iter()
+                .map(|d| at(&mut ws, d))
+                .collect::<Option<_>>()?
         };
         let mut next = values.into_iter();
         let mut grad = vec![vec![0.0; len]; k];
