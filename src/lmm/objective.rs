@@ -207,6 +207,7 @@ pub(crate) struct Workspace {
     w: Vec<f64>,
     tmp: Vec<f64>,
     flat: Vec<f64>,
+    scale: Vec<f64>,
 }
 
 impl Workspace {
@@ -229,6 +230,7 @@ impl Workspace {
             w: vec![0.0; max_rows * q1],
             tmp: vec![0.0; qmax.max(q1)],
             flat: vec![0.0; flat],
+            scale: Vec::with_capacity(s.a_rr.nrows()),
         }
     }
 }
@@ -360,18 +362,44 @@ impl Structure {
     ) -> Option<Summary> {
         self.factors_into(theta, &mut ws.t);
         let q_rest = self.q_rest;
-        ws.m.copy_from(&self.a_rr);
-        for (k, term) in self.terms.iter().enumerate().skip(1) {
-            let q = term.q();
-            for l in 0..term.nlevels() {
-                let start = self.offsets[k] + l * q;
-                if q == 1 {
-                    let s = ws.t[k][(0, 0)];
-                    ws.m.row_mut(start).scale_mut(s);
-                    ws.m.column_mut(start).scale_mut(s);
-                } else {
-                    rows_times_t_transpose(&mut ws.m, start, &ws.t[k]);
-                    cols_times_t(&mut ws.m, start, &ws.t[k]);
+        // Λ_r' A_rr Λ_r. When every other term is scalar (q = 1), rows and columns are scaled
+        // in the copy itself: one sequential pass over the lower triangle, which is all the
+        // later steps read. Otherwise the full block is copied and transformed term by term.
+        let dim = ws.m.nrows();
+        if self.terms.iter().skip(1).all(|t| t.q() == 1) {
+            ws.scale.clear();
+            for (k, term) in self.terms.iter().enumerate().skip(1) {
+                ws.scale
+                    .extend(std::iter::repeat_n(ws.t[k][(0, 0)], term.nlevels()));
+            }
+            ws.scale.resize(dim, 1.0);
+            let src = self.a_rr.as_slice();
+            let dst = ws.m.as_mut_slice();
+            for j in 0..dim {
+                let sj = ws.scale[j];
+                let range = j * dim + j..(j + 1) * dim;
+                for ((d, a), si) in dst[range.clone()]
+                    .iter_mut()
+                    .zip(&src[range])
+                    .zip(&ws.scale[j..])
+                {
+                    *d = a * si * sj;
+                }
+            }
+        } else {
+            ws.m.copy_from(&self.a_rr);
+            for (k, term) in self.terms.iter().enumerate().skip(1) {
+                let q = term.q();
+                for l in 0..term.nlevels() {
+                    let start = self.offsets[k] + l * q;
+                    if q == 1 {
+                        let s = ws.t[k][(0, 0)];
+                        ws.m.row_mut(start).scale_mut(s);
+                        ws.m.column_mut(start).scale_mut(s);
+                    } else {
+                        rows_times_t_transpose(&mut ws.m, start, &ws.t[k]);
+                        cols_times_t(&mut ws.m, start, &ws.t[k]);
+                    }
                 }
             }
         }
@@ -381,7 +409,6 @@ impl Structure {
         let q1 = ws.t[0].nrows();
         let t1: Vec<f64> = ws.t[0].as_slice().to_vec();
         let mut logdet_z = LogSum::new();
-        let dim = ws.m.nrows();
         let scatter = self.scatter.as_ref();
         for (j, lev) in self.levels1.iter().enumerate() {
             let mrows = lev.rows.len();
@@ -626,6 +653,98 @@ mod tests {
                 assert!((a - b).abs() <= 1e-10 * b.abs(), "{a} vs {b}");
             }
         }
+    }
+
+    /// The profiled criterion from its dense definition: with V = ZΛΛ'Zᵀ + I,
+    /// log|Λ'Z'ZΛ + I| = log|V|, log|L_X|² = log|XᵀV⁻¹X| and r² = min_β (y − Xβ)ᵀV⁻¹(y − Xβ).
+    fn dense_objective(spec: &LmmSpec, theta: &[f64], c: Criterion) -> f64 {
+        let s = &spec.structure;
+        let n = s.n;
+        let t = s.factors(theta);
+        let q: usize = s.terms.iter().map(|tm| tm.nlevels() * tm.q()).sum();
+        let mut zl = DMatrix::<f64>::zeros(n, q);
+        let mut col = 0;
+        for (k, tm) in s.terms.iter().enumerate() {
+            for i in 0..n {
+                let l = tm.codes[i] as usize;
+                for a in 0..tm.q() {
+                    // row i of Z_k Λ_k in level l's columns: z_i' T_k
+                    let v: f64 = (0..tm.q()).map(|b| tm.z[(i, b)] * t[k][(b, a)]).sum();
+                    zl[(i, col + l * tm.q() + a)] = v;
+                }
+            }
+            col += tm.nlevels() * tm.q();
+        }
+        let v = &zl * zl.transpose() + DMatrix::<f64>::identity(n, n);
+        let ch = v.clone().cholesky().unwrap();
+        let logdet_v: f64 = ch.l().diagonal().iter().map(|d| 2.0 * d.ln()).sum();
+        let vinv_x = ch.solve(&spec.x);
+        let vinv_y = ch.solve(&spec.y);
+        let xtvx = spec.x.transpose() * &vinv_x;
+        let beta = xtvx
+            .clone()
+            .cholesky()
+            .unwrap()
+            .solve(&(spec.x.transpose() * &vinv_y));
+        let r = &spec.y - &spec.x * beta;
+        let r2 = (r.transpose() * ch.solve(&r))[(0, 0)];
+        let logdet_x: f64 = xtvx.determinant().ln();
+        let (nf, p) = (n as f64, s.p as f64);
+        let tp = 2.0 * std::f64::consts::PI;
+        match c {
+            Criterion::Reml => logdet_v + logdet_x + (nf - p) * (1.0 + (tp * r2 / (nf - p)).ln()),
+            Criterion::Ml => logdet_v + nf * (1.0 + (tp * r2 / nf).ln()),
+        }
+    }
+
+    #[test]
+    fn objective_equals_its_dense_definition() {
+        // Three shapes: one vector term; a vector term second (more levels in the scalar
+        // term, so the dense block carries q = 2 blocks); two scalar crossed terms.
+        let n = 240;
+        let mut st: u64 = 99;
+        let mut next = |m: u64| {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st % m
+        };
+        let g1: Vec<String> = (0..n).map(|i| format!("g{}", i % 6)).collect();
+        let g2: Vec<String> = (0..n)
+            .map(|i| format!("h{}", (i * 7 + i / 6) % 30))
+            .collect();
+        let x: Vec<f64> = (0..n).map(|_| next(1000) as f64 / 300.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| x[i] * 0.4 + (i % 6) as f64 * 0.3 + next(1000) as f64 / 400.0)
+            .collect();
+        let d = Data::new()
+            .with_numeric("y", y)
+            .unwrap()
+            .with_numeric("x", x)
+            .unwrap()
+            .with_categorical("g1", g1)
+            .unwrap()
+            .with_categorical("g2", g2)
+            .unwrap();
+        for (formula, theta) in [
+            ("y ~ x + (x | g1)", vec![0.7, -0.3, 0.4]),
+            ("y ~ x + (x | g1) + (1 | g2)", vec![0.6, 0.8, -0.2, 0.5]),
+            ("y ~ x + (1 | g1) + (1 | g2)", vec![0.6, 1.3]),
+        ] {
+            let spec = LmmSpec::new(&d, formula).unwrap();
+            assert_eq!(spec.structure.ntheta(), theta.len(), "{formula}");
+            for c in [Criterion::Reml, Criterion::Ml] {
+                let got = spec.structure.objective(&theta, c);
+                let want = dense_objective(&spec, &theta, c);
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs(),
+                    "{formula} {c:?}: {got} vs {want}"
+                );
+            }
+        }
+        // the second shape really has a vector term after the first
+        let spec = LmmSpec::new(&d, "y ~ x + (x | g1) + (1 | g2)").unwrap();
+        assert_eq!(spec.structure.terms[1].q(), 2);
     }
 
     #[test]
