@@ -67,57 +67,59 @@ pub(crate) struct Structure {
     pub scatter: Option<Scatter>,
 }
 
-/// The Schur update Σⱼ WⱼWⱼ' as a target-sorted list, so that a large dense block is written
-/// sequentially (crossed designs such as InstEval touch ~10⁶ scattered entries per evaluation).
+/// The Schur update Σⱼ WⱼWⱼ' for large dense blocks (crossed designs such as InstEval touch
+/// ~10⁶ scattered entries per evaluation), organized by dense column: for column r, the levels
+/// whose rows include r and r's position among them. Column r of the update is then
+/// Σ over those levels of w_{j,r} · (w_j from r's position on): contiguous reads of each
+/// level's rows and writes into one column of the block, which stays in cache.
 #[derive(Debug, Clone)]
 pub(crate) struct Scatter {
     /// Start of each level's rows in the flat row store.
     pub level_start: Vec<usize>,
-    /// Linear (column-major) index into the dense block of each target.
-    pub targets: Vec<usize>,
-    /// For target t, its pairs are `pairs[pair_start[t]..pair_start[t + 1]]`.
-    pub pair_start: Vec<usize>,
-    /// Pairs of flat row indices whose products add to the target.
-    pub pairs: Vec<(u32, u32)>,
+    /// For dense column r, its entries are `by_col[col_start[r]..col_start[r + 1]]`.
+    pub col_start: Vec<usize>,
+    /// (level, position of the column's row within the level's rows).
+    pub by_col: Vec<(u32, u32)>,
+    /// Every level's dense rows, concatenated in level order (aligned with the row store).
+    pub rows: Vec<u32>,
 }
 
-/// Dense blocks at least this wide use the sorted scatter.
+/// Dense blocks at least this wide use the column-organized update.
 const SCATTER_MIN_DIM: usize = 256;
 
 fn build_scatter(levels: &[LevelBlock], dim: usize) -> Scatter {
     let mut level_start = Vec::with_capacity(levels.len() + 1);
     let mut total = 0;
+    let mut count = vec![0usize; dim + 1];
     for l in levels {
         level_start.push(total);
         total += l.rows.len();
+        for &r in &l.rows {
+            count[r + 1] += 1;
+        }
     }
     level_start.push(total);
-    let mut triples: Vec<(usize, u32, u32)> = Vec::new();
+    for r in 0..dim {
+        count[r + 1] += count[r];
+    }
+    let col_start = count.clone();
+    let mut by_col = vec![(0u32, 0u32); total];
+    let rows: Vec<u32> = levels
+        .iter()
+        .flat_map(|l| l.rows.iter().map(|&r| r as u32))
+        .collect();
+    let mut fill = count;
     for (j, l) in levels.iter().enumerate() {
-        let off = level_start[j];
-        for (a, &ra) in l.rows.iter().enumerate() {
-            for (b, &rb) in l.rows.iter().enumerate().take(a + 1) {
-                triples.push((ra + rb * dim, (off + a) as u32, (off + b) as u32));
-            }
+        for (pos, &r) in l.rows.iter().enumerate() {
+            by_col[fill[r]] = (j as u32, pos as u32);
+            fill[r] += 1;
         }
     }
-    triples.sort_unstable_by_key(|t| t.0);
-    let mut targets = Vec::new();
-    let mut pair_start = Vec::new();
-    let mut pairs = Vec::with_capacity(triples.len());
-    for (t, a, b) in triples {
-        if targets.last() != Some(&t) {
-            targets.push(t);
-            pair_start.push(pairs.len());
-        }
-        pairs.push((a, b));
-    }
-    pair_start.push(pairs.len());
     Scatter {
         level_start,
-        targets,
-        pair_start,
-        pairs,
+        col_start,
+        by_col,
+        rows,
     }
 }
 
