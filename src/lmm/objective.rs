@@ -630,16 +630,20 @@ mod tests {
     use super::*;
     use crate::{Data, LmmSpec};
 
-    /// A crossed design whose dense block is wide enough for the column-organized update.
-    fn crossed() -> LmmSpec {
-        let n = 3000;
-        let mut s: u64 = 12345;
-        let mut next = |m: u64| {
+    /// A small xorshift generator of integers below m, for deterministic test data.
+    fn xorshift(mut s: u64) -> impl FnMut(u64) -> u64 {
+        move |m| {
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
             s % m
-        };
+        }
+    }
+
+    /// A crossed design whose dense block is wide enough for the column-organized update.
+    fn crossed() -> LmmSpec {
+        let n = 3000;
+        let mut next = xorshift(12345);
         let a: Vec<String> = (0..n)
             .map(|i| format!("a{}", if i < 500 { i as u64 } else { next(500) }))
             .collect();
@@ -731,13 +735,7 @@ mod tests {
         // Three shapes: one vector term; a vector term second (more levels in the scalar
         // term, so the dense block carries q = 2 blocks); two scalar crossed terms.
         let n = 240;
-        let mut st: u64 = 99;
-        let mut next = |m: u64| {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            st % m
-        };
+        let mut next = xorshift(99);
         let g1: Vec<String> = (0..n).map(|i| format!("g{}", i % 6)).collect();
         let g2: Vec<String> = (0..n)
             .map(|i| format!("h{}", (i * 7 + i / 6) % 30))
