@@ -4,7 +4,8 @@
 //! cargo run --release --example score -- --data ITEMS.csv --key KEY [--columns COLS] [--json]
 //! ```
 //!
-//! `KEY` is a built-in key's name (`ecr`, `ecr-r`, `ecr-rs`, `iip-32`, `ipip-bfi-25`, `wai-sr`) or the
+//! `KEY` is a built-in key's name (`ders-16`, `ecr`, `ecr-r`, `ecr-rs`, `iip-32`, `ipip-bfi-25`,
+//! `wai-sr`) or the
 //! path of a key file (JSON). `COLS` maps the key's items to the data's columns by position:
 //! a comma-separated list, or one pattern such as `ECR_{}` for `ECR_1`, `ECR_2`, …. For
 //! each subscale: items, α (raw, complete cases) with its Feldt 95% CI, ω total, per-item r.drop

@@ -5,6 +5,7 @@ use super::key::ScaleKey;
 use crate::error::{Error, Result};
 
 const KEYS: &[(&str, &str)] = &[
+    ("ders-16", include_str!("../../keys/ders-16.json")),
     ("ecr", include_str!("../../keys/ecr.json")),
     ("ecr-r", include_str!("../../keys/ecr-r.json")),
     ("ecr-rs", include_str!("../../keys/ecr-rs.json")),

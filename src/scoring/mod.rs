@@ -14,6 +14,7 @@
 //!
 //! | name | instrument | subscales | range |
 //! |---|---|---|---|
+//! | `ders-16` | DERS-16 (Bjureberg et al. 2016) | clarity, goals, impulse, strategies, nonacceptance, total (sums) | 1–5 |
 //! | `ecr` | ECR, 36 items (Brennan, Clark & Shaver 1998) | avoidance (odd items), anxiety (even) | 1–7 |
 //! | `ecr-r` | ECR-R, 36 items (Fraley, Waller & Brennan 2000) | anxiety (1–18), avoidance (19–36) | 1–7 |
 //! | `ecr-rs` | ECR-RS, 9 items per relationship target (Fraley et al. 2011) | avoidance (1–6), anxiety (7–9) | 1–7 |
@@ -22,17 +23,18 @@
 //! | `wai-sr` | WAI-SR, 12 items, client version (Hatcher & Gillaspy 2006) | task, bond, goal (sums), total | 1–5 |
 //!
 //! The built-in keys name their items `ecr1`…`ecr36`, `ecrr1`…, `ecrrs1`…, `iip1`…,
-//! `waisr1`…, numbered as in the source; map them to your data's columns with
+//! `waisr1`…, `ders1`…, numbered as in the source; map them to your data's columns with
 //! [`ScaleKey::with_columns`] (e.g. `key.with_columns(&["ECR_{}"])`), once per
 //! administration when an instrument was given several times. Subscale scores are item means
-//! (WAI-SR: sums, prorated to all items when some are missing, as its sources report them); a
+//! (WAI-SR and DERS-16: sums, prorated to all items when some are missing, as their sources
+//! report them); a
 //! score is missing when fewer than 80% of its items are answered (this crate's default:
 //! the sources state no rule; change `min_answered` on the loaded key). Every built-in key is
 //! checked by tests/scoring_reference.rs against scores computed in R from the rule as the
 //! source states it (tests/reference/builtin_keys.R, scoring.R).
 //!
 //! Not built in, because their scoring keys could not be verified against a published source
-//! from this project's machines: DERS-16, CATS (Mallinckrodt, Gantt & Coble 1995),
+//! from this project's machines: CATS (Mallinckrodt, Gantt & Coble 1995),
 //! TDS (Mallinckrodt, Choi & Daly 2015) and the IIP-32 of Barkham, Hardy & Startup (1996).
 //! Supply them as key files (format in [`key`]):
 //!

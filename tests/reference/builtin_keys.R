@@ -79,6 +79,19 @@ out[["wai-sr"]] <- run("wai-sr", x, list(
   goal = list(items = c(4, 6, 8, 11), reverse = none), total = list(items = 1:12, reverse = none)),
   1, 5, score_sum)
 
+# DERS-16 (Bjureberg et al. 2016): clarity 1, 2; goals 3, 7, 15; impulse 4, 8, 11;
+# strategies 5, 6, 12, 14, 16; nonacceptance 9, 10, 13; total of all 16; 1-5; sums; no
+# reverse keying. (Simulated after the WAI-SR so that the earlier fixtures stay as they were.)
+wai_x <- x
+x <- simulate(150, 16, 1, 5, "ders")
+out[["ders-16"]] <- run("ders-16", x, list(
+  clarity = list(items = c(1, 2), reverse = none), goals = list(items = c(3, 7, 15), reverse = none),
+  impulse = list(items = c(4, 8, 11), reverse = none),
+  strategies = list(items = c(5, 6, 12, 14, 16), reverse = none),
+  nonacceptance = list(items = c(9, 10, 13), reverse = none), total = list(items = 1:16, reverse = none)),
+  1, 5, score_sum)
+x <- wai_x
+
 # The WAI-SR task items of this simulated sample barely correlate: psych's one-factor
 # principal-axis solution is an ultra-Heywood case (a communality far above 1), for which psych
 # warns and prints an omega total above 1; securebase reports no omega and names the item.
