@@ -526,7 +526,7 @@ impl LmmSpec {
             optimization,
             diagnostics,
             missing: self.missing.clone(),
-            row_ids: self.row_ids.clone(),
+            row_ids: self.row_ids.to_vec(),
             satterthwaite: sat,
             unscaled_vcov: unscaled,
             spec: self.clone(),

@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::formula::{Formula, Missingness, ModelFrame};
 use crate::linalg::Qr;
 use serde::Serialize;
+use std::sync::Arc;
 use structure::Structure;
 
 /// The criterion a mixed model is fitted by.
@@ -66,12 +67,13 @@ impl Criterion {
 #[derive(Debug, Clone)]
 pub struct LmmSpec {
     pub(crate) formula: Formula,
-    pub(crate) structure: Structure,
+    // The n-sized parts are shared, so that a fit can keep its spec (for refits) cheaply.
+    pub(crate) structure: Arc<Structure>,
     pub(crate) fixed_names: Vec<String>,
     pub(crate) missing: Missingness,
-    pub(crate) row_ids: Vec<usize>,
-    pub(crate) x: nalgebra::DMatrix<f64>,
-    pub(crate) y: nalgebra::DVector<f64>,
+    pub(crate) row_ids: Arc<Vec<usize>>,
+    pub(crate) x: Arc<nalgebra::DMatrix<f64>>,
+    pub(crate) y: Arc<nalgebra::DVector<f64>>,
 }
 
 impl LmmSpec {
@@ -119,11 +121,11 @@ impl LmmSpec {
         Ok(LmmSpec {
             formula: formula.clone(),
             fixed_names: frame.design.column_names().to_vec(),
-            row_ids: frame.rows.iter().map(|&r| data.row_ids()[r]).collect(),
+            row_ids: Arc::new(frame.rows.iter().map(|&r| data.row_ids()[r]).collect()),
             missing: frame.missing,
-            x: frame.x,
-            y: frame.y,
-            structure,
+            x: Arc::new(frame.x),
+            y: Arc::new(frame.y),
+            structure: Arc::new(structure),
         })
     }
 

@@ -673,7 +673,7 @@ mod tests {
             spec.structure.scatter.is_some(),
             "the test design must use the column-organized update"
         );
-        let mut direct = spec.structure.clone();
+        let mut direct = (*spec.structure).clone();
         direct.scatter = None;
         for theta in [
             [1.0, 0.0, 1.0, 1.0],
@@ -711,15 +711,16 @@ mod tests {
         let v = &zl * zl.transpose() + DMatrix::<f64>::identity(n, n);
         let ch = v.clone().cholesky().unwrap();
         let logdet_v: f64 = ch.l().diagonal().iter().map(|d| 2.0 * d.ln()).sum();
-        let vinv_x = ch.solve(&spec.x);
-        let vinv_y = ch.solve(&spec.y);
-        let xtvx = spec.x.transpose() * &vinv_x;
+        let (x, y): (&DMatrix<f64>, &nalgebra::DVector<f64>) = (&spec.x, &spec.y);
+        let vinv_x = ch.solve(x);
+        let vinv_y = ch.solve(y);
+        let xtvx = x.transpose() * &vinv_x;
         let beta = xtvx
             .clone()
             .cholesky()
             .unwrap()
-            .solve(&(spec.x.transpose() * &vinv_y));
-        let r = &spec.y - &spec.x * beta;
+            .solve(&(x.transpose() * &vinv_y));
+        let r = y - x * beta;
         let r2 = (r.transpose() * ch.solve(&r))[(0, 0)];
         let logdet_x: f64 = xtvx.determinant().ln();
         let (nf, p) = (n as f64, s.p as f64);
