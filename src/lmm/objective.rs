@@ -504,15 +504,35 @@ impl Structure {
             } else {
                 // Schur update of the dense block (lower triangle).
                 let data = ws.m.as_mut_slice();
-                for (a, &ra) in lev.rows.iter().enumerate() {
-                    let wa = &w[a * q1..(a + 1) * q1];
-                    for (bb, &rb) in lev.rows.iter().enumerate().take(a + 1) {
-                        let wb = &w[bb * q1..(bb + 1) * q1];
-                        let mut acc = 0.0;
-                        for c in 0..q1 {
-                            acc += wa[c] * wb[c];
+                let rows = &lev.rows;
+                match q1 {
+                    1 => {
+                        for (a, (&ra, &wa)) in rows.iter().zip(w.iter()).enumerate() {
+                            for (&rb, &wb) in rows[..=a].iter().zip(&w[..=a]) {
+                                data[ra + rb * dim] -= wa * wb;
+                            }
                         }
-                        data[ra + rb * dim] -= acc;
+                    }
+                    2 => {
+                        let pairs = w.chunks_exact(2);
+                        for (a, (&ra, wa)) in rows.iter().zip(pairs).enumerate() {
+                            for (&rb, wb) in rows[..=a].iter().zip(w.chunks_exact(2)) {
+                                data[ra + rb * dim] -= wa[0] * wb[0] + wa[1] * wb[1];
+                            }
+                        }
+                    }
+                    _ => {
+                        for (a, &ra) in rows.iter().enumerate() {
+                            let wa = &w[a * q1..(a + 1) * q1];
+                            for (bb, &rb) in rows.iter().enumerate().take(a + 1) {
+                                let wb = &w[bb * q1..(bb + 1) * q1];
+                                let mut acc = 0.0;
+                                for c in 0..q1 {
+                                    acc += wa[c] * wb[c];
+                                }
+                                data[ra + rb * dim] -= acc;
+                            }
+                        }
                     }
                 }
             }
