@@ -449,18 +449,24 @@ impl Structure {
                     }
                 }
                 2 => {
-                    penalized_block(lev.a11.as_slice(), &t1, 2, &mut ws.at, &mut ws.b);
-                    let l00 = ws.b[0].sqrt();
-                    let l10 = ws.b[1] / l00;
-                    let d = ws.b[3] - l10 * l10;
-                    if !(ws.b[0] > 0.0 && d > 0.0 && d.is_finite()) {
+                    // B = Tᵀ A T + I for lower T = [t00 0; t10 t11] and symmetric A, written out.
+                    let a = lev.a11.as_slice();
+                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
+                    let at00 = a[0] * t00 + a[2] * t10;
+                    let at10 = a[1] * t00 + a[3] * t10;
+                    let b00 = t00 * at00 + t10 * at10 + 1.0;
+                    let b10 = t11 * at10;
+                    let b11 = t11 * a[3] * t11 + 1.0;
+                    let l00 = b00.sqrt();
+                    let l10 = b10 / l00;
+                    let d = b11 - l10 * l10;
+                    if !(b00 > 0.0 && d > 0.0 && d.is_finite()) {
                         return None;
                     }
                     let l11 = d.sqrt();
-                    logdet_z.add(ws.b[0]);
+                    logdet_z.add(b00);
                     logdet_z.add(d);
                     ws.b.copy_from_slice(&[l00, l10, 0.0, l11]);
-                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
                     for row in w.chunks_exact_mut(2) {
                         // row ← row T1, then forward-solve row L11ᵀ = row.
                         let y0 = row[0] * t00 + row[1] * t10;
