@@ -759,8 +759,8 @@ mod tests {
 
     #[test]
     fn objective_equals_its_dense_definition() {
-        // Three shapes: one vector term; a vector term second (more levels in the scalar
-        // term, so the dense block carries q = 2 blocks); two scalar crossed terms.
+        // Four shapes: a 3-wide vector term; a 2-wide one; a vector term second (more levels
+        // in the scalar term, so the dense block carries q = 2 blocks); two scalar crossed terms.
         let n = 240;
         let mut next = xorshift(99);
         let g1: Vec<String> = (0..n).map(|i| format!("g{}", i % 6)).collect();
@@ -771,16 +771,21 @@ mod tests {
         let y: Vec<f64> = (0..n)
             .map(|i| x[i] * 0.4 + (i % 6) as f64 * 0.3 + next(1000) as f64 / 400.0)
             .collect();
+        let z: Vec<f64> = (0..n).map(|_| next(1000) as f64 / 500.0).collect();
         let d = Data::new()
             .with_numeric("y", y)
             .unwrap()
             .with_numeric("x", x)
+            .unwrap()
+            .with_numeric("z", z)
             .unwrap()
             .with_categorical("g1", g1)
             .unwrap()
             .with_categorical("g2", g2)
             .unwrap();
         for (formula, theta) in [
+            // a 3 × 3 first-term block: the general (not closed-form) path
+            ("y ~ x + (x + z | g2)", vec![0.8, 0.1, -0.2, 0.5, 0.3, 0.4]),
             ("y ~ x + (x | g1)", vec![0.7, -0.3, 0.4]),
             ("y ~ x + (x | g1) + (1 | g2)", vec![0.6, 0.8, -0.2, 0.5]),
             ("y ~ x + (1 | g1) + (1 | g2)", vec![0.6, 1.3]),
