@@ -477,7 +477,11 @@ impl LmmSpec {
         }
         // Satterthwaite df from the Hessian of the deviance in (θ, σ).
         let sat = match ddf {
-            Ddf::Satterthwaite => satterthwaite::Satterthwaite::new(s, theta, sigma, criterion),
+            Ddf::Satterthwaite => {
+                let f0 =
+                    satterthwaite::values(f.logdet_z, f.logdet_x, f.pwrss, &unscaled, criterion);
+                satterthwaite::Satterthwaite::new(s, theta, sigma, criterion, f0)
+            }
             Ddf::Asymptotic => None,
         };
         let coefficients = self

@@ -420,7 +420,7 @@ impl Structure {
             ws.m[(i, i)] += 1.0;
         }
         let q1 = ws.t[0].nrows();
-        let t1: Vec<f64> = ws.t[0].as_slice().to_vec();
+        let t1 = ws.t[0].as_slice();
         let mut logdet_z = LogSum::new();
         let scatter = self.scatter.as_ref();
         for (j, lev) in self.levels1.iter().enumerate() {
@@ -477,7 +477,7 @@ impl Structure {
                     }
                 }
                 _ => {
-                    penalized_block(lev.a11.as_slice(), &t1, q1, &mut ws.at, &mut ws.b);
+                    penalized_block(lev.a11.as_slice(), t1, q1, &mut ws.at, &mut ws.b);
                     if !small_cholesky(&mut ws.b, q1) {
                         return None;
                     }

@@ -34,16 +34,27 @@ fn evaluate(
     ws: &mut Workspace,
 ) -> Option<Vec<f64>> {
     let (logdet_z, logdet_x, pwrss) = s.factorize_dense(theta, ws)?;
+    let u = unscaled_vcov_from(ws.dense(), s.q_rest, s.p);
+    Some(values(logdet_z, logdet_x, pwrss, &u, criterion))
+}
+
+/// [ld, r², U entries…] from the parts of a factorization.
+pub(crate) fn values(
+    logdet_z: f64,
+    logdet_x: f64,
+    pwrss: f64,
+    u: &DMatrix<f64>,
+    criterion: Criterion,
+) -> Vec<f64> {
     let ld = match criterion {
         Criterion::Reml => logdet_z + logdet_x,
         Criterion::Ml => logdet_z,
     };
-    let u = unscaled_vcov_from(ws.dense(), s.q_rest, s.p);
     let mut out = Vec::with_capacity(2 + u.len());
     out.push(ld);
     out.push(pwrss);
     out.extend(u.iter().copied());
-    Some(out)
+    out
 }
 
 /// Richardson extrapolation of estimates at h, h/2, h/4, … with error in even powers of h.
@@ -75,18 +86,19 @@ fn step(x: f64) -> f64 {
 }
 
 impl Satterthwaite {
+    /// `f0` is [`values`] at θ itself, which the caller's own factorization already gives.
     pub(crate) fn new(
         s: &Structure,
         theta: &[f64],
         sigma: f64,
         criterion: Criterion,
+        f0: Vec<f64>,
     ) -> Option<Satterthwaite> {
         let k = theta.len();
         let c = match criterion {
             Criterion::Reml => (s.n - s.p) as f64,
             Criterion::Ml => s.n as f64,
         };
-        let f0 = evaluate(s, theta, criterion, &mut Workspace::new(s))?;
         let len = f0.len();
         // Every perturbed θ the Richardson tables need, evaluated in one batch (in parallel for
         // large models, where one evaluation costs milliseconds).
