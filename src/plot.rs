@@ -151,13 +151,7 @@ pub fn johnson_neyman_svg(
         r##"<polyline points="{}" fill="none" stroke="#08519c" stroke-width="2"/>"##,
         line.join(" ")
     );
-    let _ = write!(
-        out,
-        r#"<line x1="{L}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="gray" stroke-dasharray="4 3"/>"#,
-        f.py(0.0),
-        W - R,
-        f.py(0.0)
-    );
+    reference_line(&mut out, &f, 0.0);
     if let Some(bounds) = jn.bounds {
         for b in bounds.iter().filter(|b| **b >= x0 && **b <= x1) {
             let _ = write!(
@@ -181,6 +175,17 @@ pub fn johnson_neyman_svg(
     out
 }
 
+/// A dashed horizontal reference line across the plot at y.
+fn reference_line(out: &mut String, f: &Frame, y: f64) {
+    let _ = write!(
+        out,
+        r#"<line x1="{L}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="gray" stroke-dasharray="4 3"/>"#,
+        f.py(y),
+        W - R,
+        f.py(y)
+    );
+}
+
 /// The power curve: power and its Monte Carlo interval against the number of therapists.
 pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String {
     if points.is_empty() {
@@ -198,13 +203,7 @@ pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String 
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif">"#
     );
     out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = write!(
-        out,
-        r#"<line x1="{L}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="gray" stroke-dasharray="4 3"/>"#,
-        f.py(0.8),
-        W - R,
-        f.py(0.8)
-    );
+    reference_line(&mut out, &f, 0.8);
     for (t, r) in points {
         let x = f.px(*t as f64);
         let _ = write!(

@@ -143,6 +143,17 @@ pub struct Region {
     pub share: f64,
 }
 
+impl Region {
+    /// "significant" or "not significant".
+    pub fn verdict(&self) -> &'static str {
+        if self.significant {
+            "significant"
+        } else {
+            "not significant"
+        }
+    }
+}
+
 /// The Johnson–Neyman boundaries of the focal slope along the moderator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JohnsonNeyman {
@@ -551,11 +562,7 @@ impl std::fmt::Display for Probe {
                 "  {:>10.4} to {:>10.4}: {} ({:.1}% of the sample)",
                 r.from,
                 r.to,
-                if r.significant {
-                    "significant"
-                } else {
-                    "not significant"
-                },
+                r.verdict(),
                 100.0 * r.share
             )?;
         }

@@ -376,11 +376,7 @@ impl StudyReport {
                 "- {:.3} to {:.3}: {} ({:.1}% of clients)",
                 r.from,
                 r.to,
-                if r.significant {
-                    "significant"
-                } else {
-                    "not significant"
-                },
+                r.verdict(),
                 100.0 * r.share
             );
         }
