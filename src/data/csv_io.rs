@@ -1,124 +1,846 @@
-//! Reading CSV into [`Data`] with type inference.
+//! Reading CSV into [`Data`]: options, type inference that never coerces silently, and a report
+//! of every choice made.
+//!
+//! The reader streams the file once, cell by cell, as bytes. Each column starts out numeric and
+//! stays numeric while its cells are numbers or missing-value tokens. The rules:
+//!
+//! - a column whose every non-missing cell is a number is numeric;
+//! - a column whose every non-missing cell is text is categorical;
+//! - a column that mixes numbers and text is an **error** naming the column, the first rows and
+//!   tokens, and the two ways out (declare the tokens missing, or declare the column
+//!   categorical) — a stray `na`, `N/A` or `.` never turns a 1–5 item into a factor;
+//! - a column of whole numbers written with a leading zero (`007`) or with more than 15 digits
+//!   (18-digit client IDs, beyond the 2⁵³ an `f64` holds exactly) is read as categorical with
+//!   its text as written, so `007` and `7` stay two groups and long IDs stay distinct; the
+//!   report says so, and [`CsvOptions::column_kind`] overrides it;
+//! - `NaN` and `Inf` in a numeric column are errors naming row and column.
 
 use super::{Column, Data, Factor};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::BufRead;
 
-fn is_missing(cell: &str) -> bool {
-    cell.is_empty() || cell == "NA"
+/// The kind a column is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ColumnKind {
+    /// Numbers (with missing values).
+    Numeric,
+    /// Text labels (R's factor).
+    Categorical,
 }
 
-pub(super) fn read_csv<R: std::io::Read>(reader: R) -> Result<Data> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let headers: Vec<String> = rdr
-        .headers()
+impl ColumnKind {
+    /// "numeric" or "categorical".
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+        }
+    }
+}
+
+/// How to read a CSV file: missing-value tokens, delimiter, decimal comma, column types.
+///
+/// The defaults read what R's `read.csv` writes: `NA` and empty cells are missing, the delimiter
+/// is detected (`,` `;` tab or `|`), the decimal mark is a point, and every column's kind is
+/// inferred (see the [module docs](self)).
+///
+/// # Examples
+///
+/// ```
+/// use securebase::data::{ColumnKind, CsvOptions};
+/// // An SPSS export: semicolons, decimal commas, "." and -999 for missing values.
+/// let text = "client;score;group\n007;3,5;1\n7;.;2\n012;-999;1\n";
+/// let (data, report) = CsvOptions::new()
+///     .na_tokens(["NA", ".", "-999"])
+///     .decimal_comma(true)
+///     .column_kind("group", ColumnKind::Categorical)
+///     .read(text.as_bytes())?;
+/// assert_eq!(report.delimiter, ';');
+/// assert_eq!(data.numeric("score")?, [Some(3.5), None, None]);
+/// // Client IDs keep their text: 007 and 7 are two clients.
+/// assert_eq!(data.factor("client")?.levels(), ["007", "012", "7"]);
+/// assert_eq!(report.column("client").unwrap().kind, ColumnKind::Categorical);
+/// # Ok::<(), securebase::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvOptions {
+    na: Vec<String>,
+    delimiter: Option<u8>,
+    decimal_comma: bool,
+    kinds: Vec<(String, ColumnKind)>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            na: vec!["NA".into()],
+            delimiter: None,
+            decimal_comma: false,
+            kinds: Vec::new(),
+        }
+    }
+}
+
+/// What the reader decided about one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ColumnRead {
+    /// Column name.
+    pub name: String,
+    /// The kind it was read as.
+    pub kind: ColumnKind,
+    /// Missing cells (missing-value tokens and empty cells).
+    pub n_missing: usize,
+    /// Whether the kind was declared ([`CsvOptions::column_kind`]) rather than inferred.
+    pub declared: bool,
+    /// Why an inferred kind is not the obvious one (e.g. IDs with leading zeros), if it is not.
+    pub note: Option<String>,
+}
+
+/// What the reader did: the delimiter it used and how it read each column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CsvReport {
+    /// The delimiter used.
+    pub delimiter: char,
+    /// Whether it was detected (rather than given).
+    pub delimiter_detected: bool,
+    /// Whether decimal commas were read.
+    pub decimal_comma: bool,
+    /// The missing-value tokens (besides empty cells).
+    pub na_tokens: Vec<String>,
+    /// Data rows read.
+    pub nrows: usize,
+    /// One entry per column, in file order.
+    pub columns: Vec<ColumnRead>,
+}
+
+impl CsvReport {
+    /// The entry for column `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnRead> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The choices worth telling a user, one line each: a detected delimiter other than a comma,
+    /// and every column whose kind carries a note.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.delimiter_detected && self.delimiter != ',' {
+            out.push(format!(
+                "delimiter detected: {}",
+                delimiter_name(self.delimiter)
+            ));
+        }
+        for c in &self.columns {
+            if let Some(n) = &c.note {
+                out.push(format!("column '{}': {n}", c.name));
+            }
+        }
+        out
+    }
+}
+
+fn delimiter_name(d: char) -> String {
+    match d {
+        '\t' => "tab".into(),
+        ',' => "',' (comma)".into(),
+        ';' => "';' (semicolon)".into(),
+        other => format!("'{other}'"),
+    }
+}
+
+impl CsvOptions {
+    /// The defaults: `NA` and empty cells missing, delimiter detected, decimal point, kinds
+    /// inferred.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tokens that mean a missing value (empty cells are always missing). Replaces the
+    /// default `NA`; include it if the file uses it too. Tokens are compared after trimming
+    /// spaces, case-sensitively.
+    pub fn na_tokens<I, S>(mut self, tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.na = tokens
+            .into_iter()
+            .map(|t| t.as_ref().trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        self
+    }
+
+    /// Parse a comma-separated list of missing-value tokens, as the examples' `--na` flag takes
+    /// it (`"NA,na,N/A,.,-999"`).
+    pub fn na_list(self, list: &str) -> Self {
+        self.na_tokens(list.split(','))
+    }
+
+    /// The delimiter (`b','`, `b';'`, `b'\t'`, …) instead of detecting it.
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = Some(delimiter);
+        self
+    }
+
+    /// Read numbers written with a decimal comma (`3,5`), as European spreadsheets export them
+    /// (with `;` as the delimiter). Cells with a point are then not numbers.
+    pub fn decimal_comma(mut self, yes: bool) -> Self {
+        self.decimal_comma = yes;
+        self
+    }
+
+    /// Declare the kind of column `name` instead of inferring it.
+    pub fn column_kind(mut self, name: &str, kind: ColumnKind) -> Self {
+        self.kinds.retain(|(n, _)| n != name);
+        self.kinds.push((name.to_string(), kind));
+        self
+    }
+
+    /// Read a file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be opened or read (a directory, a missing file); otherwise as
+    /// [`CsvOptions::read`].
+    pub fn read_path<P: AsRef<std::path::Path>>(&self, path: P) -> Result<(Data, CsvReport)> {
+        let p = path.as_ref();
+        let io = |e: std::io::Error| Error::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        };
+        if p.is_dir() {
+            return Err(Error::Io {
+                path: p.display().to_string(),
+                message: "is a directory, not a file".into(),
+            });
+        }
+        let file = std::fs::File::open(p).map_err(io)?;
+        self.read(file)
+    }
+
+    /// Read CSV text from any reader.
+    ///
+    /// # Errors
+    /// [`Error::Csv`] for a file without a header or rows, ragged rows, a delimiter given as a
+    /// multi-byte character, or text that is not UTF-8; [`Error::DuplicateColumn`];
+    /// [`Error::UnknownColumn`] for a declared kind of a column the file lacks;
+    /// [`Error::InvalidValue`] for `NaN`/`Inf`, and for a column that mixes numbers and text
+    /// (naming rows and tokens and the two ways out).
+    pub fn read<R: std::io::Read>(&self, reader: R) -> Result<(Data, CsvReport)> {
+        if self.decimal_comma && self.delimiter == Some(b',') {
+            return Err(Error::Argument {
+                name: "decimal_comma".into(),
+                message: "a decimal comma needs another delimiter than ',' (e.g. ';')".into(),
+            });
+        }
+        let mut buf = std::io::BufReader::with_capacity(1 << 16, reader);
+        let (delimiter, detected) = match self.delimiter {
+            Some(d) => (d, false),
+            None => {
+                let sample = buf.fill_buf().map_err(|e| Error::Csv {
+                    row: None,
+                    message: e.to_string(),
+                })?;
+                (detect_delimiter(sample), true)
+            }
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .delimiter(delimiter)
+            .trim(csv::Trim::All)
+            .from_reader(buf);
+        let headers = read_header(&mut rdr)?;
+        for (name, _) in &self.kinds {
+            if !headers.contains(name) {
+                return Err(Error::UnknownColumn {
+                    name: name.clone(),
+                    available: headers.clone(),
+                });
+            }
+        }
+        let mut builders: Vec<ColumnBuilder> = headers
+            .iter()
+            .map(|h| {
+                let declared = self.kinds.iter().find(|(n, _)| n == h).map(|(_, k)| *k);
+                ColumnBuilder::new(declared)
+            })
+            .collect();
+        let na: Vec<&[u8]> = self.na.iter().map(|s| s.as_bytes()).collect();
+        let mut record = csv::ByteRecord::new();
+        let mut row = 0usize;
+        let mut scratch = Vec::new();
+        loop {
+            match rdr.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    return Err(Error::Csv {
+                        row: Some(row + 1),
+                        message: csv_message(&e, delimiter),
+                    });
+                }
+            }
+            row += 1;
+            for (j, (b, cell)) in builders.iter_mut().zip(record.iter()).enumerate() {
+                let missing = cell.is_empty() || na.contains(&cell);
+                b.push(
+                    cell,
+                    missing,
+                    row,
+                    &headers[j],
+                    self.decimal_comma,
+                    &mut scratch,
+                )?;
+            }
+        }
+        if row == 0 {
+            return Err(Error::Csv {
+                row: None,
+                message: "the file has a header but no data rows".into(),
+            });
+        }
+        let mut data = Data::new();
+        let mut columns = Vec::with_capacity(headers.len());
+        for (name, b) in headers.iter().zip(builders) {
+            let (column, read) = b.finish(name, self)?;
+            data.add_column(name, column)?;
+            columns.push(read);
+        }
+        Ok((
+            data,
+            CsvReport {
+                delimiter: delimiter as char,
+                delimiter_detected: detected,
+                decimal_comma: self.decimal_comma,
+                na_tokens: self.na.clone(),
+                nrows: row,
+                columns,
+            },
+        ))
+    }
+}
+
+fn csv_message(e: &csv::Error, delimiter: u8) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
+            "this row has {len} fields but the header has {expected_len} (delimiter {})",
+            delimiter_name(delimiter as char)
+        ),
+        csv::ErrorKind::Utf8 { .. } => {
+            "the text is not valid UTF-8 (save the file as UTF-8)".into()
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn read_header<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
+    let raw = rdr
+        .byte_headers()
         .map_err(|e| Error::Csv {
             row: None,
             message: e.to_string(),
         })?
-        .iter()
-        .map(str::to_string)
-        .collect();
+        .clone();
+    let mut headers = Vec::with_capacity(raw.len());
+    for (j, h) in raw.iter().enumerate() {
+        let mut h = std::str::from_utf8(h).map_err(|_| Error::Csv {
+            row: None,
+            message: format!(
+                "header field {} is not valid UTF-8 (save the file as UTF-8)",
+                j + 1
+            ),
+        })?;
+        if j == 0 {
+            h = h.trim_start_matches('\u{feff}').trim();
+        }
+        headers.push(h.to_string());
+    }
     if headers.is_empty() || headers.iter().all(String::is_empty) {
         return Err(Error::Csv {
             row: None,
             message: "the file has no header row".into(),
         });
     }
-    let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::Csv {
-            row: Some(i + 1),
-            message: e.to_string(),
-        })?;
-        for (j, cell) in rec.iter().enumerate() {
-            cells[j].push(cell.to_string());
-        }
+    // R's write.csv writes an empty first header above the row names; read.csv calls it "X".
+    if headers[0].is_empty() && !headers[1..].iter().any(|h| h == "X") {
+        headers[0] = "X".into();
     }
-    let mut data = Data::new();
-    let n = cells.first().map_or(0, Vec::len);
-    if n == 0 {
+    if let Some(j) = headers.iter().position(String::is_empty) {
         return Err(Error::Csv {
             row: None,
-            message: "the file has a header but no data rows".into(),
+            message: format!("header field {} is empty: every column needs a name", j + 1),
         });
     }
-    for (name, col) in headers.iter().zip(cells) {
-        let numeric: Option<Vec<Option<f64>>> = col
-            .iter()
-            .map(|c| {
-                if is_missing(c) {
-                    Some(None)
-                } else {
-                    c.parse::<f64>().ok().map(Some)
+    Ok(headers)
+}
+
+/// Pick the delimiter whose count per line is the same, and largest, over the sampled lines.
+fn detect_delimiter(sample: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut lines: Vec<&[u8]> = sample.split(|&b| b == b'\n').collect();
+    if lines.len() > 1 {
+        lines.pop(); // possibly cut short by the sample's end
+    }
+    lines.retain(|l| !l.iter().all(u8::is_ascii_whitespace));
+    lines.truncate(50);
+    let count = |line: &[u8], d: u8| -> usize {
+        let mut quoted = false;
+        line.iter()
+            .filter(|&&b| {
+                if b == b'"' {
+                    quoted = !quoted;
                 }
+                !quoted && b == d
             })
+            .count()
+    };
+    let mut best = (b',', 0usize, false);
+    for d in CANDIDATES {
+        let counts: Vec<usize> = lines.iter().map(|l| count(l, d)).collect();
+        let Some(&head) = counts.first() else {
+            continue;
+        };
+        let consistent = counts.iter().all(|&c| c == head);
+        let better = match (consistent, best.2) {
+            (true, false) => head > 0,
+            (false, true) => false,
+            _ => head > best.1,
+        };
+        if better {
+            best = (d, head, consistent);
+        }
+    }
+    best.0
+}
+
+/// Whether a cell is a number, and if so its value.
+enum Cell {
+    Number { value: f64, int_id: bool, int: bool },
+    NonFinite,
+    Text,
+}
+
+/// Classify a trimmed cell. Numbers are `[+-]digits[.digits][e[+-]digits]` (or `.5`); `NaN`,
+/// `Inf`, `Infinity` (any case, signed) are numbers that are not finite.
+fn classify(cell: &[u8], decimal_comma: bool, scratch: &mut Vec<u8>) -> Cell {
+    let bytes: &[u8] = if decimal_comma {
+        if cell.contains(&b'.') {
+            return Cell::Text;
+        }
+        scratch.clear();
+        scratch.extend(cell.iter().map(|&b| if b == b',' { b'.' } else { b }));
+        scratch
+    } else {
+        cell
+    };
+    let (sign, body) = match bytes.first() {
+        Some(b'+' | b'-') => (1, &bytes[1..]),
+        _ => (0, bytes),
+    };
+    let lower = |s: &[u8], word: &str| s.eq_ignore_ascii_case(word.as_bytes());
+    if lower(body, "nan") || lower(body, "inf") || lower(body, "infinity") {
+        return Cell::NonFinite;
+    }
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < body.len() && body[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - s
+    };
+    let int_digits = digits(&mut i);
+    let mut frac_digits = 0;
+    let mut int = true;
+    if i < body.len() && body[i] == b'.' {
+        i += 1;
+        int = false;
+        frac_digits = digits(&mut i);
+    }
+    if int_digits + frac_digits == 0 {
+        return Cell::Text;
+    }
+    if i < body.len() && (body[i] == b'e' || body[i] == b'E') {
+        int = false;
+        i += 1;
+        if i < body.len() && (body[i] == b'+' || body[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return Cell::Text;
+        }
+    }
+    if i != body.len() {
+        return Cell::Text;
+    }
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Cell::Number {
+            value,
+            // An ID, not a quantity: a leading zero (007) or more digits than f64 holds exactly.
+            int_id: int && ((int_digits > 1 && body[0] == b'0') || int_digits > 15) && sign <= 1,
+            int,
+        },
+        _ => Cell::NonFinite,
+    }
+}
+
+/// A column as it streams in.
+enum ColumnBuilder {
+    Numeric {
+        values: Vec<Option<f64>>,
+        declared: bool,
+        /// Every non-missing cell so far was a whole number written canonically.
+        all_int: bool,
+        other: Tokens,
+    },
+    Text {
+        codes: Vec<Option<u32>>,
+        index: HashMap<Box<[u8]>, u32>,
+        labels: Vec<String>,
+        declared: bool,
+        /// Why whole numbers were kept as text (IDs).
+        id_reason: Option<String>,
+        numbers: Tokens,
+        texts: Tokens,
+        /// Text cells that would be numbers with a decimal comma.
+        comma_numbers: Tokens,
+    },
+}
+
+/// A count of cells of one sort, with the first few (row, text) examples.
+#[derive(Default)]
+struct Tokens {
+    count: usize,
+    examples: Vec<(usize, String)>,
+}
+
+impl Tokens {
+    fn add(&mut self, row: usize, cell: &[u8]) {
+        self.count += 1;
+        if self.examples.len() < 4 {
+            let t = String::from_utf8_lossy(cell).into_owned();
+            if !self.examples.iter().any(|(_, e)| *e == t) {
+                self.examples.push((row, t));
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        let ex: Vec<String> = self
+            .examples
+            .iter()
+            .map(|(r, t)| format!("'{t}' (row {r})"))
             .collect();
-        let column = match numeric {
-            Some(values) => {
-                if let Some((row, x)) = values
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, x)| x.filter(|v| !v.is_finite()).map(|v| (i + 1, v)))
-                {
+        format!(
+            "{} row{}, e.g. {}",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            ex.join(", ")
+        )
+    }
+}
+
+impl ColumnBuilder {
+    fn new(declared: Option<ColumnKind>) -> Self {
+        match declared {
+            Some(ColumnKind::Categorical) => Self::text(true),
+            Some(ColumnKind::Numeric) => ColumnBuilder::Numeric {
+                values: Vec::new(),
+                declared: true,
+                all_int: true,
+                other: Tokens::default(),
+            },
+            None => ColumnBuilder::Numeric {
+                values: Vec::new(),
+                declared: false,
+                all_int: true,
+                other: Tokens::default(),
+            },
+        }
+    }
+
+    fn text(declared: bool) -> Self {
+        ColumnBuilder::Text {
+            codes: Vec::new(),
+            index: HashMap::new(),
+            labels: Vec::new(),
+            declared,
+            id_reason: None,
+            numbers: Tokens::default(),
+            texts: Tokens::default(),
+            comma_numbers: Tokens::default(),
+        }
+    }
+
+    /// Switch an undeclared numeric column to text. Its earlier cells were missing or (for
+    /// IDs) whole numbers written canonically, so their text is recovered exactly.
+    fn switch_to_text(&mut self, id_reason: Option<String>) {
+        let ColumnBuilder::Numeric { values, .. } = self else {
+            return;
+        };
+        let values = std::mem::take(values);
+        let mut t = Self::text(false);
+        if let ColumnBuilder::Text {
+            codes,
+            index,
+            labels,
+            id_reason: reason,
+            ..
+        } = &mut t
+        {
+            *reason = id_reason;
+            codes.reserve(values.len());
+            for v in values {
+                codes.push(v.map(|x| {
+                    let s = format!("{}", x as i64);
+                    intern(index, labels, s.as_bytes())
+                }));
+            }
+        }
+        *self = t;
+    }
+
+    fn push(
+        &mut self,
+        cell: &[u8],
+        missing: bool,
+        row: usize,
+        column: &str,
+        decimal_comma: bool,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        if let ColumnBuilder::Numeric {
+            values,
+            declared,
+            all_int,
+            other,
+        } = self
+        {
+            if missing {
+                values.push(None);
+                return Ok(());
+            }
+            match classify(cell, decimal_comma, scratch) {
+                Cell::Number { value, int_id, int } => {
+                    if int_id && *all_int && !*declared && other.count == 0 {
+                        let text = String::from_utf8_lossy(cell);
+                        let why = if text.trim_start_matches(['-', '+']).starts_with('0') {
+                            "has a leading zero"
+                        } else {
+                            "has more digits than a number holds exactly"
+                        };
+                        self.switch_to_text(Some(format!(
+                            "read as categorical (IDs keep their text): '{text}' at row {row} {why}; declare the column numeric to read numbers"
+                        )));
+                        return self.push(cell, missing, row, column, decimal_comma, scratch);
+                    }
+                    *all_int &= int && !int_id;
+                    values.push(Some(value));
+                }
+                Cell::NonFinite if values.iter().any(Option::is_some) || *declared => {
                     return Err(Error::InvalidValue {
-                        column: name.clone(),
+                        column: column.to_string(),
                         row,
-                        value: x.to_string(),
+                        value: String::from_utf8_lossy(cell).into_owned(),
                         reason: "not a finite number (write NA or leave the cell empty for a missing value)".into(),
                     });
                 }
-                Column::Numeric(values)
+                Cell::NonFinite | Cell::Text => {
+                    if *declared || values.iter().any(Option::is_some) {
+                        other.add(row, cell);
+                        values.push(None);
+                    } else {
+                        // No number yet: the column is text.
+                        self.switch_to_text(None);
+                        return self.push(cell, missing, row, column, decimal_comma, scratch);
+                    }
+                }
             }
-            None => {
-                let vals: Vec<Option<&str>> = col
-                    .iter()
-                    .map(|c| {
-                        if is_missing(c) {
-                            None
-                        } else {
-                            Some(c.as_str())
-                        }
-                    })
-                    .collect();
-                Column::Categorical(Factor::from_strings(&vals))
-            }
+            return Ok(());
+        }
+        let ColumnBuilder::Text {
+            codes,
+            index,
+            labels,
+            numbers,
+            texts,
+            comma_numbers,
+            ..
+        } = self
+        else {
+            unreachable!("two variants")
         };
-        data.add_column(name, column)?;
+        if missing {
+            codes.push(None);
+            return Ok(());
+        }
+        if std::str::from_utf8(cell).is_err() {
+            return Err(Error::InvalidValue {
+                column: column.to_string(),
+                row,
+                value: String::from_utf8_lossy(cell).into_owned(),
+                reason: "the text is not valid UTF-8 (save the file as UTF-8)".into(),
+            });
+        }
+        match classify(cell, decimal_comma, scratch) {
+            Cell::Number { .. } => numbers.add(row, cell),
+            _ => {
+                texts.add(row, cell);
+                if !decimal_comma && looks_decimal_comma(cell) {
+                    comma_numbers.add(row, cell);
+                }
+            }
+        }
+        codes.push(Some(intern(index, labels, cell)));
+        Ok(())
     }
-    Ok(data)
+
+    fn finish(self, name: &str, opts: &CsvOptions) -> Result<(Column, ColumnRead)> {
+        let declare = |tokens: &Tokens| {
+            format!(
+                "declare them missing (CsvOptions::na_tokens, --na \"{}\") or declare the column categorical (CsvOptions::column_kind, --categorical {name})",
+                na_suggestion(opts, tokens)
+            )
+        };
+        match self {
+            ColumnBuilder::Numeric {
+                values,
+                declared,
+                other,
+                ..
+            } => {
+                if other.count > 0 {
+                    let n_numbers = values.iter().filter(|v| v.is_some()).count();
+                    let (row, value) = other.examples[0].clone();
+                    let (declared_text, way_out) = if declared {
+                        (
+                            " (declared numeric)",
+                            format!(
+                                "declare the text missing (CsvOptions::na_tokens, --na \"{}\")",
+                                na_suggestion(opts, &other)
+                            ),
+                        )
+                    } else {
+                        ("", declare(&other))
+                    };
+                    return Err(Error::InvalidValue {
+                        column: name.to_string(),
+                        row,
+                        value: format!("'{value}'"),
+                        reason: format!(
+                            "the column{declared_text} holds numbers in {n_numbers} rows but text in {}; {way_out}",
+                            other.describe(),
+                        ),
+                    });
+                }
+                let n_missing = values.iter().filter(|v| v.is_none()).count();
+                Ok((
+                    Column::Numeric(values),
+                    ColumnRead {
+                        name: name.to_string(),
+                        kind: ColumnKind::Numeric,
+                        n_missing,
+                        declared,
+                        note: None,
+                    },
+                ))
+            }
+            ColumnBuilder::Text {
+                codes,
+                labels,
+                declared,
+                id_reason,
+                numbers,
+                texts,
+                comma_numbers,
+                ..
+            } => {
+                if !declared && id_reason.is_none() && numbers.count > 0 && texts.count > 0 {
+                    let (row, value) = if numbers.count <= texts.count {
+                        numbers.examples[0].clone()
+                    } else {
+                        texts.examples[0].clone()
+                    };
+                    return Err(Error::InvalidValue {
+                        column: name.to_string(),
+                        row,
+                        value: format!("'{value}'"),
+                        reason: format!(
+                            "the column mixes numbers ({}) and text ({}); {}",
+                            numbers.describe(),
+                            texts.describe(),
+                            declare(&texts)
+                        ),
+                    });
+                }
+                if !declared
+                    && !opts.decimal_comma
+                    && texts.count > 0
+                    && comma_numbers.count == texts.count
+                {
+                    let (row, value) = comma_numbers.examples[0].clone();
+                    return Err(Error::InvalidValue {
+                        column: name.to_string(),
+                        row,
+                        value: format!("'{value}'"),
+                        reason: format!(
+                            "every value is a number written with a comma ({}): read decimal commas with CsvOptions::decimal_comma (--decimal-comma, with a ';' or tab delimiter), remove thousands separators, or declare the column categorical (--categorical {name})",
+                            comma_numbers.describe()
+                        ),
+                    });
+                }
+                let n_missing = codes.iter().filter(|c| c.is_none()).count();
+                Ok((
+                    Column::Categorical(Factor::from_labels(codes, labels)),
+                    ColumnRead {
+                        name: name.to_string(),
+                        kind: ColumnKind::Categorical,
+                        n_missing,
+                        declared,
+                        note: id_reason,
+                    },
+                ))
+            }
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn infers_types_and_missing() {
-        let d = Data::from_csv_reader("y,g,x\n1.5,a,NA\n2,b,3\n,a,4\n".as_bytes()).unwrap();
-        assert_eq!(d.numeric("y").unwrap(), [Some(1.5), Some(2.0), None]);
-        assert_eq!(d.factor("g").unwrap().levels(), ["a", "b"]);
-        assert_eq!(d.numeric("x").unwrap(), [None, Some(3.0), Some(4.0)]);
+/// The missing-value tokens to suggest: those in use plus the offending ones.
+fn na_suggestion(opts: &CsvOptions, tokens: &Tokens) -> String {
+    let mut toks: Vec<String> = opts.na.clone();
+    for (_, t) in &tokens.examples {
+        if !toks.contains(t) {
+            toks.push(t.clone());
+        }
     }
+    toks.join(",")
+}
 
-    #[test]
-    fn nan_is_an_error_with_row_and_column() {
-        let e = Data::from_csv_reader("y,x\n1,2\n2,NaN\n".as_bytes()).unwrap_err();
-        assert!(
-            matches!(e, Error::InvalidValue { ref column, row: 2, .. } if column == "x"),
-            "{e}"
-        );
-    }
+/// `3,5` or `1,000`: a number once its one comma is read as a decimal point.
+fn looks_decimal_comma(cell: &[u8]) -> bool {
+    cell.iter().filter(|&&b| b == b',').count() == 1
+        && matches!(classify(cell, true, &mut Vec::new()), Cell::Number { .. })
+}
 
-    #[test]
-    fn duplicate_header_and_ragged_rows() {
-        let e = Data::from_csv_reader("y,y\n1,2\n".as_bytes()).unwrap_err();
-        assert!(matches!(e, Error::DuplicateColumn { .. }));
-        let e = Data::from_csv_reader("y,x\n1,2\n3\n".as_bytes()).unwrap_err();
-        assert!(matches!(e, Error::Csv { row: Some(2), .. }), "{e}");
+fn intern(index: &mut HashMap<Box<[u8]>, u32>, labels: &mut Vec<String>, cell: &[u8]) -> u32 {
+    if let Some(&c) = index.get(cell) {
+        return c;
     }
+    let c = labels.len() as u32;
+    labels.push(String::from_utf8_lossy(cell).into_owned());
+    index.insert(cell.into(), c);
+    c
+}
+
+pub(super) fn read_csv<R: std::io::Read>(reader: R) -> Result<Data> {
+    CsvOptions::default().read(reader).map(|(d, _)| d)
 }
 
 /// Write a data set as CSV: a header, numbers in their shortest round-trip form, `NA` for
@@ -152,8 +874,204 @@ pub(super) fn write_csv<W: std::io::Write>(data: &Data, writer: W) -> Result<()>
 }
 
 #[cfg(test)]
-mod roundtrip {
+mod tests {
     use super::*;
+
+    fn read(text: &str) -> Result<Data> {
+        Data::from_csv_reader(text.as_bytes())
+    }
+
+    #[test]
+    fn infers_types_and_missing() {
+        let d = read("y,g,x\n1.5,a,NA\n2,b,3\n,a,4\n").unwrap();
+        assert_eq!(d.numeric("y").unwrap(), [Some(1.5), Some(2.0), None]);
+        assert_eq!(d.factor("g").unwrap().levels(), ["a", "b"]);
+        assert_eq!(d.numeric("x").unwrap(), [None, Some(3.0), Some(4.0)]);
+    }
+
+    #[test]
+    fn nan_is_an_error_with_row_and_column() {
+        let e = read("y,x\n1,2\n2,NaN\n").unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidValue { ref column, row: 2, .. } if column == "x"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn duplicate_header_and_ragged_rows() {
+        let e = read("y,y\n1,2\n").unwrap_err();
+        assert!(matches!(e, Error::DuplicateColumn { .. }));
+        let e = read("y,x\n1,2\n3\n").unwrap_err();
+        assert!(matches!(e, Error::Csv { row: Some(2), .. }), "{e}");
+        assert!(
+            e.to_string().contains("1 fields but the header has 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn numbers_classified_by_their_text() {
+        let mut s = Vec::new();
+        for (t, num) in [
+            ("1", true),
+            ("-2.5", true),
+            (".5", true),
+            ("5.", true),
+            ("1e-3", true),
+            ("+4", true),
+            ("1e", false),
+            ("e5", false),
+            ("1,000", false),
+            ("0x1A", false),
+            ("Nan", false),
+            ("", false),
+            ("-", false),
+            (".", false),
+        ] {
+            let is_num = matches!(classify(t.as_bytes(), false, &mut s), Cell::Number { .. });
+            assert_eq!(is_num, num, "{t}");
+        }
+        assert!(matches!(
+            classify(b"3,25", true, &mut s),
+            Cell::Number { value, .. } if value == 3.25
+        ));
+    }
+
+    #[test]
+    fn stray_tokens_in_a_numeric_column_are_an_error_not_a_factor() {
+        for tok in ["na", "N/A", ".", "\"1,000\""] {
+            let text = format!("item,g\n1,a\n5,b\n{tok},a\n3,b\n");
+            let e = read(&text).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                matches!(&e, Error::InvalidValue { column, row: 3, .. } if column == "item"),
+                "{tok}: {msg}"
+            );
+            assert!(msg.contains("numbers in 3 rows"), "{msg}");
+            assert!(
+                msg.contains("--na") && msg.contains("--categorical item"),
+                "{msg}"
+            );
+        }
+        // Declared missing: read as numbers.
+        let (d, rep) = CsvOptions::new()
+            .na_list("NA,na,N/A,.")
+            .read("item\n1\nna\n.\n4\n".as_bytes())
+            .unwrap();
+        assert_eq!(
+            d.numeric("item").unwrap(),
+            [Some(1.0), None, None, Some(4.0)]
+        );
+        assert_eq!(rep.column("item").unwrap().n_missing, 2);
+        // Declared categorical: a factor with every label.
+        let (d, _) = CsvOptions::new()
+            .column_kind("item", ColumnKind::Categorical)
+            .read("item\n1\nna\n".as_bytes())
+            .unwrap();
+        assert_eq!(d.factor("item").unwrap().levels(), ["1", "na"]);
+    }
+
+    #[test]
+    fn text_first_then_numbers_is_also_an_error() {
+        let e = read("x\n.\n.\n2\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("mixes numbers"), "{msg}");
+        assert!(
+            msg.contains("'.' (row 1)") && msg.contains("'2' (row 3)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ids_keep_their_text() {
+        let (d, rep) = CsvOptions::new()
+            .read("id,y\n7,1\n007,2\n123456789012345678,3\n123456789012345679,4\n".as_bytes())
+            .unwrap();
+        let f = d.factor("id").unwrap();
+        assert_eq!(f.levels().len(), 4);
+        assert_eq!(f.label(1), Some("007"));
+        assert_eq!(f.label(3), Some("123456789012345679"));
+        assert!(rep.notes()[0].contains("leading zero"), "{:?}", rep.notes());
+        // Declared numeric: numbers (007 is 7).
+        let (d, _) = CsvOptions::new()
+            .column_kind("id", ColumnKind::Numeric)
+            .read("id\n7\n007\n".as_bytes())
+            .unwrap();
+        assert_eq!(d.numeric("id").unwrap(), [Some(7.0), Some(7.0)]);
+        // Long IDs alone are distinct too.
+        let d = read("id\n123456789012345678\n123456789012345679\n").unwrap();
+        assert_eq!(d.factor("id").unwrap().levels().len(), 2);
+        // A zero in a column of decimals is a number.
+        let d = read("x\n0.5\n0\n00.5\n").unwrap();
+        assert_eq!(d.numeric("x").unwrap(), [Some(0.5), Some(0.0), Some(0.5)]);
+    }
+
+    #[test]
+    fn delimiters_detected_and_reported() {
+        let (d, rep) = CsvOptions::new()
+            .read("y;x;g\n1;2;a\n3;4;b\n".as_bytes())
+            .unwrap();
+        assert_eq!(d.names(), ["y", "x", "g"]);
+        assert_eq!(rep.delimiter, ';');
+        assert!(rep.notes()[0].contains("semicolon"));
+        let (d, rep) = CsvOptions::new().read("y\tx\n1\t2\n".as_bytes()).unwrap();
+        assert_eq!(d.names(), ["y", "x"]);
+        assert_eq!(rep.delimiter, '\t');
+        // Commas inside quotes do not count.
+        let (d, rep) = CsvOptions::new()
+            .read("name;y\n\"a, b\";1\n\"c, d\";2\n".as_bytes())
+            .unwrap();
+        assert_eq!(rep.delimiter, ';');
+        assert_eq!(d.factor("name").unwrap().levels(), ["a, b", "c, d"]);
+        // Given explicitly.
+        let (_, rep) = CsvOptions::new()
+            .delimiter(b'|')
+            .read("y|x\n1|2\n".as_bytes())
+            .unwrap();
+        assert!(!rep.delimiter_detected);
+    }
+
+    #[test]
+    fn decimal_commas_need_the_option_and_say_so() {
+        let e = CsvOptions::new()
+            .delimiter(b';')
+            .read("y;x\n1,5;2\n2,5;3\n".as_bytes())
+            .unwrap_err();
+        assert!(e.to_string().contains("--decimal-comma"), "{e}");
+        let (d, _) = CsvOptions::new()
+            .decimal_comma(true)
+            .read("y;x\n1,5;2\n2,5;3\n".as_bytes())
+            .unwrap();
+        assert_eq!(d.numeric("y").unwrap(), [Some(1.5), Some(2.5)]);
+        // Thousands separators in a comma file (quoted) are not silently text either.
+        let e = read("y\n\"1,000\"\n\"2,500\"\n").unwrap_err();
+        assert!(e.to_string().contains("thousands"), "{e}");
+    }
+
+    #[test]
+    fn header_details() {
+        // A byte-order mark and R's empty row-name header.
+        let d = read("\u{feff}\"\",y\n\"1\",2\n\"2\",3\n").unwrap();
+        assert_eq!(d.names(), ["X", "y"]);
+        let e = read("y,,x\n1,2,3\n").unwrap_err();
+        assert!(e.to_string().contains("header field 2 is empty"), "{e}");
+        let e = read("y,x\n").unwrap_err();
+        assert!(e.to_string().contains("no data rows"), "{e}");
+        let e = CsvOptions::new()
+            .column_kind("nope", ColumnKind::Numeric)
+            .read("y\n1\n".as_bytes())
+            .unwrap_err();
+        assert!(matches!(e, Error::UnknownColumn { .. }));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_naming_the_row() {
+        let mut bytes = b"name,y\nabc,1\n".to_vec();
+        bytes.extend_from_slice(b"\xe6bc,2\n");
+        let e = Data::from_csv_reader(bytes.as_slice()).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+    }
 
     #[test]
     fn write_then_read_is_identity() {

@@ -52,6 +52,27 @@ impl Factor {
         Factor { codes, levels }
     }
 
+    /// Build from codes into labels in any order (e.g. first seen): the labels are sorted as R
+    /// sorts them and the codes renumbered. Labels must be distinct.
+    pub(crate) fn from_labels(codes: Vec<Option<u32>>, labels: Vec<String>) -> Factor {
+        let mut order: Vec<u32> = (0..labels.len() as u32).collect();
+        order.sort_by(|&a, &b| r_level_order(&labels[a as usize], &labels[b as usize]));
+        let mut rank = vec![0u32; labels.len()];
+        for (new, &old) in order.iter().enumerate() {
+            rank[old as usize] = new as u32;
+        }
+        let mut labels: Vec<Option<String>> = labels.into_iter().map(Some).collect();
+        let levels = order
+            .iter()
+            .map(|&o| labels[o as usize].take().unwrap_or_default())
+            .collect();
+        let codes = codes
+            .into_iter()
+            .map(|c| c.map(|c| rank[c as usize]))
+            .collect();
+        Factor { codes, levels }
+    }
+
     /// Build from numbers (R's `factor(x)` on a numeric vector): levels sorted numerically.
     pub fn from_numbers(values: &[Option<f64>]) -> Factor {
         let mut distinct: Vec<f64> = values.iter().flatten().copied().collect();

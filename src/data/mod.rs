@@ -12,6 +12,7 @@
 mod csv_io;
 mod factor;
 
+pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
 
 use crate::error::{Error, Result};
@@ -295,19 +296,18 @@ impl Data {
         }
     }
 
-    /// Read a CSV file with a header row. Columns whose every non-missing cell is a number are
-    /// numeric; others are categorical. `NA` and empty cells are missing; `NaN` and `Inf` are
-    /// errors naming row and column.
+    /// Read a CSV file with a header row, with the default [`CsvOptions`]: the delimiter
+    /// detected, `NA` and empty cells missing, each column's kind inferred. Columns whose every
+    /// non-missing cell is a number are numeric, columns of text categorical; a column mixing
+    /// the two is an error naming its rows and tokens (never a silent factor); whole numbers
+    /// with leading zeros or more than 15 digits (IDs) keep their text. `NaN` and `Inf` are
+    /// errors naming row and column. Use [`CsvOptions::read_path`] for other missing-value
+    /// tokens, a decimal comma or declared column kinds, and for the report of what was chosen.
     ///
     /// # Errors
     /// [`Error::Io`], [`Error::Csv`], [`Error::DuplicateColumn`], [`Error::InvalidValue`].
     pub fn from_csv_path<P: AsRef<std::path::Path>>(path: P) -> Result<Data> {
-        let p = path.as_ref();
-        let file = std::fs::File::open(p).map_err(|e| Error::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        })?;
-        csv_io::read_csv(std::io::BufReader::new(file))
+        CsvOptions::default().read_path(path).map(|(d, _)| d)
     }
 
     /// Write the data as CSV (header, `NA` for missing values); [`Data::from_csv_reader`]
