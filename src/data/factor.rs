@@ -136,6 +136,13 @@ impl Factor {
         self.codes[i].map(|c| self.levels[c as usize].as_str())
     }
 
+    pub(crate) fn gather(&self, rows: &[Option<usize>]) -> Factor {
+        Factor {
+            codes: rows.iter().map(|r| r.and_then(|r| self.codes[r])).collect(),
+            levels: self.levels.clone(),
+        }
+    }
+
     pub(crate) fn select(&self, rows: &[usize]) -> Factor {
         Factor {
             codes: rows.iter().map(|&r| self.codes[r]).collect(),

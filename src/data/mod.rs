@@ -9,11 +9,21 @@
 //! Values are checked once, when they enter: NaN and infinite numbers are errors (use `None`, or
 //! `NA` / an empty cell in a CSV, for a missing value).
 
+mod aggregate;
 mod csv_io;
 mod factor;
+mod join;
+mod keys;
+mod lag;
+mod reshape;
+mod sort;
 
+pub use aggregate::{Agg, Aggregated, Stat};
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
+pub use join::Joined;
+pub use reshape::{Longer, Wider};
+pub use sort::SortKey;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -61,6 +71,24 @@ impl Column {
         match self {
             Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
             Column::Categorical(f) => Column::Categorical(f.select(rows)),
+        }
+    }
+
+    /// The values at `rows` (positions), missing where a position is `None`.
+    pub(crate) fn gather(&self, rows: &[Option<usize>]) -> Column {
+        match self {
+            Column::Numeric(v) => {
+                Column::Numeric(rows.iter().map(|r| r.and_then(|r| v[r])).collect())
+            }
+            Column::Categorical(f) => Column::Categorical(f.gather(rows)),
+        }
+    }
+
+    /// Value `i` as text: the number as R prints it, the label, or `NA`.
+    pub fn value_text(&self, i: usize) -> String {
+        match self {
+            Column::Numeric(v) => v[i].map_or("NA".into(), factor::format_number),
+            Column::Categorical(f) => f.label(i).unwrap_or("NA").to_string(),
         }
     }
 }
@@ -195,6 +223,30 @@ impl Data {
         self.with_column(name, Column::Numeric(values))
     }
 
+    /// Add a categorical column with missing values (`None`); levels are sorted as R sorts them.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// let data = Data::new().with_categorical_opt("phase", vec![Some("late"), None, Some("early")])?;
+    /// assert_eq!(data.factor("phase")?.levels(), ["early", "late"]);
+    /// assert!(data.column("phase")?.is_missing(1));
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// See [`Data::add_column`].
+    pub fn with_categorical_opt<S: AsRef<str>>(
+        self,
+        name: &str,
+        values: Vec<Option<S>>,
+    ) -> Result<Self> {
+        let vals: Vec<Option<&str>> = values
+            .iter()
+            .map(|s| s.as_ref().map(AsRef::as_ref))
+            .collect();
+        self.with_column(name, Column::Categorical(Factor::from_strings(&vals)))
+    }
+
     /// Add a categorical column from strings; levels are sorted as R sorts them.
     ///
     /// # Errors
@@ -261,6 +313,141 @@ impl Data {
         let i = self.index_of(name)?;
         if let Column::Numeric(v) = &self.columns[i] {
             self.columns[i] = Column::Categorical(Factor::from_numbers(v));
+        }
+        Ok(())
+    }
+
+    /// Value `i` of column `name` as text, for messages (`NA` if missing).
+    pub(crate) fn value_text(&self, name: &str, i: usize) -> String {
+        self.column(name)
+            .map_or_else(|_| "?".into(), |c| c.value_text(i))
+    }
+
+    /// Replace the values of an existing column (same length; checked as
+    /// [`Data::add_column`] checks them). The column keeps its place.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`], [`Error::LengthMismatch`], [`Error::InvalidValue`].
+    pub fn replace_column(&mut self, name: &str, column: Column) -> Result<()> {
+        let i = self.index_of(name)?;
+        let mut check = Data {
+            names: vec![],
+            columns: vec![],
+            row_ids: self.row_ids.clone(),
+        };
+        check.add_column(name, column)?;
+        self.columns[i] = check.columns.pop().unwrap_or_else(|| unreachable!("added"));
+        Ok(())
+    }
+
+    /// Rename column `from` to `to`.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// let mut data = Data::new().with_numeric("x", vec![1.0])?.with_numeric("y", vec![2.0])?;
+    /// data.rename("x", "anxiety")?;
+    /// data.drop_columns(&["y"])?;
+    /// assert_eq!(data.names(), ["anxiety"]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`]; [`Error::DuplicateColumn`] if `to` is taken by another column;
+    /// [`Error::Argument`] for an empty name.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let i = self.index_of(from)?;
+        if to.is_empty() {
+            return Err(Error::Argument {
+                name: "to".into(),
+                message: "column names must not be empty".into(),
+            });
+        }
+        if from != to && self.has_column(to) {
+            return Err(Error::DuplicateColumn { name: to.into() });
+        }
+        self.names[i] = to.to_string();
+        Ok(())
+    }
+
+    /// Remove the named columns.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] (nothing is removed then).
+    pub fn drop_columns<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
+        let idx: Vec<usize> = names
+            .iter()
+            .map(|n| self.index_of(n.as_ref()))
+            .collect::<Result<_>>()?;
+        let mut j = 0;
+        let keep: Vec<bool> = (0..self.ncols()).map(|i| !idx.contains(&i)).collect();
+        self.names.retain(|_| {
+            j += 1;
+            keep[j - 1]
+        });
+        j = 0;
+        self.columns.retain(|_| {
+            j += 1;
+            keep[j - 1]
+        });
+        Ok(())
+    }
+
+    /// A data set of the named columns only, in that order, with the same rows and origins.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`]; [`Error::DuplicateColumn`] if a name is listed twice.
+    pub fn select_columns<S: AsRef<str>>(&self, names: &[S]) -> Result<Data> {
+        let mut out = Data {
+            names: Vec::with_capacity(names.len()),
+            columns: Vec::with_capacity(names.len()),
+            row_ids: self.row_ids.clone(),
+        };
+        for n in names {
+            let n = n.as_ref();
+            if out.has_column(n) {
+                return Err(Error::DuplicateColumn { name: n.into() });
+            }
+            out.names.push(n.to_string());
+            out.columns.push(self.column(n)?.clone());
+        }
+        Ok(out)
+    }
+
+    /// Replace a categorical column by the numbers its labels spell (R's
+    /// `as.numeric(as.character(f))`); a numeric column is left as it is.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// let mut data = Data::new().with_categorical("session", vec!["1", "10", "2"])?;
+    /// data.to_numeric("session")?;
+    /// assert_eq!(data.numeric("session")?, [Some(1.0), Some(10.0), Some(2.0)]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`]; [`Error::InvalidValue`] naming the first row whose label is not
+    /// a finite number.
+    pub fn to_numeric(&mut self, name: &str) -> Result<()> {
+        let i = self.index_of(name)?;
+        if let Column::Categorical(f) = &self.columns[i] {
+            let parsed: Vec<Option<f64>> = f
+                .levels()
+                .iter()
+                .map(|l| l.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+                .collect();
+            let mut values = Vec::with_capacity(f.len());
+            for (r, c) in f.codes().iter().enumerate() {
+                values.push(match c {
+                    None => None,
+                    Some(c) => Some(parsed[*c as usize].ok_or_else(|| Error::InvalidValue {
+                        column: name.into(),
+                        row: self.row_ids[r],
+                        value: f.levels()[*c as usize].clone(),
+                        reason: "not a number, so the column cannot be made numeric".into(),
+                    })?),
+                });
+            }
+            self.columns[i] = Column::Numeric(values);
         }
         Ok(())
     }
