@@ -234,8 +234,9 @@ fn coef_table(out: &mut String, fit: &LmmFit) {
         .collect();
     let icc: Vec<String> = fit
         .icc()
+        .by_group
         .iter()
-        .map(|(g, i)| format!("{g} {i:.3}"))
+        .map(|g| format!("{} {:.3}", g.group, g.icc))
         .collect();
     let _ = writeln!(
         out,

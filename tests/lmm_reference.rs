@@ -288,11 +288,11 @@ fn extras(tag: &str, r: &Value, fit: &securebase::LmmFit) {
         1e-3,
     );
     if fit.varcorr().iter().all(|v| v.effects == ["(Intercept)"]) {
-        for (g, icc) in fit.icc() {
+        for g in &fit.icc().by_group {
             near(
-                &format!("{tag}: ICC {g}"),
-                *icc,
-                r["icc"][g].as_f64().unwrap(),
+                &format!("{tag}: ICC {}", g.group),
+                g.icc,
+                r["icc"][&g.group].as_f64().unwrap(),
                 1e-4,
                 1e-3,
             );

@@ -28,6 +28,17 @@ pub use sort::SortKey;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// A hint for an unknown-column message when the data look read with the wrong delimiter: one
+/// column whose name holds `;`, a tab or `,`.
+pub(crate) fn delimiter_hint(names: &[String]) -> String {
+    match names {
+        [one] if one.contains([';', '\t', ',', '|']) => format!(
+            "; the file looks read with the wrong delimiter (its one column is '{one}'): let CsvOptions detect it, or give it (--delimiter)"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// One column of a [`Data`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Column {

@@ -9,6 +9,7 @@
 //! present in the rows used are dropped first (R's `drop.unused.levels`).
 
 use super::TermList;
+use super::functions::{Bound, apply_bound};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
@@ -28,6 +29,13 @@ pub enum VarCoding {
         /// Indices into `levels` that produce columns (all, or all but the first).
         coded: Vec<usize>,
     },
+    /// A variable with several numeric columns (`poly(x, 2)`): the columns' names.
+    Matrix {
+        /// The variable's label (`poly(x, 2)`).
+        name: String,
+        /// Its columns (`poly(x, 2)1`, `poly(x, 2)2`).
+        columns: Vec<String>,
+    },
 }
 
 /// One term's coding.
@@ -46,6 +54,9 @@ pub struct Design {
     terms: Vec<TermCoding>,
     columns: Vec<String>,
     column_term: Vec<Option<usize>>,
+    /// Functions of variables (with their fitted constants) to apply to new data.
+    #[serde(default)]
+    transforms: Vec<Bound>,
 }
 
 /// Rows of `data` that have no missing value in any of `vars`, and the row origins of the others.
@@ -86,6 +97,17 @@ impl Design {
     /// # Errors
     /// [`Error::Term`] for a categorical variable with fewer than two levels in the rows used.
     pub fn new(terms: &TermList, data: &Data, rows: &[usize]) -> Result<Design> {
+        Self::new_with(terms, data, rows, Vec::new())
+    }
+
+    /// [`Design::new`] on data holding the formula's functions of variables (`transforms`),
+    /// which the design keeps to code new data.
+    pub(crate) fn new_with(
+        terms: &TermList,
+        data: &Data,
+        rows: &[usize],
+        transforms: Vec<Bound>,
+    ) -> Result<Design> {
         let mut coded_terms: Vec<TermCoding> = Vec::new();
         // The empty term is "present" if there is an intercept, or once a factor has been
         // coded by indicators of all its levels (it then spans the intercept).
@@ -104,6 +126,17 @@ impl Design {
         for term in &terms.terms {
             let mut vars = Vec::new();
             for v in &term.vars {
+                if let Some(columns) = transforms
+                    .iter()
+                    .find(|b| b.label() == v)
+                    .and_then(Bound::matrix_columns)
+                {
+                    vars.push(VarCoding::Matrix {
+                        name: v.clone(),
+                        columns,
+                    });
+                    continue;
+                }
                 match data.column(v)? {
                     Column::Numeric(_) => vars.push(VarCoding::Numeric(v.clone())),
                     Column::Categorical(f) => {
@@ -172,6 +205,7 @@ impl Design {
             terms: coded_terms,
             columns,
             column_term,
+            transforms,
         })
     }
 
@@ -193,6 +227,11 @@ impl Design {
         &self.terms
     }
 
+    /// The functions of variables the design applies to new data.
+    pub(crate) fn transforms(&self) -> &[Bound] {
+        &self.transforms
+    }
+
     /// Whether the design has an intercept column.
     pub fn has_intercept(&self) -> bool {
         self.intercept
@@ -209,6 +248,7 @@ impl Design {
     /// [`Error::UnknownColumn`], [`Error::ColumnType`] if a variable changed kind, and
     /// [`Error::InvalidValue`] for a level not seen when the design was built or a missing value.
     pub fn matrix(&self, data: &Data, rows: &[usize]) -> Result<DMatrix<f64>> {
+        let data = &*apply_bound(data, &self.transforms)?;
         let n = rows.len();
         let mut x = DMatrix::<f64>::zeros(n, self.columns.len());
         let mut col = 0;
@@ -227,17 +267,21 @@ impl Design {
                 col += 1;
                 continue;
             }
-            // Per variable: a value per row (numeric) or a level index per row (factor).
-            let mut per_var: Vec<(Vec<f64>, Option<Vec<usize>>, usize)> = Vec::new();
+            // Per variable: values (numeric), level indices (factor) or several columns.
+            let mut per_var: Vec<PerVar> = Vec::new();
             for v in &t.vars {
                 match v {
                     VarCoding::Numeric(name) => {
                         let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
-                        let mut out = Vec::with_capacity(n);
-                        for &r in rows {
-                            out.push(vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?);
+                        per_var.push(PerVar::Values(gather(vals, rows, name, data)?));
+                    }
+                    VarCoding::Matrix { columns, .. } => {
+                        let mut cols = Vec::with_capacity(columns.len());
+                        for name in columns {
+                            let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
+                            cols.push(gather(vals, rows, name, data)?);
                         }
-                        per_var.push((out, None, 1));
+                        per_var.push(PerVar::Columns(cols));
                     }
                     VarCoding::Factor {
                         name,
@@ -265,31 +309,31 @@ impl Design {
                             })?;
                             idx.push(li);
                         }
-                        per_var.push((Vec::new(), Some(idx), coded.len()));
+                        per_var.push(PerVar::Levels(idx, coded.clone()));
                     }
                 }
             }
-            let width: usize = per_var.iter().map(|p| p.2).product();
+            let width: usize = per_var.iter().map(PerVar::width).product();
             for k in 0..width {
                 // Decompose k with the first variable varying fastest.
                 let mut rem = k;
                 let mut picks = Vec::with_capacity(per_var.len());
                 for p in &per_var {
-                    picks.push(rem % p.2);
-                    rem /= p.2;
+                    picks.push(rem % p.width());
+                    rem /= p.width();
                 }
                 let mut column = x.column_mut(col);
                 for (i, value) in column.iter_mut().enumerate() {
                     let mut v = 1.0;
-                    for ((pv, coding), &pick) in per_var.iter().zip(&t.vars).zip(&picks) {
-                        match (&pv.1, coding) {
-                            (None, _) => v *= pv.0[i],
-                            (Some(idx), VarCoding::Factor { coded, .. }) => {
+                    for (p, &pick) in per_var.iter().zip(&picks) {
+                        match p {
+                            PerVar::Values(vals) => v *= vals[i],
+                            PerVar::Columns(cols) => v *= cols[pick][i],
+                            PerVar::Levels(idx, coded) => {
                                 if idx[i] != coded[pick] {
                                     v = 0.0;
                                 }
                             }
-                            _ => unreachable!("factor rows carry level indices"),
                         }
                     }
                     *value = v;
@@ -301,10 +345,35 @@ impl Design {
     }
 }
 
+/// One variable of a term, evaluated on the rows of a model matrix.
+enum PerVar {
+    Values(Vec<f64>),
+    Columns(Vec<Vec<f64>>),
+    /// Level index per row, and the level indices that get columns.
+    Levels(Vec<usize>, Vec<usize>),
+}
+
+impl PerVar {
+    fn width(&self) -> usize {
+        match self {
+            PerVar::Values(_) => 1,
+            PerVar::Columns(c) => c.len(),
+            PerVar::Levels(_, coded) => coded.len(),
+        }
+    }
+}
+
+/// The values of a numeric column at `rows`; a missing value is an error naming the row.
+fn gather(vals: &[Option<f64>], rows: &[usize], name: &str, data: &Data) -> Result<Vec<f64>> {
+    rows.iter()
+        .map(|&r| vals[r].ok_or_else(|| missing(name, data.row_ids()[r])))
+        .collect()
+}
+
 fn var_name(v: &VarCoding) -> &str {
     match v {
         VarCoding::Numeric(n) => n,
-        VarCoding::Factor { name, .. } => name,
+        VarCoding::Factor { name, .. } | VarCoding::Matrix { name, .. } => name,
     }
 }
 
@@ -313,6 +382,7 @@ fn column_names(t: &TermCoding) -> Vec<String> {
     for (i, v) in t.vars.iter().enumerate() {
         let parts: Vec<String> = match v {
             VarCoding::Numeric(n) => vec![n.clone()],
+            VarCoding::Matrix { columns, .. } => columns.clone(),
             VarCoding::Factor {
                 name,
                 levels,

@@ -2,10 +2,12 @@
 
 use super::Formula;
 use super::design::{Design, complete_rows};
+use super::functions::{self, Bound};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Rows dropped listwise because a variable the model uses is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,7 +32,7 @@ impl Missingness {
 pub struct ModelFrame {
     /// Positions (0-based) of the rows used, in `data`.
     pub rows: Vec<usize>,
-    /// The response.
+    /// The response, less the offsets if the formula has any.
     pub y: DVector<f64>,
     /// The fixed-effects model matrix.
     pub x: DMatrix<f64>,
@@ -38,17 +40,45 @@ pub struct ModelFrame {
     pub design: Design,
     /// What was dropped.
     pub missing: Missingness,
+    /// The sum of the formula's offsets in the rows used, if it has any.
+    pub offset: Option<DVector<f64>>,
+}
+
+/// Values whose squares overflow (about 1e154) make least squares meaningless; refuse well
+/// before that, with a message that says what to do.
+const MAX_MAGNITUDE: f64 = 1e100;
+
+/// Check the formula's columns and evaluate its functions of variables: the data the model is
+/// coded from (the data itself when the formula has no functions), and the bound functions.
+pub(crate) fn prepare<'d>(
+    formula: &Formula,
+    data: &'d Data,
+) -> Result<(Cow<'d, Data>, Vec<Bound>)> {
+    formula.check_columns(data)?;
+    functions::model_data(data, formula.derived(), &formula.columns())
 }
 
 impl ModelFrame {
-    /// Build the frame: check columns, drop incomplete rows (on every variable of the formula,
-    /// random parts included), check the response is numeric, and code the fixed effects.
+    /// Build the frame: check columns, evaluate functions of variables, drop incomplete rows (on
+    /// every variable of the formula, random parts included), check the response is numeric,
+    /// and code the fixed effects.
     ///
     /// # Errors
-    /// [`Error::Formula`] for an unknown column, [`Error::ColumnType`] for a categorical
-    /// response, [`Error::Model`] when every row is dropped, [`Error::Term`] from the design.
+    /// [`Error::Formula`] for an unknown column, [`Error::InvalidValue`] for a value outside a
+    /// function's domain, [`Error::ColumnType`] for a categorical response, [`Error::Model`]
+    /// when every row is dropped, [`Error::Term`] from the design or for values too large to
+    /// estimate with.
     pub fn new(formula: &Formula, data: &Data) -> Result<ModelFrame> {
-        formula.check_columns(data)?;
+        let (mdata, bound) = prepare(formula, data)?;
+        Self::from_model_data(formula, &mdata, bound)
+    }
+
+    /// The frame on data prepared by [`prepare`].
+    pub(crate) fn from_model_data(
+        formula: &Formula,
+        data: &Data,
+        bound: Vec<Bound>,
+    ) -> Result<ModelFrame> {
         let vars = formula.variables();
         if let crate::data::Column::Categorical(_) = data.column(formula.response())? {
             return Err(Error::ColumnType {
@@ -66,10 +96,51 @@ impl ModelFrame {
                 vars.join(", ")
             )));
         }
-        let design = Design::new(formula.fixed(), data, &rows)?;
+        // The design keeps the functions of predictors (and offsets) to code new data; new data
+        // need no response.
+        let bound = bound
+            .into_iter()
+            .filter(|b| b.label() != formula.response())
+            .collect();
+        let design = Design::new_with(formula.fixed(), data, &rows, bound)?;
         let x = design.matrix(data, &rows)?;
         let yv = data.numeric(formula.response())?;
-        let y = DVector::from_iterator(rows.len(), rows.iter().map(|&r| yv[r].unwrap_or(f64::NAN)));
+        let mut y =
+            DVector::from_iterator(rows.len(), rows.iter().map(|&r| yv[r].unwrap_or(f64::NAN)));
+        let offset = if formula.offsets().is_empty() {
+            None
+        } else {
+            let mut o = DVector::<f64>::zeros(rows.len());
+            for label in formula.offsets() {
+                let v = data.numeric(label)?;
+                for (oi, &r) in o.iter_mut().zip(&rows) {
+                    *oi += v[r].unwrap_or(f64::NAN);
+                }
+            }
+            y -= &o;
+            Some(o)
+        };
+        let too_large = |v: &mut dyn Iterator<Item = &f64>| v.map(|x| x.abs()).fold(0.0, f64::max);
+        let ymax = too_large(&mut y.iter());
+        if ymax > MAX_MAGNITUDE {
+            return Err(Error::Term {
+                term: formula.response().to_string(),
+                message: format!(
+                    "values as large as {ymax:e} cannot be estimated with (their squares overflow); rescale the response"
+                ),
+            });
+        }
+        for (j, name) in design.column_names().iter().enumerate() {
+            let m = too_large(&mut x.column(j).iter());
+            if m > MAX_MAGNITUDE {
+                return Err(Error::Term {
+                    term: name.clone(),
+                    message: format!(
+                        "values as large as {m:e} cannot be estimated with (their squares overflow); rescale the variable"
+                    ),
+                });
+            }
+        }
         Ok(ModelFrame {
             missing: Missingness {
                 n_input: data.nrows(),
@@ -80,6 +151,7 @@ impl ModelFrame {
             y,
             x,
             design,
+            offset,
         })
     }
 }

@@ -16,17 +16,43 @@
 //! | `(1 \| g1/g2)` | nested: `(1 \| g1) + (1 \| g2:g1)` |
 //! | `(1 \| g1:g2)` | the interaction of two factors as one grouping factor |
 //!
+//! Functions of variables work as in R, and are named as R names them:
+//!
+//! | syntax | meaning |
+//! |---|---|
+//! | `I(x^2)`, `I(x * z)`, `I((x - 3) / 2)` | arithmetic (`+ - * / ^`) as one variable |
+//! | `log(x)`, `log(x, base = 2)`, `log2`, `log10`, `log1p`, `exp`, `sqrt`, `abs` | mathematical functions (also inside `I()`) |
+//! | `scale(x)`, `scale(x, scale = FALSE)` | centred (and scaled) on the data's mean and SD |
+//! | `factor(x)` | a numeric column as categorical: `factor(x)2`, `factor(x)3` |
+//! | `poly(x, 2)`, `poly(x, 2, raw = TRUE)` | orthogonal or raw polynomial columns `poly(x, 2)1`, … |
+//! | `offset(x)` | added to the linear predictor with coefficient 1 |
+//! | `log(y) ~ …` | a function of the response |
+//!
+//! A value outside a function's domain (log of 0 or of a negative number) is an error naming
+//! the row and column; see [`functions`](self) for how data-dependent functions are evaluated.
+//!
 //! Fixed terms are ordered as R orders them (by degree, then as written) and named as R names
-//! them; see [`design`] for the model matrix and the treatment-contrast rules.
+//! them; see [`design`] for the model matrix and the treatment-contrast rules. Parsing and
+//! expansion are bounded: nesting deeper than [`MAX_DEPTH`] and expansions beyond [`MAX_TERMS`]
+//! terms are errors with the position, found before any expansion work.
 
 pub mod design;
 mod frame;
+pub(crate) mod functions;
+pub(crate) use frame::prepare;
 pub use frame::{Missingness, ModelFrame};
 mod parse;
+pub use parse::MAX_DEPTH;
 
 use crate::error::{Error, Result};
+use functions::Derived;
 use parse::{Expr, Parser};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The most fixed-effect terms a formula may expand to (checked before expanding, so
+/// `(x1 + … + x16)^16` is an error at once rather than minutes of work).
+pub const MAX_TERMS: usize = 5_000;
 
 /// A fixed-effects term: the variables it multiplies, in formula order (`a:b` is `["a", "b"]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +112,11 @@ impl RandomTerm {
 /// assert_eq!(labels, ["x", "z", "x:z"]);
 /// let groups: Vec<String> = f.random().iter().map(|r| r.group_name()).collect();
 /// assert_eq!(groups, ["therapist", "client:therapist"]);
+/// // Functions of variables are variables named as R names them.
+/// let f = Formula::parse("log(y) ~ I(x*z) + poly(session,2,raw=TRUE) + factor(wave)")?;
+/// let labels: Vec<String> = f.fixed().terms.iter().map(|t| t.label()).collect();
+/// assert_eq!(labels, ["I(x * z)", "poly(session, 2, raw = TRUE)", "factor(wave)"]);
+/// assert_eq!(f.response(), "log(y)");
 /// # Ok::<(), securebase::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,7 +125,10 @@ pub struct Formula {
     response: String,
     fixed: TermList,
     random: Vec<RandomTerm>,
-    positions: Vec<(String, usize)>,
+    offsets: Vec<String>,
+    derived: Vec<Derived>,
+    /// Every data column named, with its position in the text.
+    columns: Vec<(String, usize)>,
 }
 
 impl std::fmt::Display for Formula {
@@ -110,14 +144,61 @@ impl std::str::FromStr for Formula {
     }
 }
 
+/// A set of terms (each a sorted list of variable indices) in order of first appearance.
+#[derive(Default)]
+struct Terms {
+    list: Vec<Vec<usize>>,
+    seen: HashSet<Vec<usize>>,
+}
+
+impl Terms {
+    fn one(t: Vec<usize>) -> Terms {
+        let mut s = Terms::default();
+        s.push(t);
+        s
+    }
+
+    fn push(&mut self, t: Vec<usize>) {
+        if self.seen.insert(t.clone()) {
+            self.list.push(t);
+        }
+    }
+
+    fn extend(&mut self, other: Terms) {
+        for t in other.list {
+            self.push(t);
+        }
+    }
+
+    fn remove(&mut self, other: &Terms) {
+        self.list.retain(|t| !other.seen.contains(t));
+        self.seen.retain(|t| !other.seen.contains(t));
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+}
+
 struct Expanded {
-    terms: Vec<Vec<usize>>,
+    terms: Terms,
     intercept: Option<bool>,
 }
 
 struct Ctx<'a> {
     text: &'a str,
     vars: Vec<String>,
+}
+
+/// Σ_{j=1..k} C(m, j), saturating: how many terms `(m terms)^k` can give at most.
+fn power_bound(m: usize, k: usize) -> usize {
+    let mut total: usize = 0;
+    let mut c: usize = 1;
+    for j in 1..=k.min(m) {
+        c = c.saturating_mul(m + 1 - j) / j;
+        total = total.saturating_add(c);
+    }
+    total
 }
 
 impl Ctx<'_> {
@@ -127,6 +208,20 @@ impl Ctx<'_> {
             position: pos,
             message: message.into(),
         }
+    }
+
+    fn too_many(&self, pos: usize, n: usize) -> Error {
+        self.err(
+            pos,
+            format!(
+                "this expands to {} terms, more than the {MAX_TERMS} a formula may have",
+                if n == usize::MAX {
+                    "astronomically many".to_string()
+                } else {
+                    format!("up to {n}")
+                }
+            ),
+        )
     }
 
     fn var(&mut self, name: &str) -> usize {
@@ -149,64 +244,104 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// All products of a term of `a` with a term of `b`, bounded before any work.
+    fn product(&self, a: &Terms, b: &Terms, pos: usize) -> Result<Terms> {
+        let n = a.len().saturating_mul(b.len());
+        if n > MAX_TERMS {
+            return Err(self.too_many(pos, n));
+        }
+        let mut out = Terms::default();
+        for ta in &a.list {
+            for tb in &b.list {
+                let mut t: Vec<usize> = ta.iter().chain(tb).copied().collect();
+                t.sort_unstable();
+                t.dedup();
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn checked(&self, t: Terms, pos: usize) -> Result<Terms> {
+        if t.len() > MAX_TERMS {
+            return Err(self.too_many(pos, t.len()));
+        }
+        Ok(t)
+    }
+
     fn expand(&mut self, e: &Expr) -> Result<Expanded> {
         Ok(match e {
             Expr::Var(name, _) => Expanded {
-                terms: vec![vec![self.var(name)]],
+                terms: Terms::one(vec![self.var(name)]),
                 intercept: None,
             },
             Expr::Num(v, _) => Expanded {
-                terms: vec![],
+                terms: Terms::default(),
                 intercept: Some(*v == 1.0),
             },
-            Expr::Sum(a, b) => {
-                let a = self.expand(a)?;
-                let b = self.expand(b)?;
-                Expanded {
-                    terms: union(a.terms, b.terms),
-                    intercept: b.intercept.or(a.intercept),
-                }
+            Expr::Offset(_, pos) => {
+                return Err(self.err(
+                    *pos,
+                    "offset() must be added to the formula on its own, not combined with other operators",
+                ));
             }
-            Expr::Minus(a, b) => {
-                let a = self.expand(a)?;
-                let b = self.expand(b)?;
-                Expanded {
-                    terms: a
-                        .terms
-                        .into_iter()
-                        .filter(|t| !b.terms.contains(t))
-                        .collect(),
-                    intercept: b.intercept.map(|i| !i).or(a.intercept),
+            Expr::Sum(parts) => {
+                let mut acc = Expanded {
+                    terms: Terms::default(),
+                    intercept: None,
+                };
+                for (i, (minus, part)) in parts.iter().enumerate() {
+                    let b = self.expand(part)?;
+                    if *minus {
+                        if i == 0 && !b.terms.list.is_empty() {
+                            return Err(self.err(
+                                part.pos(),
+                                "a leading '-' can only remove the intercept ('- 1')",
+                            ));
+                        }
+                        acc.terms.remove(&b.terms);
+                        acc.intercept = b.intercept.map(|i| !i).or(acc.intercept);
+                    } else {
+                        acc.terms.extend(b.terms);
+                        acc.intercept = b.intercept.or(acc.intercept);
+                    }
+                    acc.terms = self.checked(acc.terms, part.pos())?;
                 }
+                acc
             }
-            Expr::Neg(a, pos) => {
-                let a = self.expand(a)?;
-                if !a.terms.is_empty() {
-                    return Err(
-                        self.err(*pos, "a leading '-' can only remove the intercept ('- 1')")
-                    );
+            Expr::Interact(parts) => {
+                let mut acc: Option<Terms> = None;
+                for part in parts {
+                    let eb = self.expand(part)?;
+                    self.no_intercept_inside(&eb, part.pos(), ":")?;
+                    acc = Some(match acc {
+                        None => eb.terms,
+                        Some(a) => self.product(&a, &eb.terms, part.pos())?,
+                    });
                 }
                 Expanded {
-                    terms: vec![],
-                    intercept: a.intercept.map(|i| !i),
-                }
-            }
-            Expr::Interact(a, b) => {
-                let (ea, eb) = (self.expand(a)?, self.expand(b)?);
-                self.no_intercept_inside(&ea, a.pos(), ":")?;
-                self.no_intercept_inside(&eb, b.pos(), ":")?;
-                Expanded {
-                    terms: product(&ea.terms, &eb.terms),
+                    terms: acc.unwrap_or_default(),
                     intercept: None,
                 }
             }
-            Expr::Cross(a, b) => {
-                let (ea, eb) = (self.expand(a)?, self.expand(b)?);
-                self.no_intercept_inside(&ea, a.pos(), "*")?;
-                self.no_intercept_inside(&eb, b.pos(), "*")?;
-                let prod = product(&ea.terms, &eb.terms);
+            Expr::Cross(parts) => {
+                let mut acc: Option<Terms> = None;
+                for part in parts {
+                    let eb = self.expand(part)?;
+                    self.no_intercept_inside(&eb, part.pos(), "*")?;
+                    acc = Some(match acc {
+                        None => eb.terms,
+                        Some(a) => {
+                            let prod = self.product(&a, &eb.terms, part.pos())?;
+                            let mut all = a;
+                            all.extend(eb.terms);
+                            all.extend(prod);
+                            self.checked(all, part.pos())?
+                        }
+                    });
+                }
                 Expanded {
-                    terms: union(union(ea.terms, eb.terms), prod),
+                    terms: acc.unwrap_or_default(),
                     intercept: None,
                 }
             }
@@ -214,24 +349,39 @@ impl Ctx<'_> {
                 let (ea, eb) = (self.expand(a)?, self.expand(b)?);
                 self.no_intercept_inside(&ea, a.pos(), "/")?;
                 self.no_intercept_inside(&eb, b.pos(), "/")?;
-                let mut all: Vec<usize> = ea.terms.iter().flatten().copied().collect();
+                let mut all: Vec<usize> = ea.terms.list.iter().flatten().copied().collect();
                 all.sort_unstable();
                 all.dedup();
-                let nested = product(&[all], &eb.terms);
+                let nested = self.product(&Terms::one(all), &eb.terms, b.pos())?;
+                let mut terms = ea.terms;
+                terms.extend(nested);
                 Expanded {
-                    terms: union(ea.terms, nested),
+                    terms: self.checked(terms, b.pos())?,
                     intercept: None,
                 }
             }
             Expr::Power(a, k, pos) => {
                 let ea = self.expand(a)?;
                 self.no_intercept_inside(&ea, *pos, "^")?;
-                let mut acc = ea.terms.clone();
-                for _ in 1..*k {
-                    let prod = product(&acc, &ea.terms);
-                    acc = union(acc, prod);
+                let bound = power_bound(ea.terms.len(), *k as usize);
+                if bound > MAX_TERMS {
+                    return Err(self.too_many(*pos, bound));
                 }
-                acc.retain(|t| t.len() <= *k as usize);
+                let mut acc = Terms::default();
+                acc.extend(Terms {
+                    list: ea.terms.list.clone(),
+                    seen: ea.terms.seen.clone(),
+                });
+                for _ in 1..*k {
+                    let prod = self.product(&acc, &ea.terms, *pos)?;
+                    let before = acc.len();
+                    acc.extend(prod);
+                    if acc.len() == before {
+                        break;
+                    }
+                }
+                acc.list.retain(|t| t.len() <= *k as usize);
+                acc.seen.retain(|t| t.len() <= *k as usize);
                 Expanded {
                     terms: acc,
                     intercept: None,
@@ -250,11 +400,11 @@ impl Ctx<'_> {
         let ex = match e {
             Some(e) => self.expand(e)?,
             None => Expanded {
-                terms: vec![],
+                terms: Terms::default(),
                 intercept: None,
             },
         };
-        let mut terms = ex.terms;
+        let mut terms = ex.terms.list;
         // R orders terms by degree, keeping the written order within a degree.
         terms.sort_by_key(Vec::len);
         Ok(TermList {
@@ -269,57 +419,57 @@ impl Ctx<'_> {
     }
 }
 
-fn union(mut a: Vec<Vec<usize>>, b: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
-    for t in b {
-        if !a.contains(&t) {
-            a.push(t);
-        }
-    }
-    a
+/// The parts of the top-level sum: fixed summands (with their sign), random-effect terms and
+/// offsets.
+#[derive(Default)]
+struct Parts<'e> {
+    fixed: Vec<(bool, &'e Expr)>,
+    bars: Vec<&'e Expr>,
+    offsets: Vec<(String, usize)>,
 }
 
-fn product(a: &[Vec<usize>], b: &[Vec<usize>]) -> Vec<Vec<usize>> {
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for ta in a {
-        for tb in b {
-            let mut t: Vec<usize> = ta.iter().chain(tb).copied().collect();
-            t.sort_unstable();
-            t.dedup();
-            if !out.contains(&t) {
-                out.push(t);
+fn split_top<'e>(ctx: &Ctx, e: &'e Expr, minus: bool, parts: &mut Parts<'e>) -> Result<()> {
+    match e {
+        Expr::Sum(v) if !minus => {
+            for (m, x) in v {
+                split_top(ctx, x, *m, parts)?;
             }
         }
-    }
-    out
-}
-
-/// Split the top-level sum into fixed summands and random-effect terms.
-fn split_bars<'e>(e: &'e Expr, fixed: &mut Vec<(bool, &'e Expr)>, bars: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Sum(a, b) => {
-            split_bars(a, fixed, bars);
-            split_bars(b, fixed, bars);
+        Expr::Bar { .. } if !minus => parts.bars.push(e),
+        Expr::Offset(label, pos) => {
+            if minus {
+                return Err(ctx.err(*pos, "an offset cannot be subtracted"));
+            }
+            parts.offsets.push((label.clone(), *pos));
         }
-        Expr::Minus(a, b) => {
-            split_bars(a, fixed, bars);
-            fixed.push((true, b));
-        }
-        Expr::Bar { .. } => bars.push(e),
-        other => fixed.push((false, other)),
+        other => parts.fixed.push((minus, other)),
     }
+    Ok(())
 }
 
 /// Grouping factors of a `| group` expression: `g`, `g1:g2`, `g1/g2` (→ `g1`, `g2:g1`).
 fn groups(ctx: &Ctx, e: &Expr) -> Result<Vec<Vec<String>>> {
     match e {
-        Expr::Var(name, _) => Ok(vec![vec![name.clone()]]),
-        Expr::Interact(a, b) => {
-            let (ga, gb) = (groups(ctx, a)?, groups(ctx, b)?);
-            let mut out = Vec::new();
-            for x in &ga {
-                for y in &gb {
-                    out.push(x.iter().chain(y).cloned().collect());
+        Expr::Var(name, p) => {
+            if name.contains('(') {
+                return Err(ctx.err(
+                    *p,
+                    "a grouping factor must be a column name; add a derived column with Data::add_column",
+                ));
+            }
+            Ok(vec![vec![name.clone()]])
+        }
+        Expr::Interact(parts) => {
+            let mut out: Vec<Vec<String>> = vec![vec![]];
+            for part in parts {
+                let gp = groups(ctx, part)?;
+                let mut next = Vec::new();
+                for x in &out {
+                    for y in &gp {
+                        next.push(x.iter().chain(y).cloned().collect());
+                    }
                 }
+                out = next;
             }
             Ok(out)
         }
@@ -339,71 +489,41 @@ fn groups(ctx: &Ctx, e: &Expr) -> Result<Vec<Vec<String>>> {
     }
 }
 
-fn rebuild(parts: &[(bool, &Expr)]) -> Option<Expr> {
-    let mut acc: Option<Expr> = None;
-    for (minus, e) in parts {
-        let e = (*e).clone();
-        acc = Some(match (acc, minus) {
-            (None, false) => e,
-            (None, true) => Expr::Neg(Box::new(e.clone()), e.pos()),
-            (Some(a), false) => Expr::Sum(Box::new(a), Box::new(e)),
-            (Some(a), true) => Expr::Minus(Box::new(a), Box::new(e)),
-        });
-    }
-    acc
-}
-
-fn collect_positions(e: &Expr, out: &mut Vec<(String, usize)>) {
-    match e {
-        Expr::Var(n, p) => out.push((n.clone(), *p)),
-        Expr::Num(..) => {}
-        Expr::Neg(a, _) | Expr::Power(a, _, _) => collect_positions(a, out),
-        Expr::Sum(a, b)
-        | Expr::Minus(a, b)
-        | Expr::Interact(a, b)
-        | Expr::Cross(a, b)
-        | Expr::Nest(a, b) => {
-            collect_positions(a, out);
-            collect_positions(b, out);
-        }
-        Expr::Bar { lhs, group, .. } => {
-            collect_positions(lhs, out);
-            collect_positions(group, out);
-        }
-    }
-}
-
 impl Formula {
     /// Parse a formula.
     ///
     /// # Errors
     /// [`Error::Formula`] with the 0-based position of the problem: unbalanced parentheses,
-    /// empty terms, `|` outside parentheses, function calls, numbers other than 0 and 1, a
-    /// random-effect term combined with `*` or `:`, a missing response.
+    /// empty terms, `|` outside parentheses, unknown functions or malformed arguments, numbers
+    /// other than 0 and 1 outside a call, a random-effect term combined with `*` or `:`, a
+    /// missing response, the response on the right-hand side (fixed or random), nesting deeper
+    /// than [`MAX_DEPTH`], or more than [`MAX_TERMS`] terms.
     pub fn parse(text: &str) -> Result<Formula> {
-        let (response, rpos, rhs) = Parser::new(text)?.formula()?;
-        let mut fixed_parts = Vec::new();
-        let mut bars = Vec::new();
-        split_bars(&rhs, &mut fixed_parts, &mut bars);
+        let parsed = Parser::new(text)?.formula()?;
+        let (response, rpos) = (parsed.response.clone(), parsed.response_pos);
         let mut ctx = Ctx {
             text,
             vars: vec![response.clone()],
         };
-        let fixed_expr = rebuild(&fixed_parts);
+        let mut parts = Parts::default();
+        split_top(&ctx, &parsed.rhs, false, &mut parts)?;
+        let fixed_expr = (!parts.fixed.is_empty()).then(|| {
+            Expr::Sum(
+                parts
+                    .fixed
+                    .iter()
+                    .map(|(m, e)| (*m, (*e).clone()))
+                    .collect(),
+            )
+        });
         let fixed = ctx.term_list(fixed_expr.as_ref())?;
-        if fixed.terms.iter().any(|t| t.vars.contains(&response)) {
-            return Err(ctx.err(
-                rpos,
-                format!("the response '{response}' also appears on the right-hand side"),
-            ));
-        }
         let mut random = Vec::new();
-        for bar in bars {
+        for bar in &parts.bars {
             let Expr::Bar {
                 lhs, group, double, ..
             } = bar
             else {
-                unreachable!("split_bars only collects bars")
+                unreachable!("split_top only collects bars")
             };
             let mut local = Ctx { text, vars: vec![] };
             let effects = local.term_list(Some(lhs))?;
@@ -441,15 +561,52 @@ impl Formula {
                 }
             }
         }
-        let mut positions = vec![(response.clone(), rpos)];
-        collect_positions(&rhs, &mut positions);
-        Ok(Formula {
+        let formula = Formula {
             text: text.to_string(),
             response,
             fixed,
             random,
-            positions,
-        })
+            offsets: parts.offsets.into_iter().map(|(l, _)| l).collect(),
+            derived: parsed.derived,
+            columns: parsed.columns,
+        };
+        formula.check_response(rpos, parsed.rhs_columns_from)?;
+        Ok(formula)
+    }
+
+    /// The response must not appear on the right-hand side: not as a term, not in a random
+    /// term (as an effect or a grouping factor), not inside a function of another variable.
+    fn check_response(&self, rpos: usize, rhs_from: usize) -> Result<()> {
+        let err = |what: &str| Error::Formula {
+            formula: self.text.clone(),
+            position: rpos,
+            message: format!("the response '{}' also appears {what}", self.response),
+        };
+        let r = &self.response;
+        if self.fixed.terms.iter().any(|t| t.vars.contains(r)) {
+            return Err(err("on the right-hand side"));
+        }
+        for rt in &self.random {
+            if rt.group.contains(r) {
+                return Err(err("as a grouping factor"));
+            }
+            if rt.effects.terms.iter().any(|t| t.vars.contains(r)) {
+                return Err(err("inside a random-effect term"));
+            }
+        }
+        let response_columns: Vec<&str> = self.columns[..rhs_from]
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
+        if let Some((c, _)) = self.columns[rhs_from..]
+            .iter()
+            .find(|(c, _)| response_columns.contains(&c.as_str()))
+        {
+            return Err(err(&format!(
+                "on the right-hand side (its column '{c}' is used there)"
+            )));
+        }
+        Ok(())
     }
 
     /// The formula as written.
@@ -457,7 +614,7 @@ impl Formula {
         &self.text
     }
 
-    /// The response variable.
+    /// The response variable (a column, or a function of one such as `log(y)`).
     pub fn response(&self) -> &str {
         &self.response
     }
@@ -472,34 +629,73 @@ impl Formula {
         &self.random
     }
 
+    /// The offsets' labels (`offset(log_sessions)`), in written order.
+    pub fn offsets(&self) -> &[String] {
+        &self.offsets
+    }
+
     /// Whether the formula has random-effect terms (a mixed model).
     pub fn is_mixed(&self) -> bool {
         !self.random.is_empty()
     }
 
-    /// Every variable the formula uses (response first), each once.
+    pub(crate) fn derived(&self) -> &[Derived] {
+        &self.derived
+    }
+
+    /// Every variable the model uses, each once: the response first, then fixed terms, random
+    /// effects and grouping factors, and offsets. Functions of columns appear by their labels
+    /// (`log(x)`); see [`Formula::columns`] for the data columns they read.
     pub fn variables(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for (n, _) in &self.positions {
-            if !out.contains(n) {
-                out.push(n.clone());
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut add = |v: &String| {
+            if seen.insert(v.clone()) {
+                out.push(v.clone());
             }
+        };
+        add(&self.response);
+        for t in &self.fixed.terms {
+            t.vars.iter().for_each(&mut add);
         }
+        for rt in &self.random {
+            for t in &rt.effects.terms {
+                t.vars.iter().for_each(&mut add);
+            }
+            rt.group.iter().for_each(&mut add);
+        }
+        self.offsets.iter().for_each(&mut add);
         out
     }
 
-    /// Check every variable against the data's columns.
+    /// The data columns the formula reads, each once, in order of appearance.
+    pub fn columns(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.columns
+            .iter()
+            .filter(|(c, _)| seen.insert(c.as_str()))
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+
+    /// Check every column the formula reads against the data's columns.
     ///
     /// # Errors
     /// [`Error::Formula`] pointing at the first unknown column, listing the data's columns.
     pub fn check_columns(&self, data: &crate::Data) -> Result<()> {
-        for (name, pos) in &self.positions {
+        for (name, pos) in &self.columns {
             if !data.has_column(name) {
-                let avail = data.names().join(", ");
+                let names = data.names();
+                let avail = if names.len() <= 12 {
+                    names.join(", ")
+                } else {
+                    format!("{} columns, e.g. {}", names.len(), names[..12].join(", "))
+                };
+                let hint = crate::data::delimiter_hint(names);
                 return Err(Error::Formula {
                     formula: self.text.clone(),
                     position: *pos,
-                    message: format!("unknown column '{name}' (the data have: {avail})"),
+                    message: format!("unknown column '{name}' (the data have: {avail}){hint}"),
                 });
             }
         }

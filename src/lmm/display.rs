@@ -84,6 +84,23 @@ impl fmt::Display for LmmFit {
             self.nobs(),
             groups.join("; ")
         )?;
+        let icc = self.icc();
+        let by_group: Vec<String> = icc
+            .by_group
+            .iter()
+            .map(|g| format!("{} {:.3}", g.group, g.icc))
+            .collect();
+        writeln!(
+            f,
+            "ICC: adjusted {:.3}, conditional {:.3}{}",
+            icc.adjusted,
+            icc.conditional,
+            if by_group.is_empty() {
+                String::new()
+            } else {
+                format!("; by group {}", by_group.join(", "))
+            }
+        )?;
         writeln!(f)?;
         writeln!(f, "Fixed effects:")?;
         f.write_str(&coefficient_table(self.coefficients(), "t value", true))?;

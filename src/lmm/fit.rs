@@ -54,6 +54,45 @@ pub struct RandomEffects {
     pub cond_var: Vec<Vec<Vec<f64>>>,
 }
 
+/// Intraclass correlations of a mixed model (Nakagawa, Johnson & Schielzeth 2017), as R's
+/// `performance::icc` computes them. σ²_random is the variance of the random effects at the
+/// data's values (for a random slope, zᵢ'Σzᵢ averaged over the rows, Johnson 2014, as the R²
+/// uses), σ²_fixed the variance of the fixed part Xβ̂, σ² the residual variance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Icc {
+    /// σ²_random / (σ²_random + σ²): the share of the variance not explained by the fixed
+    /// effects that lies between groups.
+    pub adjusted: f64,
+    /// σ²_random / (σ²_fixed + σ²_random + σ²): the same share of all variance.
+    pub conditional: f64,
+    /// Per grouping factor with a random intercept: its intercept variance over
+    /// (σ²_random + σ²), so that in a three-level model the therapist and client shares each have
+    /// every variance component in the denominator (with random slopes the intercept variance is
+    /// at 0 of the slope variable, as `performance::icc(by_group = TRUE)` takes it).
+    pub by_group: Vec<GroupIcc>,
+}
+
+/// One grouping factor's ICC; see [`Icc::by_group`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct GroupIcc {
+    /// The grouping factor, as lme4 names it.
+    pub group: String,
+    /// Its intercept variance over all random variance plus the residual variance.
+    pub icc: f64,
+}
+
+impl Icc {
+    /// The ICC of grouping factor `group`.
+    pub fn group(&self, group: &str) -> Option<f64> {
+        self.by_group
+            .iter()
+            .find(|g| g.group == group)
+            .map(|g| g.icc)
+    }
+}
+
 /// A fitted linear mixed model. Immutable; see [`LmmSpec::fit`].
 #[derive(Debug, Clone, Serialize)]
 pub struct LmmFit {
@@ -73,7 +112,7 @@ pub struct LmmFit {
     ranef: Vec<RandomEffects>,
     fitted: Vec<f64>,
     residuals: Vec<f64>,
-    icc: Vec<(String, f64)>,
+    icc: Icc,
     r2_marginal: f64,
     r2_conditional: f64,
     singular: bool,
@@ -320,6 +359,12 @@ impl LmmSpec {
             }
         }
         let residuals: Vec<f64> = self.y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
+        // The response was fitted less its offsets; fitted values carry them again, as lme4's.
+        if let Some(o) = &self.offset {
+            for (f, o) in fitted.iter_mut().zip(o.iter()) {
+                *f += o;
+            }
+        }
         // Conditional variances σ² T (L L')⁻¹ Tᵀ, block by block.
         let lrr_inv = lower_inverse(&lrr);
         let mut cond_var: Vec<Vec<Vec<Vec<f64>>>> = Vec::with_capacity(s.terms.len());
@@ -441,25 +486,20 @@ impl LmmSpec {
         let total = var_fixed + var_random + sigma2;
         let r2_marginal = var_fixed / total;
         let r2_conditional = (var_fixed + var_random) / total;
-        // ICC of each intercept-only grouping factor: τ²_k / (Σ τ² + σ²).
-        let intercept_only: Vec<bool> = s
-            .terms
-            .iter()
-            .map(|tm| tm.effects == ["(Intercept)"])
-            .collect();
-        let icc = if intercept_only.iter().all(|&b| b) {
-            let denom: f64 = varcorr.iter().map(|v| v.variance[0]).sum::<f64>() + sigma2;
-            varcorr
-                .iter()
-                .map(|v| (v.group.clone(), v.variance[0] / denom))
-                .collect()
-        } else {
-            s.terms
+        // ICCs as performance::icc computes them (Nakagawa, Johnson & Schielzeth 2017).
+        let icc = Icc {
+            adjusted: var_random / (var_random + sigma2),
+            conditional: var_random / total,
+            by_group: s
+                .terms
                 .iter()
                 .zip(&varcorr)
-                .filter(|(tm, _)| tm.effects == ["(Intercept)"])
-                .map(|(_, v)| (v.group.clone(), v.variance[0] / (v.variance[0] + sigma2)))
-                .collect()
+                .filter(|(tm, _)| tm.effects.first().is_some_and(|e| e == "(Intercept)"))
+                .map(|(_, v)| GroupIcc {
+                    group: v.group.clone(),
+                    icc: v.variance[0] / (var_random + sigma2),
+                })
+                .collect(),
         };
         let singular = theta
             .iter()
@@ -636,9 +676,9 @@ impl LmmFit {
     pub fn residuals(&self) -> &[f64] {
         &self.residuals
     }
-    /// Intraclass correlation per intercept-only grouping factor: τ²_k / (Σ τ² + σ²) when every
-    /// term is an intercept, else τ²_k / (τ²_k + σ²) for the intercept-only ones.
-    pub fn icc(&self) -> &[(String, f64)] {
+    /// Intraclass correlations (Nakagawa, Johnson & Schielzeth 2017), as `performance::icc`
+    /// reports them; see [`Icc`].
+    pub fn icc(&self) -> &Icc {
         &self.icc
     }
     /// Marginal R² (fixed effects) of Nakagawa & Schielzeth (2013), with Johnson's (2014)

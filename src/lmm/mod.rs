@@ -20,7 +20,7 @@
 //! let reml_at_1 = spec.deviance(Criterion::Reml).eval(&[1.0])?;
 //! let fit = spec.fit(Criterion::Reml)?;
 //! assert!(fit.objective() <= reml_at_1);
-//! assert!(fit.icc()[0].1 > 0.8); // most variance is between groups
+//! assert!(fit.icc().group("g").unwrap() > 0.8); // most variance is between groups
 //! # Ok::<(), securebase::Error>(())
 //! ```
 
@@ -33,7 +33,7 @@ mod satterthwaite;
 mod structure;
 
 pub use anova::{Anova, AnovaRow, anova};
-pub use fit::{Ddf, FitOptions, LmmFit, Optimization, RandomEffects, VarCorr};
+pub use fit::{Ddf, FitOptions, GroupIcc, Icc, LmmFit, Optimization, RandomEffects, VarCorr};
 pub use kenward_roger::KenwardRoger;
 
 use crate::data::Data;
@@ -73,7 +73,10 @@ pub struct LmmSpec {
     pub(crate) missing: Missingness,
     pub(crate) row_ids: Arc<Vec<usize>>,
     pub(crate) x: Arc<nalgebra::DMatrix<f64>>,
+    /// The response less the offsets.
     pub(crate) y: Arc<nalgebra::DVector<f64>>,
+    /// The offsets' sum per row used, if the formula has offsets.
+    pub(crate) offset: Option<Arc<nalgebra::DVector<f64>>>,
 }
 
 impl LmmSpec {
@@ -99,7 +102,9 @@ impl LmmSpec {
                 formula.text()
             )));
         }
-        let frame = ModelFrame::new(formula, data)?;
+        let (mdata, bound) = crate::formula::prepare(formula, data)?;
+        let data = &*mdata;
+        let frame = ModelFrame::from_model_data(formula, data, bound)?;
         if frame.rows.len() <= frame.x.ncols() {
             return Err(Error::Model(format!(
                 "{} complete rows cannot estimate {} fixed effects",
@@ -125,6 +130,7 @@ impl LmmSpec {
             missing: frame.missing,
             x: Arc::new(frame.x),
             y: Arc::new(frame.y),
+            offset: frame.offset.map(Arc::new),
             structure: Arc::new(structure),
         })
     }

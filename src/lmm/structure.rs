@@ -201,10 +201,15 @@ fn grouping_factor(
     Ok((labels, codes))
 }
 
-fn build_term(rt: &RandomTerm, data: &Data, rows: &[usize]) -> Result<ReTerm> {
+fn build_term(
+    rt: &RandomTerm,
+    data: &Data,
+    rows: &[usize],
+    transforms: &[crate::formula::functions::Bound],
+) -> Result<ReTerm> {
     let group = rt.group_name();
     let (levels, codes) = grouping_factor(data, &rt.group, rows)?;
-    let design = Design::new(&rt.effects, data, rows)?;
+    let design = Design::new_with(&rt.effects, data, rows, transforms.to_vec())?;
     let z = design.matrix(data, rows)?;
     let effects = design.column_names().to_vec();
     let term_text = format!(
@@ -444,7 +449,7 @@ impl Structure {
         let mut terms: Vec<ReTerm> = formula
             .random()
             .iter()
-            .map(|rt| build_term(rt, data, rows))
+            .map(|rt| build_term(rt, data, rows, frame.design.transforms()))
             .collect::<Result<_>>()?;
         terms.sort_by_key(|t| std::cmp::Reverse(t.nlevels()));
         Ok(Self::from_parts(terms, &frame.x, &frame.y))

@@ -96,6 +96,7 @@ pub struct OlsFit {
     leverage: Vec<f64>,
     row_ids: Vec<usize>,
     missing: Missingness,
+    offsets: Vec<String>,
     #[serde(skip)]
     design: Design,
     #[serde(skip)]
@@ -127,6 +128,7 @@ impl OlsFit {
             x,
             design,
             missing,
+            offset,
         } = frame;
         let (n, p) = x.shape();
         if n <= p {
@@ -151,6 +153,11 @@ impl OlsFit {
         let beta = &rinv * qty.rows(0, p);
         let fitted = &x * &beta;
         let resid = &y - &fitted;
+        // R reports fitted values with the offset added back; R² and F use them without it.
+        let fitted = match &offset {
+            Some(o) => fitted + o,
+            None => fitted,
+        };
         let rss = resid.norm_squared();
         let df = (n - p) as f64;
         let sigma2 = rss / df;
@@ -199,6 +206,7 @@ impl OlsFit {
             leverage,
             row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
             missing,
+            offsets: formula.offsets().to_vec(),
             design,
             x,
             xtx_inv,
@@ -381,7 +389,20 @@ impl OlsFit {
         }
         let x0 = self.model_matrix(newdata)?;
         let beta = DVector::from_vec(self.beta());
-        let fit = &x0 * beta;
+        let mut fit = &x0 * beta;
+        if !self.offsets.is_empty() {
+            let aug = crate::formula::functions::apply_bound(newdata, self.design.transforms())?;
+            for label in &self.offsets {
+                for (r, (f, v)) in fit.iter_mut().zip(aug.numeric(label)?).enumerate() {
+                    *f += v.ok_or_else(|| Error::InvalidValue {
+                        column: label.clone(),
+                        row: newdata.row_ids()[r],
+                        value: "NA".into(),
+                        reason: "missing value where the model needs one".into(),
+                    })?;
+                }
+            }
+        }
         let s2 = self.sigma * self.sigma;
         let q = t_quantile(0.5 + level / 2.0, self.df_residual);
         let mut se_fit = Vec::with_capacity(x0.nrows());
