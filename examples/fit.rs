@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--probe FOCAL:MODERATOR] [--json]
+//!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //! ```
 //!
 //! A formula with random-effect terms fits a linear mixed model (REML unless `--ml`), one
@@ -9,62 +10,50 @@
 //! DESIGN.md's contract); otherwise a table like R's `summary()`. Bad input prints a one-line
 //! error on stderr and exits with status 2.
 
+mod support;
+
+use clap::Parser;
 use securebase::probe::{DfMethod, ModeratorValues, Probe, Probeable, probe};
-use securebase::{Criterion, Data, Formula, LmmFit, LmmSpec, Ols};
+use securebase::{Criterion, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
+use support::{CsvArgs, one_line};
 
+/// Fit a model to a CSV file: OLS, or a linear mixed model when the formula has random-effect
+/// terms such as (1 | therapist).
+#[derive(Parser, Debug)]
+#[command(name = "fit")]
 struct Args {
+    /// The data file (CSV with a header row)
+    #[arg(long, value_name = "FILE.csv")]
     data: String,
+    /// The model, in R's syntax: "y ~ x * z + log(w) + (session | client)"
+    #[arg(long, value_name = "FORMULA")]
     formula: String,
-    json: bool,
+    /// Fit a mixed model by maximum likelihood (default: REML)
+    #[arg(long)]
     ml: bool,
+    /// Simple slopes and Johnson–Neyman regions of FOCAL at values of MODERATOR
+    #[arg(long, value_name = "FOCAL:MODERATOR", value_parser = parse_probe)]
     probe: Option<(String, String)>,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    csv: CsvArgs,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut data = None;
-    let mut formula = None;
-    let (mut json, mut ml) = (false, false);
-    let mut probe = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--data" => data = Some(it.next().ok_or("--data needs a file name")?),
-            "--formula" => formula = Some(it.next().ok_or("--formula needs a formula")?),
-            "--json" => json = true,
-            "--ml" => ml = true,
-            "--probe" => {
-                let v = it.next().ok_or("--probe needs FOCAL:MODERATOR")?;
-                let (f, m) = v
-                    .split_once(':')
-                    .ok_or("--probe takes FOCAL:MODERATOR, e.g. --probe anxiety:esat")?;
-                probe = Some((f.to_string(), m.to_string()));
-            }
-            "-h" | "--help" => {
-                return Err(
-                    "usage: fit --data FILE.csv --formula \"y ~ x\" [--ml] [--json]".into(),
-                );
-            }
-            other => return Err(format!("unknown argument '{other}' (try --help)")),
-        }
+fn parse_probe(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((f, m)) if !f.is_empty() && !m.is_empty() => Ok((f.to_string(), m.to_string())),
+        _ => Err("takes FOCAL:MODERATOR, e.g. --probe anxiety:esat".into()),
     }
-    Ok(Args {
-        data: data.ok_or("--data FILE.csv is required")?,
-        formula: formula.ok_or("--formula \"y ~ x\" is required")?,
-        json,
-        ml,
-        probe,
-    })
-}
-
-fn one_line(e: &securebase::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
 fn run(args: &Args) -> Result<String, String> {
-    let data = Data::from_csv_path(&args.data).map_err(|e| one_line(&e))?;
+    let (data, report) = args.csv.read(&args.data)?;
+    let notes = report.notes();
     let formula = Formula::parse(&args.formula).map_err(|e| one_line(&e))?;
     if formula.is_mixed() {
         let criterion = if args.ml {
@@ -75,7 +64,9 @@ fn run(args: &Args) -> Result<String, String> {
         let spec = LmmSpec::from_formula(&data, &formula).map_err(|e| one_line(&e))?;
         let fit = spec.fit(criterion).map_err(|e| one_line(&e))?;
         let probed = run_probe(&fit, args)?;
-        return Ok(output(args.json, lmm_json(&fit), fit.to_string(), probed));
+        let mut value = lmm_json(&fit);
+        value["read_notes"] = json!(notes);
+        return Ok(output(args.json, value, fit.to_string(), probed));
     }
     let fit = Ols::fit_formula(&data, &formula).map_err(|e| one_line(&e))?;
     let probed = run_probe(&fit, args)?;
@@ -100,6 +91,7 @@ fn run(args: &Args) -> Result<String, String> {
         "f_test": fit.f_test(),
         "n_dropped": fit.missing().n_dropped(),
         "dropped_rows": fit.missing().dropped_rows,
+        "read_notes": notes,
     });
     Ok(output(args.json, out, fit.to_string(), probed))
 }
@@ -186,16 +178,16 @@ fn lmm_json(fit: &LmmFit) -> Value {
 }
 
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|a| run(&a));
-    match result {
+    let args = match support::parse::<Args>() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match run(&args) {
         Ok(text) => {
             // A closed pipe (e.g. `| head`) is not an error worth a panic.
             let _ = writeln!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => support::fail(&msg),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example score -- --data ITEMS.csv --key KEY [--columns COLS] [--json]
+//!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //! ```
 //!
 //! `KEY` is a built-in key's name (`ders-16`, `ecr`, `ecr-r`, `ecr-rs`, `iip-32`, `ipip-bfi-25`,
@@ -12,38 +13,45 @@
 //! and α if deleted; then each respondent's scores with the items answered. Out-of-range
 //! responses are an error naming row and column (exit status 2).
 
-use securebase::Data;
+mod support;
+
+use clap::Parser;
 use securebase::scoring::{InvalidResponses, MissingItems, load_key, reliability, score};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
+use support::{CsvArgs, one_line};
 
-fn run() -> Result<String, String> {
-    let mut data = None;
-    let mut key = None;
-    let mut columns = None;
-    let mut as_json = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--data" => data = it.next(),
-            "--key" => key = it.next(),
-            "--columns" => columns = it.next(),
-            "--json" => as_json = true,
-            other => {
-                return Err(format!(
-                    "unknown argument '{other}' (usage: score --data ITEMS.csv --key KEY [--columns COLS] [--json])"
-                ));
-            }
-        }
-    }
-    let one = |e: securebase::Error| e.to_string().lines().next().unwrap_or_default().to_string();
-    let data = Data::from_csv_path(data.ok_or("--data ITEMS.csv is required")?).map_err(one)?;
-    let mut key = load_key(&key.ok_or("--key KEY is required")?).map_err(one)?;
-    if let Some(cols) = columns {
+/// Score item responses with a built-in key or a key file, with a reliability table.
+#[derive(Parser, Debug)]
+#[command(name = "score")]
+struct Args {
+    /// The item responses (CSV with a header row)
+    #[arg(long, value_name = "ITEMS.csv")]
+    data: String,
+    /// A built-in key (ders-16, ecr, ecr-r, ecr-rs, iip-32, ipip-bfi-25, wai-sr) or a key file
+    #[arg(long, value_name = "KEY")]
+    key: String,
+    /// The data's columns for the key's items, in item order: a comma-separated list, or one
+    /// pattern such as ECR_{} for ECR_1, ECR_2, …
+    #[arg(long, value_name = "COLS")]
+    columns: Option<String>,
+    /// Print one JSON object instead of tables
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+fn run(args: &Args) -> Result<String, String> {
+    let one = |e: securebase::Error| one_line(&e);
+    let (data, _) = args.csv.read(&args.data)?;
+    let mut key = load_key(&args.key).map_err(one)?;
+    if let Some(cols) = &args.columns {
         let cols: Vec<&str> = cols.split(',').map(str::trim).collect();
         key = key.with_columns(&cols).map_err(one)?;
     }
+    let as_json = args.json;
     let scores = score(&data, &key, InvalidResponses::Error).map_err(one)?;
     let rel = reliability(&data, &key, MissingItems::CompleteCases).map_err(one)?;
     if as_json {
@@ -95,14 +103,15 @@ fn run() -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let args = match support::parse::<Args>() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match run(&args) {
         Ok(text) => {
             let _ = write!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            ExitCode::from(2)
-        }
+        Err(msg) => support::fail(&msg),
     }
 }
