@@ -10,15 +10,46 @@ use crate::stats::Coefficient;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-/// How the optimizer ended.
+/// How the optimization went: the optimizer, its end, and the check of the optimum.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Optimization {
-    /// Objective evaluations used.
+    /// The optimizer ("BOBYQA").
+    pub optimizer: String,
+    /// Objective evaluations used, restarts included.
     pub evaluations: usize,
-    /// Whether BOBYQA reached its final trust radius (converged).
+    /// Whether the optimizer reached its final trust radius (converged) on the kept run.
     pub converged: bool,
-    /// BOBYQA's termination message.
+    /// The optimizer's termination message for the kept run.
     pub message: String,
+    /// Restarts from other starts after the first optimum failed its check or lay on the
+    /// boundary (models with vector-valued random effects only).
+    pub restarts: usize,
+    /// At the kept optimum, the largest gradient component scaled by the Hessian's Cholesky
+    /// factor (lme4's convergence measure), over the parameters not at their bound; `None` when
+    /// not checked or when the Hessian is not positive definite.
+    pub max_scaled_gradient: Option<f64>,
+    /// At the kept optimum, the largest absolute gradient component (same parameters).
+    pub max_gradient: Option<f64>,
+    /// What the check of the optimum found and did, in words (also among the fit's
+    /// diagnostics).
+    pub checks: Vec<String>,
+}
+
+impl Optimization {
+    /// A record for a fit at a θ found elsewhere (e.g. by [`LmmSpec::fit_at`] callers).
+    pub fn external(message: &str) -> Optimization {
+        Optimization {
+            optimizer: "none".into(),
+            evaluations: 0,
+            converged: true,
+            message: message.to_string(),
+            restarts: 0,
+            max_scaled_gradient: None,
+            max_gradient: None,
+            checks: Vec::new(),
+        }
+    }
 }
 
 /// Variance components of one grouping factor: σ² T Tᵀ as variances, SDs and correlations.
@@ -188,8 +219,11 @@ pub struct FitOptions {
     pub start: Option<Vec<f64>>,
     /// Final trust-region radius of BOBYQA (default 1e-8).
     pub rho_end: f64,
-    /// Evaluation budget (default max(20000, 1000 · length of θ)).
+    /// Evaluation budget per optimizer run (default max(20000, 1000 · length of θ)).
     pub max_evaluations: Option<usize>,
+    /// Check the optimum of models with vector-valued random effects and restart from other
+    /// starts where it fails or lies on the boundary (default true; see [`Optimization`]).
+    pub check_optimum: bool,
 }
 
 impl FitOptions {
@@ -209,6 +243,7 @@ impl Default for FitOptions {
             start: None,
             rho_end: 1e-8,
             max_evaluations: None,
+            check_optimum: true,
         }
     }
 }
@@ -229,42 +264,10 @@ impl LmmSpec {
     /// [`Error::Numerical`] if no θ gives a finite objective.
     pub fn fit_with(&self, criterion: Criterion, options: &FitOptions) -> Result<LmmFit> {
         let s = &self.structure;
-        let n = s.ntheta();
-        let lower = s.lower_bounds();
-        let upper = vec![f64::INFINITY; n];
-        let mut theta = match &options.start {
-            Some(start) => {
-                self.deviance(criterion).eval(start)?;
-                start.clone()
-            }
-            None => s.initial_theta(),
-        };
-        let mut config = bobyqa::Config::new(n);
-        config.rho_begin = 0.2;
-        config.rho_end = options.rho_end;
-        config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
-        let mut solver = bobyqa::Bobyqa::new(n, config)
-            .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
-        let mut ws = super::objective::Workspace::new(s);
-        let outcome = solver.minimize(
-            |t| s.objective_with(t, criterion, &mut ws),
-            &mut theta,
-            &lower,
-            &upper,
-        );
-        if !outcome.found_finite() {
-            return Err(Error::Numerical(
-                "the optimizer found no θ with a finite objective".into(),
-            ));
+        if let Some(start) = &options.start {
+            self.deviance(criterion).eval(start)?;
         }
-        let optimization = Optimization {
-            evaluations: outcome.n_eval,
-            converged: matches!(
-                outcome.status,
-                bobyqa::Status::Converged | bobyqa::Status::FtolReached
-            ),
-            message: outcome.status.to_string(),
-        };
+        let (theta, optimization) = super::optimum::optimize(s, criterion, options)?;
         self.fit_at(&theta, criterion, optimization, options.ddf)
     }
 
@@ -515,6 +518,7 @@ impl LmmSpec {
                 optimization.message
             ));
         }
+        diagnostics.extend(optimization.checks.iter().cloned());
         // Satterthwaite df from the Hessian of the deviance in (θ, σ).
         let sat = match ddf {
             Ddf::Satterthwaite => {

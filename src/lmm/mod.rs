@@ -29,6 +29,7 @@ mod display;
 mod fit;
 pub mod kenward_roger;
 mod objective;
+mod optimum;
 mod satterthwaite;
 mod structure;
 

@@ -1,0 +1,252 @@
+//! Minimizing the profiled criterion over θ, and making sure the minimum is one.
+//!
+//! BOBYQA (Powell 2009; the `bobyqa` crate's PRIMA port) minimizes the criterion under lme4's
+//! bounds (diagonal elements of each relative factor ≥ 0). With vector-valued random effects the
+//! criterion can have several local minima on different faces of the boundary (a factor's first
+//! diagonal element at 0 removes that effect's whole variance, where the better optimum may lose
+//! a later one instead), and a search can stop at a saddle. So for models with a random term of
+//! two or more effects, the optimum is checked as lme4's `checkConv` checks it — the gradient
+//! scaled by the Cholesky factor of the Hessian (finite differences, on the parameters not at
+//! their bound) below 0.002, the Hessian positive definite — and when the check fails, or the
+//! fit is on the boundary, the search is restarted from two other starts (the boundary
+//! elements released to 1, and lme4's start scaled by ½). The best optimum is kept, and the
+//! fit's diagnostics say what was done.
+
+use super::structure::Structure;
+use super::{Criterion, FitOptions, Optimization};
+use crate::error::{Error, Result};
+
+/// lme4's tolerance for the scaled gradient (`check.conv.grad`).
+const GRADIENT_TOL: f64 = 0.002;
+/// A diagonal θ element below this is on the boundary (lme4's `isSingular` tolerance).
+const BOUNDARY_TOL: f64 = 1e-4;
+/// Finite-difference step in θ (lme4's `deriv12` uses 1e-4).
+const STEP: f64 = 1e-4;
+
+/// One BOBYQA run.
+struct Run {
+    theta: Vec<f64>,
+    objective: f64,
+    evaluations: usize,
+    converged: bool,
+    message: String,
+}
+
+fn bobyqa(
+    s: &Structure,
+    criterion: Criterion,
+    start: Vec<f64>,
+    options: &FitOptions,
+) -> Result<Run> {
+    let n = s.ntheta();
+    let lower = s.lower_bounds();
+    let upper = vec![f64::INFINITY; n];
+    let mut theta = start;
+    let mut config = bobyqa::Config::new(n);
+    config.rho_begin = 0.2;
+    config.rho_end = options.rho_end;
+    config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
+    let mut solver = bobyqa::Bobyqa::new(n, config)
+        .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
+    let mut ws = super::objective::Workspace::new(s);
+    let outcome = solver.minimize(
+        |t| s.objective_with(t, criterion, &mut ws),
+        &mut theta,
+        &lower,
+        &upper,
+    );
+    if !outcome.found_finite() {
+        return Err(Error::Numerical(
+            "the optimizer found no θ with a finite objective".into(),
+        ));
+    }
+    let objective = s.objective_with(&theta, criterion, &mut ws);
+    Ok(Run {
+        theta,
+        objective,
+        evaluations: outcome.n_eval,
+        converged: matches!(
+            outcome.status,
+            bobyqa::Status::Converged | bobyqa::Status::FtolReached
+        ),
+        message: outcome.status.to_string(),
+    })
+}
+
+/// What the check of an optimum found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Check {
+    /// Some diagonal θ element is at (or within 1e-4 of) its bound 0.
+    pub(crate) on_boundary: bool,
+    /// Largest component of the gradient scaled by the Hessian's Cholesky factor, over the
+    /// parameters not at their bound (`None` if the Hessian is not positive definite).
+    pub(crate) scaled_gradient: Option<f64>,
+    /// Largest absolute gradient component over those parameters.
+    pub(crate) gradient: f64,
+}
+
+impl Check {
+    fn passes(&self) -> bool {
+        !self.on_boundary && self.scaled_gradient.is_some_and(|g| g < GRADIENT_TOL)
+    }
+}
+
+/// Gradient and Hessian of the criterion at θ by central differences over the free
+/// parameters (those not at their lower bound).
+pub(crate) fn check(s: &Structure, criterion: Criterion, theta: &[f64]) -> Check {
+    let lower = s.lower_bounds();
+    let at_bound: Vec<bool> = theta
+        .iter()
+        .zip(&lower)
+        .map(|(&t, &lb)| lb == 0.0 && t < BOUNDARY_TOL)
+        .collect();
+    let free: Vec<usize> = (0..theta.len()).filter(|&i| !at_bound[i]).collect();
+    let mut ws = super::objective::Workspace::new(s);
+    let mut f = |t: &[f64]| s.objective_with(t, criterion, &mut ws);
+    let f0 = f(theta);
+    let k = free.len();
+    let mut grad = vec![0.0; k];
+    let mut hess = nalgebra::DMatrix::<f64>::zeros(k, k);
+    let mut point = theta.to_vec();
+    let mut at = |moves: &[(usize, f64)], f: &mut dyn FnMut(&[f64]) -> f64| {
+        for &(i, d) in moves {
+            point[i] += d;
+        }
+        let v = f(&point);
+        for &(i, d) in moves {
+            point[i] -= d;
+        }
+        v
+    };
+    for (a, &i) in free.iter().enumerate() {
+        let (fp, fm) = (at(&[(i, STEP)], &mut f), at(&[(i, -STEP)], &mut f));
+        grad[a] = (fp - fm) / (2.0 * STEP);
+        hess[(a, a)] = (fp - 2.0 * f0 + fm) / (STEP * STEP);
+        for (b, &j) in free.iter().enumerate().take(a) {
+            let pp = at(&[(i, STEP), (j, STEP)], &mut f);
+            let pm = at(&[(i, STEP), (j, -STEP)], &mut f);
+            let mp = at(&[(i, -STEP), (j, STEP)], &mut f);
+            let mm = at(&[(i, -STEP), (j, -STEP)], &mut f);
+            let h = (pp - pm - mp + mm) / (4.0 * STEP * STEP);
+            hess[(a, b)] = h;
+            hess[(b, a)] = h;
+        }
+    }
+    let gradient = grad.iter().fold(0.0_f64, |m, g| m.max(g.abs()));
+    let scaled_gradient = if k == 0 {
+        Some(0.0)
+    } else {
+        nalgebra::Cholesky::new(hess).map(|c| {
+            // lme4: solve(chol(H), g) with chol(H) upper triangular = Lᵀ.
+            let g = nalgebra::DVector::from_vec(grad);
+            let x = c.l().transpose().solve_upper_triangular(&g).unwrap_or(g);
+            x.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+        })
+    };
+    Check {
+        on_boundary: at_bound.iter().any(|&b| b),
+        scaled_gradient,
+        gradient,
+    }
+}
+
+/// Minimize the criterion; for models with a vector-valued random term, check the optimum and
+/// restart where it fails or lies on the boundary (see the module docs).
+pub(crate) fn optimize(
+    s: &Structure,
+    criterion: Criterion,
+    options: &FitOptions,
+) -> Result<(Vec<f64>, Optimization)> {
+    let first_start = options.start.clone().unwrap_or_else(|| s.initial_theta());
+    let mut best = bobyqa(s, criterion, first_start, options)?;
+    let mut evaluations = best.evaluations;
+    let mut checks = Vec::new();
+    let mut restarts = 0;
+    let vector_terms = s.terms.iter().any(|t| t.q() >= 2);
+    let mut final_check = None;
+    if vector_terms && options.check_optimum {
+        let c = check(s, criterion, &best.theta);
+        if c.passes() {
+            final_check = Some(c);
+        } else {
+            let why = if c.on_boundary {
+                "is on the boundary".to_string()
+            } else {
+                match c.scaled_gradient {
+                    Some(g) => format!("has a scaled gradient of {g:.2e} (above {GRADIENT_TOL})"),
+                    None => "has a Hessian that is not positive definite".to_string(),
+                }
+            };
+            let released: Vec<f64> = best
+                .theta
+                .iter()
+                .zip(s.lower_bounds())
+                .map(|(&t, lb)| {
+                    if lb == 0.0 && t < BOUNDARY_TOL {
+                        1.0
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            let mut starts: Vec<(&str, Vec<f64>)> = Vec::new();
+            if c.on_boundary {
+                starts.push(("the boundary elements released", released));
+            }
+            starts.push((
+                "lme4's start scaled by 1/2",
+                s.initial_theta().iter().map(|t| t * 0.5).collect(),
+            ));
+            if options.start.is_some() {
+                starts.push(("lme4's start", s.initial_theta()));
+            }
+            let first_objective = best.objective;
+            let mut won: Option<&str> = None;
+            for (name, start) in starts {
+                let run = bobyqa(s, criterion, start, options)?;
+                restarts += 1;
+                evaluations += run.evaluations;
+                if run.objective < best.objective - 1e-9 * (1.0 + best.objective.abs()) {
+                    best = run;
+                    won = Some(name);
+                }
+            }
+            let label = criterion.name();
+            checks.push(match won {
+                Some(name) => format!(
+                    "the first optimum ({label} {first_objective:.4}) {why}; of {restarts} restarts, the one from {name} reached a lower {label} ({:.4}), which is kept",
+                    best.objective
+                ),
+                None => format!(
+                    "the first optimum ({label} {first_objective:.4}) {why}; {restarts} restarts from other starts found nothing lower"
+                ),
+            });
+            final_check = Some(check(s, criterion, &best.theta));
+        }
+    }
+    if let Some(c) = &final_check {
+        if !c.on_boundary {
+            match c.scaled_gradient {
+                Some(g) if g >= GRADIENT_TOL => checks.push(format!(
+                    "the optimizer may not have converged: the scaled gradient is {g:.2e} (lme4 warns above {GRADIENT_TOL})"
+                )),
+                None => checks.push(
+                    "the Hessian of the criterion is not positive definite at the optimum: the model may be nearly unidentifiable"
+                        .into(),
+                ),
+                _ => {}
+            }
+        }
+    }
+    let optimization = Optimization {
+        optimizer: "BOBYQA".into(),
+        evaluations,
+        converged: best.converged,
+        message: best.message.clone(),
+        restarts,
+        max_scaled_gradient: final_check.as_ref().and_then(|c| c.scaled_gradient),
+        max_gradient: final_check.as_ref().map(|c| c.gradient),
+        checks,
+    };
+    Ok((best.theta, optimization))
+}
