@@ -18,7 +18,7 @@ fn bench(c: &mut Criterion) {
                 if rng.uniform() < 0.02 {
                     None
                 } else {
-                    Some(1.0 + rng.below(7) as f64)
+                    Some(1.0 + rng.below(7).unwrap_or(0) as f64)
                 }
             })
             .collect();

@@ -133,5 +133,83 @@ fn suggestion(available: &[String]) -> String {
     }
 }
 
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The known name closest to `name`, if it is close enough to be a likely typo.
+pub(crate) fn closest<'a, I: IntoIterator<Item = &'a str>>(
+    name: &str,
+    known: I,
+) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= (k.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Parse JSON strictly (the types deny unknown fields), turning serde's message about an
+/// unknown field or variant into one that names it and suggests the known one closest to it.
+pub(crate) fn from_json_strict<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let hint = unknown_name_hint(&msg).unwrap_or_default();
+        Error::Argument {
+            name: what.to_string(),
+            message: format!("not a valid {what} file: {msg}{hint}"),
+        }
+    })
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"), a
+/// "; did you mean 'a'?" suggestion.
+fn unknown_name_hint(msg: &str) -> Option<String> {
+    let rest = msg
+        .strip_prefix("unknown field `")
+        .or_else(|| msg.strip_prefix("unknown variant `"))?;
+    let (name, rest) = rest.split_once('`')?;
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    closest(name, known.iter().copied()).map(|k| format!("; did you mean '{k}'?"))
+}
+
 /// `Result` with the crate's [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_get_the_closest_known_name() {
+        assert_eq!(
+            closest("reversed", ["name", "items", "reverse"]),
+            Some("reverse")
+        );
+        assert_eq!(
+            closest("min_answerd", ["min_answered", "norms"]),
+            Some("min_answered")
+        );
+        assert_eq!(closest("zzzzzz", ["name", "items"]), None);
+        let hint = unknown_name_hint(
+            "unknown field `reversed`, expected one of `name`, `items`, `reverse` at line 3 column 20",
+        );
+        assert_eq!(hint.as_deref(), Some("; did you mean 'reverse'?"));
+    }
+}

@@ -269,7 +269,7 @@ impl Setup<'_> {
         let est = self.inf.beta[x] + self.inf.beta[xw] * w;
         let se = (v[x][x] + 2.0 * w * v[x][xw] + w * w * v[xw][xw]).sqrt();
         let df = (self.inf.df)(&self.contrast(w));
-        let c = Coefficient::new(label, est, se, df, level);
+        let c = Coefficient::at(label, est, se, df, level);
         SimpleSlope {
             at: w,
             label: label.to_string(),
@@ -382,17 +382,6 @@ impl Setup<'_> {
     }
 }
 
-fn check_level(level: f64) -> Result<()> {
-    if level > 0.0 && level < 1.0 {
-        Ok(())
-    } else {
-        Err(Error::Argument {
-            name: "level".into(),
-            message: format!("{level} is not in (0, 1)"),
-        })
-    }
-}
-
 /// Probe the interaction of `focal` and `moderator` in a fitted model: simple slopes at
 /// `values` and the Johnson–Neyman regions, at confidence `level` (α = 1 − level).
 ///
@@ -420,7 +409,7 @@ pub fn probe<M: Probeable + ?Sized>(
     df_method: DfMethod,
     level: f64,
 ) -> Result<Probe> {
-    check_level(level)?;
+    crate::stats::check_level(level)?;
     let s = setup(model, focal, moderator, df_method)?;
     let n = s.w.len() as f64;
     let mean = s.w.iter().sum::<f64>() / n;
@@ -477,7 +466,7 @@ pub fn slope_curve<M: Probeable + ?Sized>(
     df_method: DfMethod,
     level: f64,
 ) -> Result<Vec<SimpleSlope>> {
-    check_level(level)?;
+    crate::stats::check_level(level)?;
     if points < 2 {
         return Err(Error::Argument {
             name: "points".into(),

@@ -60,9 +60,15 @@ impl Rng {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    /// Uniform integer in 0..n (n > 0), without modulo bias (Lemire's method).
-    pub fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
+    /// Uniform integer in 0..n, without modulo bias (Lemire's method); `None` for `n = 0`
+    /// (an empty range has no draw).
+    pub fn below(&mut self, n: usize) -> Option<usize> {
+        (n > 0).then(|| self.index(n))
+    }
+
+    /// [`Rng::below`] for a range the caller knows is not empty (`n ≥ 1`).
+    pub(crate) fn index(&mut self, n: usize) -> usize {
+        let n = (n as u64).max(1);
         loop {
             let m = (self.next_u64() as u128) * (n as u128);
             let low = m as u64;
@@ -96,12 +102,13 @@ mod tests {
         assert!(mz.abs() < 0.01 && (vz - 1.0).abs() < 0.02, "{mz} {vz}");
         let mut counts = [0usize; 7];
         for _ in 0..70_000 {
-            counts[r.below(7)] += 1;
+            counts[r.below(7).unwrap()] += 1;
         }
         assert!(
             counts.iter().all(|&c| (c as f64 - 10_000.0).abs() < 400.0),
             "{counts:?}"
         );
+        assert_eq!(r.below(0), None);
     }
 
     #[test]

@@ -47,7 +47,11 @@ pub fn chisq_upper(x: f64, df: f64) -> f64 {
 }
 
 /// The `p` quantile of Student's t on `df` degrees of freedom (normal for infinite `df`).
+/// `NaN` for `p` outside [0, 1] or `df` not positive, as R's `qt()` gives.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
     if df.is_infinite() {
         return normal_quantile(p);
     }
@@ -78,9 +82,43 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     }
 }
 
-/// The `p` quantile of the standard normal.
+/// The `p` quantile of the standard normal; `NaN` for `p` outside [0, 1], as R's `qnorm()`.
 pub fn normal_quantile(p: f64) -> f64 {
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
     Normal::standard().inverse_cdf(p)
+}
+
+/// Check contrast weights: one finite weight per fixed effect, not all zero.
+pub(crate) fn check_weights(l: &[f64], p: usize) -> crate::Result<()> {
+    if l.len() != p || l.iter().any(|w| !w.is_finite()) || l.iter().all(|&w| w == 0.0) {
+        return Err(crate::Error::Argument {
+            name: "l".into(),
+            message: format!(
+                "needs {p} finite weights (one per fixed effect), not all zero; got {:?}",
+                l
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Check a confidence level: a number strictly between 0 and 1.
+///
+/// # Errors
+/// [`crate::Error::Argument`] naming the argument otherwise (NaN, 0, 1, 95, …).
+pub fn check_level(level: f64) -> crate::Result<()> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(crate::Error::Argument {
+            name: "level".into(),
+            message: format!(
+                "a confidence level must be strictly between 0 and 1 (e.g. 0.95), not {level}"
+            ),
+        })
+    }
 }
 
 /// One row of a coefficient table: estimate, standard error, df, t (or z), p, and a confidence
@@ -105,7 +143,39 @@ pub struct Coefficient {
 
 impl Coefficient {
     /// A row from an estimate, its standard error and df, with a `level` CI (e.g. 0.95).
-    pub fn new(term: &str, estimate: f64, std_error: f64, df: f64, level: f64) -> Coefficient {
+    ///
+    /// # Errors
+    /// [`crate::Error::Argument`] for a level not strictly between 0 and 1, a negative or NaN
+    /// standard error, or a df that is not positive.
+    pub fn new(
+        term: &str,
+        estimate: f64,
+        std_error: f64,
+        df: f64,
+        level: f64,
+    ) -> crate::Result<Coefficient> {
+        check_level(level)?;
+        let valid = std_error >= 0.0 && df > 0.0; // false for NaN
+        if !valid {
+            return Err(crate::Error::Argument {
+                name: "std_error".into(),
+                message: format!(
+                    "a coefficient needs a standard error ≥ 0 and df > 0 (got {std_error} and {df})"
+                ),
+            });
+        }
+        Ok(Self::at(term, estimate, std_error, df, level))
+    }
+
+    /// [`Coefficient::new`] for arguments the crate has checked (a valid level); a NaN df (no
+    /// df available) gives NaN p and CI.
+    pub(crate) fn at(
+        term: &str,
+        estimate: f64,
+        std_error: f64,
+        df: f64,
+        level: f64,
+    ) -> Coefficient {
         let t = estimate / std_error;
         let q = t_quantile(0.5 + level / 2.0, df);
         Coefficient {

@@ -300,3 +300,187 @@ fn bad_input_is_one_line_and_exit_2() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const MTCARS: &str = "<mtcars.csv>";
+
+#[test]
+fn every_example_answers_help_and_rejects_bad_flag_values() {
+    for name in ["fit", "score", "study", "power"] {
+        let out = run(name, &["--help"]);
+        assert!(out.status.success(), "{name} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Usage:") && text.contains("--"),
+            "{name}: {text}"
+        );
+    }
+    let bad: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("power", vec!["--replicates", "abc"], "invalid value 'abc'"),
+        ("power", vec!["--seed", "-1"], "invalid value '-1'"),
+        ("power", vec!["--replicates", "0"], "at least 1"),
+        ("power", vec!["--b-xz", "NaN", "--replicates", "2"], "b_xz"),
+        (
+            "power",
+            vec![
+                "--svg",
+                "/proc/no/such/dir/x.svg",
+                "--replicates",
+                "2",
+                "--therapists",
+                "10",
+            ],
+            "cannot",
+        ),
+        ("study", vec!["--replicates", "xyz"], "invalid value"),
+        (
+            "study",
+            vec!["--out", "/proc/no/such/dir/r.json", "--replicates", "100"],
+            "cannot",
+        ),
+        ("fit", vec!["--data", "x.csv"], "--formula"),
+        (
+            "fit",
+            vec!["--data", "x.csv", "--formula", "y ~ x", "--delimiter", "#"],
+            "not one of",
+        ),
+        (
+            "score",
+            vec!["--data", MTCARS, "--key", "."],
+            "is a directory",
+        ),
+    ];
+    for (name, args, needle) in bad {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if *a == MTCARS {
+                    fixture("mtcars.csv").display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(name, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name} {args:?}: {err}");
+        assert!(err.contains(needle), "{name} {args:?}: {err}");
+    }
+}
+
+#[test]
+fn messy_files_through_fit() {
+    let dir = std::env::temp_dir().join(format!("securebase-messy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spss.csv");
+    // An SPSS-style export: semicolons, decimal commas, "." for missing, IDs with zeros.
+    let mut text = String::from("client;session;score;anx\n");
+    for c in 0..8 {
+        for s in 1..=4 {
+            let score = if (c + s) % 7 == 0 {
+                ".".to_string()
+            } else {
+                format!("{},{}", 2 + (c * s) % 4, (c + 3 * s) % 10)
+            };
+            text.push_str(&format!("{:03};{s};{score};{},5\n", c + 1, 1 + c % 3));
+        }
+    }
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    // Without options: the column with '.' tokens is an error naming the way out.
+    let out = run(
+        "fit",
+        &["--data", p, "--formula", "score ~ session + (1 | client)"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--na") || err.contains("--decimal-comma"),
+        "{err}"
+    );
+    // With them: a fit, 8 client groups ("001" … "008"), dropped rows reported.
+    let v = json(&run(
+        "fit",
+        &[
+            "--data",
+            p,
+            "--formula",
+            "score ~ session + anx + (1 | client)",
+            "--json",
+            "--na",
+            "NA,.",
+            "--decimal-comma",
+        ],
+    ));
+    assert_eq!(v["ngroups"][0][1], 8);
+    assert!(v["n_dropped"].as_u64().unwrap() > 0);
+    assert!(v["icc"]["adjusted"].is_f64() && v["icc"]["by_group"][0]["group"] == "client");
+    assert!(
+        v["read_notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("semicolon")),
+        "{}",
+        v["read_notes"]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn no_formula_up_to_64_kb_aborts_or_hangs_the_fit_example() {
+    // Each is answered with exit status 2 and one line. The wall-clock bound is a hang guard
+    // far above the measured times (milliseconds), not a speed test.
+    let f = fixture("mtcars.csv");
+    let vars: Vec<String> = (1..=16).map(|i| format!("x{i}")).collect();
+    let n = 64 * 1024;
+    let many: Vec<String> = (0..40).map(|i| format!("x{i}")).collect();
+    // The same variable crossed with itself is just that variable: a fit, quickly.
+    let same = format!("mpg ~ {}", vec!["hp"; n / 5 - 4].join(" * "));
+    let out = run("fit", &["--data", f.to_str().unwrap(), "--formula", &same]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let formulas = vec![
+        format!(
+            "mpg ~ {}hp{}",
+            "(".repeat(n / 2 - 10),
+            ")".repeat(n / 2 - 10)
+        ),
+        format!("mpg ~ {}", many.join(" * ")),
+        format!("mpg ~ ({})^16", vars.join(" + ")),
+        format!(
+            "mpg ~ {}",
+            (0..n / 8)
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        ),
+        format!("mpg ~ hp{}", "/wt".repeat(n / 3 - 10)),
+        format!("mpg ~ I({}hp)", "-".repeat(n - 20)),
+        format!(
+            "mpg ~ {}",
+            (0..n / 8 - 10)
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join("+")
+        ),
+        format!("mpg ~ {}", "log(".repeat(n / 6) + "hp" + &")".repeat(n / 6)),
+    ];
+    for formula in formulas {
+        assert!(formula.len() <= n, "{}", formula.len());
+        let t = std::time::Instant::now();
+        let out = run(
+            "fit",
+            &["--data", f.to_str().unwrap(), "--formula", &formula],
+        );
+        let secs = t.elapsed().as_secs_f64();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}…: {err}", &formula[..40]);
+        assert_eq!(err.trim_end().lines().count(), 1);
+        assert!(secs < 10.0, "{}… took {secs} s", &formula[..40]);
+    }
+}

@@ -75,7 +75,10 @@ fn wald_intervals_match_lme4_confint() {
         .unwrap()
         .fit(Criterion::Reml)
         .unwrap();
-    let ci = fit.confint_wald(0.9);
+    let ci = fit.confint_wald(0.9).unwrap();
+    for bad in [f64::NAN, 1.0, -1.0, 95.0] {
+        assert!(fit.confint_wald(bad).is_err(), "{bad}");
+    }
     let (lo, hi) = (f64s(&r["lower"]), f64s(&r["upper"]));
     for (j, (_, [a, b])) in ci.iter().enumerate() {
         close("Wald lower", *a, lo[j], 1e-5);

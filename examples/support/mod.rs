@@ -87,14 +87,15 @@ pub fn parse<T: clap::Parser>() -> Result<T, ExitCode> {
                 Err(ExitCode::SUCCESS)
             }
             _ => {
+                // clap's message up to its first blank line, as one line.
                 let text = e.to_string();
-                let first = text
+                let first: Vec<&str> = text
                     .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string();
-                Err(fail(&first))
+                    .skip_while(|l| l.trim().is_empty())
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                Err(fail(first.join(" ").trim_start_matches("error: ")))
             }
         },
     }

@@ -10,9 +10,24 @@ use std::collections::BTreeMap;
 /// lower case before upper case on ties), so the first level, the baseline of treatment
 /// contrasts, is the one R would choose.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FactorParts")]
 pub struct Factor {
     codes: Vec<Option<u32>>,
     levels: Vec<String>,
+}
+
+/// A [`Factor`] as serialized, checked by [`Factor::from_codes`] before it becomes one.
+#[derive(Deserialize)]
+struct FactorParts {
+    codes: Vec<Option<u32>>,
+    levels: Vec<String>,
+}
+
+impl TryFrom<FactorParts> for Factor {
+    type Error = crate::Error;
+    fn try_from(p: FactorParts) -> crate::Result<Factor> {
+        Factor::from_codes(p.codes, p.levels)
+    }
 }
 
 /// Compare two level labels as R's `sort()` does in an English UTF-8 locale.

@@ -118,10 +118,47 @@ impl Column {
 /// # Ok::<(), securebase::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "DataParts")]
 pub struct Data {
     names: Vec<String>,
     columns: Vec<Column>,
     row_ids: Vec<usize>,
+}
+
+/// A [`Data`] as serialized, checked before it becomes one.
+#[derive(Deserialize)]
+struct DataParts {
+    names: Vec<String>,
+    columns: Vec<Column>,
+    row_ids: Vec<usize>,
+}
+
+impl TryFrom<DataParts> for Data {
+    type Error = Error;
+
+    /// The checks of [`Data::add_column`]: names unique and non-empty, every column as long as
+    /// the row origins, numbers finite.
+    fn try_from(p: DataParts) -> Result<Data> {
+        if p.names.len() != p.columns.len() {
+            return Err(Error::Argument {
+                name: "data".into(),
+                message: format!(
+                    "{} column names for {} columns",
+                    p.names.len(),
+                    p.columns.len()
+                ),
+            });
+        }
+        let mut data = Data {
+            names: Vec::new(),
+            columns: Vec::new(),
+            row_ids: p.row_ids,
+        };
+        for (name, column) in p.names.into_iter().zip(p.columns) {
+            data.add_column(&name, column)?;
+        }
+        Ok(data)
+    }
 }
 
 impl Data {

@@ -194,8 +194,17 @@ impl Design {
             columns.push("(Intercept)".to_string());
             column_term.push(None);
         }
+        let mut seen: std::collections::HashSet<String> = columns.iter().cloned().collect();
         for (ti, t) in coded_terms.iter().enumerate() {
             for name in column_names(t) {
+                if !seen.insert(name.clone()) {
+                    return Err(Error::Term {
+                        term: t.label.clone(),
+                        message: format!(
+                            "two model-matrix columns would be named '{name}' (a data column is named like another term, e.g. '(Intercept)' or 'a:b'); rename the data column"
+                        ),
+                    });
+                }
                 columns.push(name);
                 column_term.push(Some(ti));
             }

@@ -58,6 +58,30 @@ pub(crate) fn prepare<'d>(
     functions::model_data(data, formula.derived(), &formula.columns())
 }
 
+/// A response with no variation (or variation below 1e-10 of its size, which is rounding noise)
+/// has nothing to explain: lme4 stops on it, and least squares would report σ ≈ 0 and huge t.
+fn check_response_varies(name: &str, y: &DVector<f64>, offset: bool) -> Result<()> {
+    let (lo, hi) = y
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let scale = lo.abs().max(hi.abs());
+    if hi - lo <= 1e-10 * scale {
+        let what = if offset { " less its offsets" } else { "" };
+        let how = if hi == lo {
+            format!("constant ({lo})")
+        } else {
+            format!("nearly constant (range {:e} around {lo})", hi - lo)
+        };
+        return Err(Error::Model(format!(
+            "the response '{name}'{what} is {how} in all {} rows used: there is no variation to model",
+            y.len()
+        )));
+    }
+    Ok(())
+}
+
 impl ModelFrame {
     /// Build the frame: check columns, evaluate functions of variables, drop incomplete rows (on
     /// every variable of the formula, random parts included), check the response is numeric,
@@ -120,6 +144,7 @@ impl ModelFrame {
             y -= &o;
             Some(o)
         };
+        check_response_varies(formula.response(), &y, offset.is_some())?;
         let too_large = |v: &mut dyn Iterator<Item = &f64>| v.map(|x| x.abs()).fold(0.0, f64::max);
         let ymax = too_large(&mut y.iter());
         if ymax > MAX_MAGNITUDE {

@@ -538,7 +538,7 @@ impl LmmSpec {
                 let df = sat
                     .as_ref()
                     .map_or(f64::NAN, |sat| sat.df(&l, &unscaled, sigma));
-                Coefficient::new(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95)
+                Coefficient::at(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95)
             })
             .collect();
         if sat.is_none() && ddf == Ddf::Satterthwaite {
@@ -619,9 +619,14 @@ impl LmmFit {
     }
     /// Wald confidence intervals β̂ ± z SE at `level`, as lme4's `confint(fit, method = "Wald")`
     /// (normal quantiles; the coefficient table's `ci` uses t on the Satterthwaite df instead).
-    pub fn confint_wald(&self, level: f64) -> Vec<(String, [f64; 2])> {
+    ///
+    /// # Errors
+    /// [`Error::Argument`] for a level not strictly between 0 and 1.
+    pub fn confint_wald(&self, level: f64) -> Result<Vec<(String, [f64; 2])>> {
+        crate::stats::check_level(level)?;
         let z = crate::stats::normal_quantile(0.5 + level / 2.0);
-        self.coefficients
+        Ok(self
+            .coefficients
             .iter()
             .map(|c| {
                 (
@@ -629,7 +634,7 @@ impl LmmFit {
                     [c.estimate - z * c.std_error, c.estimate + z * c.std_error],
                 )
             })
-            .collect()
+            .collect())
     }
 
     /// The fixed effect named `term`.
@@ -722,18 +727,11 @@ impl LmmFit {
     /// (lmerTest's `contest1D`).
     ///
     /// # Errors
-    /// [`Error::Argument`] if `l` does not have one weight per fixed effect or is all zero.
+    /// [`Error::Argument`] if `l` does not have one finite weight per fixed effect or is all
+    /// zero.
     pub fn contrast(&self, l: &[f64]) -> Result<Coefficient> {
         let p = self.coefficients.len();
-        if l.len() != p || l.iter().all(|&w| w == 0.0) {
-            return Err(Error::Argument {
-                name: "l".into(),
-                message: format!(
-                    "needs {p} weights (one per fixed effect), not all zero; got {}",
-                    l.len()
-                ),
-            });
-        }
+        crate::stats::check_weights(l, p)?;
         let est: f64 = l
             .iter()
             .zip(&self.coefficients)
@@ -756,7 +754,7 @@ impl LmmFit {
             .map(|(w, c)| format!("{w}*{}", c.term))
             .collect::<Vec<_>>()
             .join(" + ");
-        Ok(Coefficient::new(&label, est, var.sqrt(), df, 0.95))
+        Ok(Coefficient::at(&label, est, var.sqrt(), df, 0.95))
     }
 
     /// The asymptotic covariance of (θ̂, σ̂), 2 H⁻¹ with H the Hessian of the deviance

@@ -49,13 +49,7 @@ impl KenwardRoger {
     /// # Errors
     /// [`Error::Argument`] if `l` does not have one weight per fixed effect or is all zero.
     pub fn contrast(&self, l: &[f64]) -> Result<Coefficient> {
-        let p = self.beta.len();
-        if l.len() != p || l.iter().all(|&v| v == 0.0) {
-            return Err(Error::Argument {
-                name: "l".into(),
-                message: format!("needs {p} weights, not all zero"),
-            });
-        }
+        crate::stats::check_weights(l, self.beta.len())?;
         let lv = DVector::from_column_slice(l);
         let df = self.df(&lv);
         let est = lv.dot(&self.beta);
@@ -67,7 +61,7 @@ impl KenwardRoger {
             .map(|(w, n)| format!("{w}*{n}"))
             .collect::<Vec<_>>()
             .join(" + ");
-        Ok(Coefficient::new(&label, est, se, df, 0.95))
+        Ok(Coefficient::at(&label, est, se, df, 0.95))
     }
 
     fn df(&self, l: &DVector<f64>) -> f64 {

@@ -232,18 +232,22 @@ impl Mediation {
                 message: "need at least 2".into(),
             });
         }
-        if !(options.level > 0.0 && options.level < 1.0) {
-            return Err(Error::Argument {
-                name: "level".into(),
-                message: format!("{} is not in (0, 1)", options.level),
-            });
-        }
+        crate::stats::check_level(options.level)?;
         let point = self.fit(data)?;
         let (rows, _) = self.prepare(data)?;
         let sub = data.select_rows(&rows)?;
         let n = sub.nrows();
         let groups = match (options.resampling, self.cluster_codes(&sub)?) {
-            (Resampling::Cluster, Some((codes, k))) => Some(clusters(&codes, k)),
+            (Resampling::Cluster, Some((codes, k))) => {
+                let g = clusters(&codes, k);
+                if g.len() < 2 {
+                    return Err(Error::Model(format!(
+                        "cluster resampling needs at least 2 clusters; the data have {} (every resample would be the same data, so the intervals would have zero width)",
+                        g.len()
+                    )));
+                }
+                Some(g)
+            }
             (Resampling::Cluster, None) => {
                 return Err(Error::Argument {
                     name: "resampling".into(),
@@ -268,11 +272,11 @@ impl Mediation {
         let draw_rows = |rng: &mut Rng| -> Vec<(usize, usize)> {
             // (row, copy index): the copy index distinguishes a cluster drawn twice.
             match &groups {
-                None => (0..n).map(|_| (rng.below(n), 0)).collect(),
+                None => (0..n).map(|_| (rng.index(n), 0)).collect(),
                 Some(g) => {
                     let mut out = Vec::with_capacity(n);
                     for copy in 0..g.len() {
-                        let c = &g[rng.below(g.len())];
+                        let c = &g[rng.index(g.len())];
                         out.extend(c.iter().map(|&r| (r, copy)));
                     }
                     out

@@ -136,13 +136,6 @@ impl OlsFit {
                 "{n} complete rows cannot estimate {p} coefficients (n must exceed p)"
             )));
         }
-        let y0 = y[0];
-        if y.iter().all(|&v| v == y0) {
-            return Err(Error::Model(format!(
-                "the response '{}' is constant ({y0}) in all {n} rows used",
-                formula.response()
-            )));
-        }
         let qr = Qr::new(&x).map_err(|j| Error::Term {
             term: design.column_names()[j].clone(),
             message: "aliased: this column is a linear combination of earlier columns (rank-deficient design); drop it or one of the terms it depends on".into(),
@@ -167,7 +160,7 @@ impl OlsFit {
             .column_names()
             .iter()
             .enumerate()
-            .map(|(j, name)| Coefficient::new(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95))
+            .map(|(j, name)| Coefficient::at(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95))
             .collect();
         let intercept = design.has_intercept();
         let tss = if intercept {
@@ -244,11 +237,16 @@ impl OlsFit {
     }
 
     /// The coefficient table with CIs at `level` (e.g. 0.90), as R's `confint(fit, level=)`.
-    pub fn coefficients_at(&self, level: f64) -> Vec<Coefficient> {
-        self.coefficients
+    ///
+    /// # Errors
+    /// [`Error::Argument`] for a level not strictly between 0 and 1.
+    pub fn coefficients_at(&self, level: f64) -> Result<Vec<Coefficient>> {
+        crate::stats::check_level(level)?;
+        Ok(self
+            .coefficients
             .iter()
-            .map(|c| Coefficient::new(&c.term, c.estimate, c.std_error, c.df, level))
-            .collect()
+            .map(|c| Coefficient::at(&c.term, c.estimate, c.std_error, c.df, level))
+            .collect())
     }
 
     /// Covariance matrix of β̂, σ̂² (X'X)⁻¹, as rows.
@@ -356,7 +354,7 @@ impl OlsFit {
         self.coefficients
             .iter()
             .enumerate()
-            .map(|(j, c)| Coefficient::new(&c.term, c.estimate, v[j][j].sqrt(), c.df, 0.95))
+            .map(|(j, c)| Coefficient::at(&c.term, c.estimate, v[j][j].sqrt(), c.df, 0.95))
             .collect()
     }
 
@@ -381,12 +379,7 @@ impl OlsFit {
     /// # Errors
     /// As [`OlsFit::model_matrix`]; [`Error::Argument`] for a level outside (0, 1).
     pub fn predict(&self, newdata: &Data, level: f64) -> Result<Prediction> {
-        if !(level > 0.0 && level < 1.0) {
-            return Err(Error::Argument {
-                name: "level".into(),
-                message: format!("{level} is not in (0, 1)"),
-            });
-        }
+        crate::stats::check_level(level)?;
         let x0 = self.model_matrix(newdata)?;
         let beta = DVector::from_vec(self.beta());
         let mut fit = &x0 * beta;

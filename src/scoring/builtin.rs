@@ -31,7 +31,10 @@ pub fn builtin(name: &str) -> Result<ScaleKey> {
         .ok_or_else(|| Error::Argument {
             name: "key".into(),
             message: format!(
-                "no built-in key '{name}' (built-in: {}); pass a key file instead",
+                "no built-in key '{name}'{} (built-in: {}); pass a key file instead",
+                crate::error::closest(name, builtin_names())
+                    .map(|k| format!(" — did you mean '{k}'?"))
+                    .unwrap_or_default(),
                 builtin_names().join(", ")
             ),
         })?;
@@ -43,8 +46,19 @@ pub fn builtin(name: &str) -> Result<ScaleKey> {
 /// # Errors
 /// As [`builtin`] and [`ScaleKey::from_path`].
 pub fn load_key(name_or_path: &str) -> Result<ScaleKey> {
-    if std::path::Path::new(name_or_path).is_file() {
+    let path = std::path::Path::new(name_or_path);
+    if path.is_file() {
         ScaleKey::from_path(name_or_path)
+    } else if path.is_dir() {
+        Err(crate::Error::Io {
+            path: name_or_path.to_string(),
+            message: "is a directory, not a key file".into(),
+        })
+    } else if name_or_path.ends_with(".json") || name_or_path.contains(std::path::MAIN_SEPARATOR) {
+        Err(crate::Error::Io {
+            path: name_or_path.to_string(),
+            message: "no such key file".into(),
+        })
     } else {
         builtin(name_or_path)
     }

@@ -59,6 +59,7 @@ impl MinAnswered {
 
 /// Reference values for reliable and clinically significant change (Jacobson & Truax 1991).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Norms {
     /// Mean of the reference (usually clinical, pretreatment) sample.
     pub mean: f64,
@@ -80,6 +81,7 @@ pub struct Norms {
 
 /// One subscale of an instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Subscale {
     /// Name (becomes the score column's suffix).
     pub name: String,
@@ -99,6 +101,7 @@ pub struct Subscale {
 
 /// A scoring key for one instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScaleKey {
     /// Must be [`KEY_FORMAT`].
     pub format: String,
@@ -145,13 +148,14 @@ impl ScaleKey {
     /// Parse and validate a key from JSON text.
     ///
     /// # Errors
-    /// [`Error::Argument`] naming what is wrong: malformed JSON, an unknown format, min ≥ max,
+    /// [`Error::Argument`] naming what is wrong: malformed JSON, an unknown field (with the
+    /// known field closest to it: `"reversed"` → did you mean `reverse`?), an unknown format,
+    /// min ≥ max, a response range beyond ±10⁹,
     /// duplicate or unknown items, reverse items outside their subscale, an item in two
     /// subscales (unless allowed), items in no subscale (unless allowed), bad minimum-answered
     /// rules, bad norms.
     pub fn from_json(text: &str) -> Result<ScaleKey> {
-        let key: ScaleKey = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("not a valid key file: {e}")))?;
+        let key: ScaleKey = crate::error::from_json_strict(text, "key")?;
         key.validate()?;
         Ok(key)
     }
@@ -188,6 +192,13 @@ impl ScaleKey {
         if self.response_min >= self.response_max {
             return Err(invalid(format!(
                 "response_min {} must be below response_max {}",
+                self.response_min, self.response_max
+            )));
+        }
+        const LIMIT: i64 = 1_000_000_000;
+        if self.response_min < -LIMIT || self.response_max > LIMIT {
+            return Err(invalid(format!(
+                "the response range {}..{} is beyond ±{LIMIT}; item responses are small whole numbers",
                 self.response_min, self.response_max
             )));
         }
@@ -307,6 +318,7 @@ impl ScaleKey {
     /// assert_eq!(mother.subscale("avoidance").unwrap().reverse[0], "mother_1");
     /// ```
     pub fn with_columns<S: AsRef<str>>(&self, columns: &[S]) -> Result<ScaleKey> {
+        self.validate()?;
         let k = self.items.len();
         let names: Vec<String> = match columns {
             [one] if one.as_ref().contains("{}") => (1..=k)
@@ -328,7 +340,12 @@ impl ScaleKey {
             .zip(names.iter().map(String::as_str))
             .collect();
         let rename = |v: &[String]| -> Vec<String> {
-            v.iter().map(|i| map[i.as_str()].to_string()).collect()
+            v.iter()
+                .map(|i| {
+                    map.get(i.as_str())
+                        .map_or_else(|| i.clone(), |c| c.to_string())
+                })
+                .collect()
         };
         let mut out = self.clone();
         out.items = names.clone();

@@ -331,7 +331,7 @@ pub fn alpha_bootstrap(
         .filter_map(|i| {
             let mut rng = Rng::stream(seed, i as u64);
             let rows: Vec<usize> = (0..complete.len())
-                .map(|_| complete[rng.below(complete.len())])
+                .map(|_| complete[rng.index(complete.len())])
                 .collect();
             let sub: Vec<Vec<Option<f64>>> = cols
                 .iter()

@@ -55,7 +55,7 @@ pub struct ScaleScores {
 
 /// Reverse a response on the theoretical range: max + min − x.
 pub fn reverse(x: f64, min: i64, max: i64) -> f64 {
-    (max + min) as f64 - x
+    max as f64 + min as f64 - x
 }
 
 /// One column of responses per item of a subscale.
@@ -80,6 +80,8 @@ impl Checked<'_> {
 }
 
 fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Checked<'a>> {
+    // A key built in code (not loaded) is checked here, so its rules hold below.
+    key.validate()?;
     let missing: Vec<String> = key
         .items
         .iter()
@@ -99,15 +101,16 @@ fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result
     for item in &key.items {
         let col = match data.column(item)? {
             Column::Numeric(v) => v.as_slice(),
-            Column::Categorical(_) => {
-                return Err(Error::ColumnType {
-                    name: item.clone(),
-                    expected: "numeric".into(),
-                    found: "categorical".into(),
-                    context: Some(format!(
-                        "item responses of key '{}' must be numbers",
+            Column::Categorical(f) => {
+                let first = (0..f.len()).find(|&r| f.label(r).is_some()).unwrap_or(0);
+                return Err(Error::InvalidValue {
+                    column: item.clone(),
+                    row: data.row_ids().get(first).copied().unwrap_or(1),
+                    value: format!("'{}'", f.label(first).unwrap_or("NA")),
+                    reason: format!(
+                        "item responses of key '{}' must be numbers, but this column holds text",
                         key.name
-                    )),
+                    ),
                 });
             }
         };
@@ -165,7 +168,7 @@ pub(crate) fn keyed_items(
     policy: InvalidResponses,
 ) -> Result<(Vec<ItemColumns>, Vec<InvalidResponse>)> {
     let c = check(data, key, policy)?;
-    let flip = (key.response_min + key.response_max) as f64;
+    let flip = key.response_min as f64 + key.response_max as f64;
     let per_subscale = key
         .subscales
         .iter()
@@ -195,7 +198,7 @@ pub(crate) fn keyed_items(
 pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<ScaleScores> {
     let c = check(data, key, policy)?;
     let n = data.nrows();
-    let flip = (key.response_min + key.response_max) as f64;
+    let flip = key.response_min as f64 + key.response_max as f64;
     let subscales = key
         .subscales
         .iter()

@@ -84,15 +84,43 @@ impl PowerDesign {
     }
 
     fn n(&self) -> usize {
-        self.therapists * self.clients_per_therapist
+        self.therapists.saturating_mul(self.clients_per_therapist)
     }
 
-    fn validate(&self) -> Result<()> {
-        if self.therapists < 2 || self.clients_per_therapist < 1 || self.n() < 6 {
+    /// Check the design: at least 2 therapists and 6 clients, at most 10 million clients, an
+    /// ICC in [0, 1), α in (0, 1), finite effects no larger than 1,000 residual SDs.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] saying which rule is broken.
+    pub fn validate(&self) -> Result<()> {
+        let n = self
+            .therapists
+            .checked_mul(self.clients_per_therapist)
+            .filter(|&n| n <= 10_000_000);
+        let Some(n) = n else {
+            return Err(Error::Argument {
+                name: "design".into(),
+                message: format!(
+                    "{} therapists × {} clients is more than the 10 million clients a simulation takes",
+                    self.therapists, self.clients_per_therapist
+                ),
+            });
+        };
+        if self.therapists < 2 || self.clients_per_therapist < 1 || n < 6 {
             return Err(Error::Argument {
                 name: "design".into(),
                 message: "need at least 2 therapists and 6 clients".into(),
             });
+        }
+        for (name, b) in [("b_x", self.b_x), ("b_z", self.b_z), ("b_xz", self.b_xz)] {
+            if !(b.is_finite() && b.abs() <= 1000.0) {
+                return Err(Error::Argument {
+                    name: name.into(),
+                    message: format!(
+                        "{b} is not an effect a simulation can use: give a finite number of residual SDs, at most 1000 in size"
+                    ),
+                });
+            }
         }
         if !((0.0..1.0).contains(&self.icc) && self.alpha > 0.0 && self.alpha < 1.0) {
             return Err(Error::Argument {
@@ -121,7 +149,11 @@ impl PowerDesign {
     }
 
     /// Simulate one data set (replicate `index` of a run seeded with `seed`).
-    pub fn simulate(&self, seed: u64, index: u64) -> Data {
+    ///
+    /// # Errors
+    /// As [`PowerDesign::validate`].
+    pub fn simulate(&self, seed: u64, index: u64) -> Result<Data> {
+        self.validate()?;
         let mut fixed = Rng::new(0);
         let mut rng = Rng::stream(seed, index);
         let (x, z) = self.predictors(&mut fixed);
@@ -149,7 +181,6 @@ impl PowerDesign {
             .and_then(|d| d.with_numeric("x", x))
             .and_then(|d| d.with_numeric("z", z))
             .and_then(|d| d.with_categorical("therapist", g))
-            .expect("fresh columns")
     }
 }
 
@@ -178,7 +209,9 @@ enum Outcome {
 }
 
 fn replicate(d: &PowerDesign, seed: u64, i: u64) -> Outcome {
-    let data = d.simulate(seed, i);
+    let Ok(data) = d.simulate(seed, i) else {
+        return Outcome::Failed;
+    };
     let term = d.target.term();
     if d.multilevel {
         let fit = LmmSpec::new(&data, "y ~ x * z + (1 | therapist)")
@@ -291,8 +324,12 @@ pub fn power_range(
             message: "need at least one".into(),
         });
     }
+    let end = start.checked_add(count).ok_or_else(|| Error::Argument {
+        name: "start".into(),
+        message: format!("replicates {start} + {count} overflow"),
+    })?;
     let replicates = count;
-    let outcomes: Vec<Outcome> = (start as u64..(start + count) as u64)
+    let outcomes: Vec<Outcome> = (start as u64..end as u64)
         .into_par_iter()
         .map(|i| replicate(design, seed, i))
         .collect();
@@ -355,7 +392,7 @@ pub fn exact_ols_power(design: &PowerDesign) -> Result<f64> {
                 .into(),
         });
     }
-    let data = design.simulate(0, 0);
+    let data = design.simulate(0, 0)?;
     let fit = Ols::fit(&data, "y ~ x * z")?;
     // (X'X)^{-1}_tt = vcov_tt / σ̂² (free of the simulated y).
     let names = fit.terms();

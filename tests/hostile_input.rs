@@ -1,0 +1,304 @@
+//! Real files and hostile input: every case the reliability review reproduced, each showing the
+//! error (or the corrected result) that replaces the silent coercion, abort or panic.
+
+mod common;
+use common::fixture;
+use securebase::data::{ColumnKind, CsvOptions};
+use securebase::mediation::{BootstrapOptions, Mediation, Resampling};
+use securebase::scoring::{InvalidResponses, ScaleKey, score};
+use securebase::simulate::power::{PowerDesign, power, power_range};
+use securebase::stats::{Coefficient, t_quantile};
+use securebase::{Criterion, Data, Error, LmmSpec, Ols};
+
+fn csv(text: &str) -> securebase::Result<Data> {
+    Data::from_csv_reader(text.as_bytes())
+}
+
+// --- Silent type coercion ---------------------------------------------------------------
+
+#[test]
+fn a_stray_token_in_a_numeric_column_is_an_error_not_a_factor() {
+    for tok in ["na", "N/A", ".", "\"1,000\""] {
+        let text = format!("y,item\n1.5,1\n2.5,5\n3.1,{tok}\n2.2,3\n4.0,2\n");
+        let e = csv(&text).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::InvalidValue { column, row: 3, .. } if column == "item"),
+            "{tok}: {msg}"
+        );
+        // The two ways out are named.
+        assert!(
+            msg.contains("--na") && msg.contains("--categorical item"),
+            "{msg}"
+        );
+    }
+    // Declared missing, the item is numeric and the row is reported dropped.
+    let (d, _) = CsvOptions::new()
+        .na_list("NA,na,N/A,.")
+        .read("y,item\n1.5,1\n2.5,5\n3.1,na\n2.2,3\n4.0,2\n".as_bytes())
+        .unwrap();
+    let fit = Ols::fit(&d, "y ~ item").unwrap();
+    assert_eq!(fit.terms(), ["(Intercept)", "item"]);
+    assert_eq!(fit.missing().dropped_rows, [3]);
+}
+
+// --- Grouping IDs read as numbers ----------------------------------------------------------
+
+fn grouped_ids(ids: &[&str]) -> Data {
+    let mut text = String::from("id,y,x\n");
+    for (i, id) in ids.iter().enumerate() {
+        for k in 0..4 {
+            let y = (i * 7 + k * 3) % 11;
+            text.push_str(&format!("{id},{y},{k}\n"));
+        }
+    }
+    csv(&text).unwrap()
+}
+
+#[test]
+fn eighteen_digit_ids_stay_distinct_groups() {
+    let ids: Vec<String> = (0..10).map(|i| format!("12345678901234567{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let d = grouped_ids(&refs);
+    let fit = LmmSpec::new(&d, "y ~ x + (1 | id)")
+        .unwrap()
+        .fit(Criterion::Reml)
+        .unwrap();
+    assert_eq!(fit.ngroups(), [("id".to_string(), 10)]);
+}
+
+#[test]
+fn leading_zeros_keep_ids_apart() {
+    let d = grouped_ids(&["007", "7", "08", "8", "009"]);
+    assert_eq!(d.factor("id").unwrap().levels().len(), 5);
+    let fit = LmmSpec::new(&d, "y ~ x + (1 | id)")
+        .unwrap()
+        .fit(Criterion::Reml)
+        .unwrap();
+    assert_eq!(fit.ngroups()[0].1, 5);
+}
+
+// --- A typo in a key file --------------------------------------------------------------------
+
+const KEY: &str = r#"{"format": "securebase-key/1", "name": "t", "source": "s", "licence": "l",
+ "response_min": 1, "response_max": 4, "items": ["a", "b", "c"],
+ "subscales": [{"name": "s", "items": ["a", "b", "c"], "REV": ["b"], "aggregation": "mean",
+   "min_answered": {"count": 2}}]}"#;
+
+#[test]
+fn an_unknown_key_field_is_an_error_suggesting_the_known_one() {
+    let e = ScaleKey::from_json(&KEY.replace("REV", "reversed")).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("unknown field `reversed`"), "{msg}");
+    assert!(msg.contains("did you mean 'reverse'?"), "{msg}");
+    // At the top level too, and in min_answered's variants.
+    let e = ScaleKey::from_json(
+        &KEY.replace("REV", "reverse")
+            .replace("\"licence\"", "\"license\""),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("did you mean 'licence'?"), "{e}");
+    let e =
+        ScaleKey::from_json(&KEY.replace("REV", "reverse").replace("count", "cuont")).unwrap_err();
+    assert!(e.to_string().contains("did you mean 'count'?"), "{e}");
+    // The correct key scores with the reverse keying: (4, 5-3=2, 2) -> 2.67.
+    let key = ScaleKey::from_json(&KEY.replace("REV", "reverse")).unwrap();
+    let d = csv("a,b,c\n4,3,2\n").unwrap();
+    let s = score(&d, &key, InvalidResponses::Error).unwrap();
+    assert!((s.subscales[0].scores[0].unwrap() - 8.0 / 3.0).abs() < 1e-12);
+}
+
+// --- Aborts and hangs on formulas ----------------------------------------------------------
+
+#[test]
+fn deep_and_explosive_formulas_are_errors_with_positions() {
+    let d = csv("y,x1,x2\n1,2,3\n2,3,1\n3,1,2\n4,2,2\n").unwrap();
+    let deep = format!("y ~ {}x1{}", "(".repeat(6000), ")".repeat(6000));
+    let e = Ols::fit(&d, &deep).unwrap_err();
+    assert!(matches!(e, Error::Formula { .. }) && e.to_string().contains("nests deeper"));
+    let vars: Vec<String> = (1..=16).map(|i| format!("x{i}")).collect();
+    let e = Ols::fit(&d, &format!("y ~ ({})^16", vars.join("+"))).unwrap_err();
+    assert!(e.to_string().contains("more than the 5000"), "{e}");
+}
+
+// --- Models that should be refused -------------------------------------------------------------
+
+#[test]
+fn constant_responses_and_the_response_on_the_right_are_refused() {
+    let d = csv("y,x,g\n5,1,a\n5,2,a\n5,3,b\n5,4,b\n5,5,c\n5,6,c\n").unwrap();
+    let e = LmmSpec::new(&d, "y ~ x + (1 | g)").unwrap_err();
+    assert!(e.to_string().contains("is constant (5)"), "{e}");
+    let e = Ols::fit(&d, "y ~ x").unwrap_err();
+    assert!(e.to_string().contains("is constant"), "{e}");
+    // Nearly constant: rounding noise around 5.
+    let d2 = csv("y,x,g\n5,1,a\n5.0000000000001,2,a\n5,3,b\n4.9999999999999,4,b\n5,5,c\n5,6,c\n")
+        .unwrap();
+    let e = LmmSpec::new(&d2, "y ~ x + (1 | g)").unwrap_err();
+    assert!(e.to_string().contains("nearly constant"), "{e}");
+    let d3 = csv("y,x,g\n5,1,a\n6,2,a\n4,3,b\n7,4,b\n5,5,c\n3,6,c\n").unwrap();
+    for f in ["y ~ x + (y | g)", "y ~ x + (1 | y)", "y ~ I(y^2) + (1 | g)"] {
+        let e = LmmSpec::new(&d3, f).unwrap_err();
+        assert!(
+            e.to_string().contains("the response 'y' also appears"),
+            "{f}: {e}"
+        );
+    }
+}
+
+// --- Panics reachable from the public API --------------------------------------------------------
+
+#[test]
+fn impossible_power_designs_are_errors() {
+    for (b, what) in [(f64::NAN, "NaN"), (f64::INFINITY, "inf"), (1e308, "1e308")] {
+        let mut d = PowerDesign::study_like();
+        d.b_xz = b;
+        let e = power(&d, 10, 1).unwrap_err();
+        assert!(e.to_string().contains("b_xz"), "{what}: {e}");
+        assert!(d.simulate(1, 0).is_err());
+    }
+    let mut d = PowerDesign::study_like();
+    d.therapists = usize::MAX / 2;
+    d.clients_per_therapist = 3;
+    assert!(
+        power(&d, 10, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("10 million")
+    );
+    let e = power_range(&PowerDesign::study_like(), usize::MAX, 2, 1).unwrap_err();
+    assert!(e.to_string().contains("overflow"), "{e}");
+}
+
+#[test]
+fn keys_built_in_code_are_checked_before_use() {
+    let mut key = ScaleKey::from_json(&KEY.replace("REV", "reverse")).unwrap();
+    key.subscales[0].items.push("zz".into()); // not among the key's items
+    let d = csv("a,b,c,zz\n1,2,3,4\n").unwrap();
+    assert!(score(&d, &key, InvalidResponses::Error).is_err());
+    assert!(key.with_columns(&["p", "q", "r"]).is_err());
+    // A response range whose sum overflows i64.
+    let mut key = ScaleKey::from_json(&KEY.replace("REV", "reverse")).unwrap();
+    key.response_min = i64::MAX - 1;
+    key.response_max = i64::MAX;
+    assert!(score(&d, &key, InvalidResponses::Error).is_err());
+    let big = KEY.replace("REV", "reverse").replace(
+        "\"response_max\": 4",
+        &format!("\"response_max\": {}", i64::MAX),
+    );
+    assert!(
+        ScaleKey::from_json(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("beyond")
+    );
+}
+
+#[test]
+fn data_from_json_is_checked() {
+    let ragged = r#"{"names": ["y", "x"], "columns": [{"Numeric": [1.0, 2.0]}, {"Numeric": [1.0]}], "row_ids": [1, 2]}"#;
+    assert!(serde_json::from_str::<Data>(ragged).is_err());
+    let bad_code = r#"{"names": ["g"], "columns": [{"Categorical": {"codes": [0, 7], "levels": ["a"]}}], "row_ids": [1, 2]}"#;
+    assert!(serde_json::from_str::<Data>(bad_code).is_err());
+    let dup = r#"{"names": ["y", "y"], "columns": [{"Numeric": [1.0]}, {"Numeric": [1.0]}], "row_ids": [1]}"#;
+    assert!(serde_json::from_str::<Data>(dup).is_err());
+    let good = r#"{"names": ["y"], "columns": [{"Numeric": [1.0, null]}], "row_ids": [3, 4]}"#;
+    let d: Data = serde_json::from_str(good).unwrap();
+    assert_eq!(d.row_ids(), [3, 4]);
+}
+
+#[test]
+fn bad_levels_and_arguments_are_errors() {
+    let d = Data::from_csv_path(fixture("mtcars.csv")).unwrap();
+    let fit = Ols::fit(&d, "mpg ~ hp").unwrap();
+    for level in [7.0, 1.0, 0.0, f64::NAN, -0.5] {
+        assert!(fit.coefficients_at(level).is_err(), "{level}");
+        assert!(fit.predict(&d, level).is_err(), "{level}");
+    }
+    assert!(Coefficient::new("x", 1.0, 0.5, 10.0, 1.5).is_err());
+    assert!(Coefficient::new("x", 1.0, f64::NAN, 10.0, 0.95).is_err());
+    assert!(Coefficient::new("x", 1.0, 0.5, 10.0, 0.95).is_ok());
+    assert!(t_quantile(2.0, 5.0).is_nan());
+    assert!(securebase::stats::normal_quantile(-1.0).is_nan());
+    assert_eq!(securebase::rng::Rng::new(1).below(0), None);
+    let s = Data::from_csv_path(fixture("sleepstudy.csv")).unwrap();
+    let lmm = LmmSpec::new(&s, "Reaction ~ Days + (1 | Subject)")
+        .unwrap()
+        .fit(Criterion::Reml)
+        .unwrap();
+    assert!(lmm.contrast(&[f64::NAN, 1.0]).is_err());
+    assert!(lmm.contrast(&[0.0, 1.0]).is_ok());
+    assert!(lmm.confint_wald(-1.0).is_err());
+}
+
+// --- Silent nonsense ----------------------------------------------------------------------------
+
+#[test]
+fn a_cluster_bootstrap_needs_two_clusters() {
+    let mut text = String::from("x,m,y,c\n");
+    for i in 0..30 {
+        let x = (i % 7) as f64;
+        text.push_str(&format!(
+            "{x},{},{},one\n",
+            x * 0.5 + (i % 3) as f64,
+            x + (i % 5) as f64
+        ));
+    }
+    let d = csv(&text).unwrap();
+    let med = Mediation::new("x", &["m"], "y").cluster("c");
+    let e = med
+        .bootstrap(
+            &d,
+            &BootstrapOptions::new(50, 1).resampling(Resampling::Cluster),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("at least 2 clusters"), "{e}");
+    let e = Mediation::new("x", &["m"], "y")
+        .bootstrap(&d, &BootstrapOptions::new(50, 1).level(f64::NAN))
+        .unwrap_err();
+    assert!(matches!(e, Error::Argument { .. }), "{e}");
+}
+
+// --- Misleading errors --------------------------------------------------------------------------
+
+#[test]
+fn messages_say_what_is_really_wrong() {
+    // A semicolon file is read as such (detected), and named as the cause when forced wrong.
+    let text = "y;x;z\n1;2;3\n2;3;1\n3;1;2\n4;2;5\n";
+    let d = csv(text).unwrap();
+    assert!(Ols::fit(&d, "y ~ x").is_ok());
+    let (d, _) = CsvOptions::new()
+        .delimiter(b',')
+        .read(text.as_bytes())
+        .unwrap();
+    let e = Ols::fit(&d, "y ~ x").unwrap_err();
+    assert!(e.to_string().contains("wrong delimiter"), "{e}");
+    // Huge values are too large, not "aliased".
+    let d = csv("y,x\n1,1e308\n2,2e307\n3,3e306\n5,1e300\n").unwrap();
+    let e = Ols::fit(&d, "y ~ x").unwrap_err();
+    assert!(
+        e.to_string().contains("rescale") && !e.to_string().contains("aliased"),
+        "{e}"
+    );
+    // A text item names its row and value.
+    let key = ScaleKey::from_json(&KEY.replace("REV", "reverse")).unwrap();
+    let d = csv("a,b,c\n1,2,3\n2,three,1\n").unwrap_err();
+    assert!(d.to_string().contains("row 2"), "{d}");
+    let (d, _) = CsvOptions::new()
+        .column_kind("b", ColumnKind::Categorical)
+        .read("a,b,c\n1,two,3\n2,three,1\n".as_bytes())
+        .unwrap();
+    let e = score(&d, &key, InvalidResponses::Error).unwrap_err();
+    assert!(
+        e.to_string().contains("'two'") && e.to_string().contains("row 1"),
+        "{e}"
+    );
+    // A column named (Intercept).
+    let d = csv("y,(Intercept)\n1,2\n2,3\n3,1\n4,4\n").unwrap();
+    let e = Ols::fit(&d, "y ~ `(Intercept)`").unwrap_err();
+    assert!(e.to_string().contains("two model-matrix columns"), "{e}");
+    // A directory given as a key.
+    let e = securebase::scoring::load_key(env!("CARGO_MANIFEST_DIR")).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    let e = securebase::scoring::load_key("ecr_r").unwrap_err();
+    assert!(e.to_string().contains("did you mean 'ecr-r'?"), "{e}");
+}
