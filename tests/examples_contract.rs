@@ -484,3 +484,37 @@ fn no_formula_up_to_64_kb_aborts_or_hangs_the_fit_example() {
         assert!(secs < 10.0, "{}… took {secs} s", &formula[..40]);
     }
 }
+
+#[test]
+fn formula_functions_work_through_fit_with_rs_names() {
+    // tests/reference/formula_functions.R: lm() on the same file.
+    let r = load_json("functions/reference.json");
+    let f = fixture("functions/functions.csv");
+    for m in r["ols"].as_array().unwrap() {
+        let formula = m["formula"].as_str().unwrap();
+        let v = json(&run(
+            "fit",
+            &[
+                "--data",
+                f.to_str().unwrap(),
+                "--formula",
+                formula,
+                "--json",
+            ],
+        ));
+        let terms: Vec<String> = v["fixef"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["term"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(terms, strs(&m["terms"]), "{formula}");
+        let est: Vec<f64> = v["fixef"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["estimate"].as_f64().unwrap())
+            .collect();
+        close_all(formula, &est, &f64s(&m["estimate"]), 1e-8);
+    }
+}

@@ -45,7 +45,20 @@ impl ColumnKind {
 ///
 /// The defaults read what R's `read.csv` writes: `NA` and empty cells are missing, the delimiter
 /// is detected (`,` `;` tab or `|`), the decimal mark is a point, and every column's kind is
-/// inferred (see the [module docs](self)).
+/// inferred. The reader streams the file once, cell by cell, as bytes; the rules:
+///
+/// - a column whose every non-missing cell is a number is numeric;
+/// - a column whose every non-missing cell is text is categorical;
+/// - a column that mixes numbers and text is an **error** naming the column, the first rows and
+///   tokens, and the two ways out (declare the tokens missing, or declare the column
+///   categorical) — a stray `na`, `N/A` or `.` never turns a 1–5 item into a factor; so is a
+///   column whose every value is a number written with a comma (`3,5`, `1,000`);
+/// - a column of whole numbers written with a leading zero (`007`) or with more than 15 digits
+///   (18-digit client IDs, beyond the 2⁵³ an `f64` holds exactly) is read as categorical with
+///   its text as written, so `007` and `7` stay two groups and long IDs stay distinct; the
+///   report says so, and [`CsvOptions::column_kind`] overrides it;
+/// - `NaN` and `Inf` in a numeric column are errors naming row and column;
+/// - a UTF-8 byte-order mark is dropped; R's empty first header (row names) is named `X`.
 ///
 /// # Examples
 ///

@@ -18,6 +18,7 @@ pub struct Factor {
 
 /// A [`Factor`] as serialized, checked by [`Factor::from_codes`] before it becomes one.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FactorParts {
     codes: Vec<Option<u32>>,
     levels: Vec<String>,

@@ -54,6 +54,20 @@ impl Data {
     /// As [`Data::left_join`], keeping only the left rows that match; the dropped rows are
     /// counted and named on the result.
     ///
+    /// ```
+    /// use securebase::Data;
+    /// let sessions = Data::new()
+    ///     .with_categorical("client", vec!["a", "a", "b", "c"])?
+    ///     .with_numeric("secure", vec![3.0, 4.0, 5.0, 2.0])?;
+    /// let clients = Data::new()
+    ///     .with_categorical("client", vec!["a", "b"])?
+    ///     .with_numeric("ecr_anx", vec![2.5, 4.0])?;
+    /// let joined = sessions.inner_join(&clients, &["client"])?;
+    /// assert_eq!(joined.data.nrows(), 3);
+    /// assert_eq!(joined.dropped_rows, [4]); // client c's session, named by its origin
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`Data::left_join`].
     pub fn inner_join(&self, right: &Data, by: &[&str]) -> Result<Joined> {

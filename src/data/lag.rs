@@ -40,6 +40,17 @@ impl Data {
 
     /// The value of `column` at time `t + k` in the same group; see [`Data::lag`].
     ///
+    /// ```
+    /// use securebase::{Column, Data};
+    /// let data = Data::new()
+    ///     .with_categorical("client", vec!["a", "a", "a"])?
+    ///     .with_numeric("session", vec![1.0, 2.0, 4.0])?
+    ///     .with_numeric("secure", vec![3.0, 3.5, 4.0])?;
+    /// let next = data.lead("secure", &["client"], "session", 1)?;
+    /// assert_eq!(next, Column::Numeric(vec![Some(3.5), None, None]));
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`Data::lag`].
     pub fn lead(&self, column: &str, by: &[&str], time: &str, k: u32) -> Result<Column> {

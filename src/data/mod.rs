@@ -127,6 +127,7 @@ pub struct Data {
 
 /// A [`Data`] as serialized, checked before it becomes one.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DataParts {
     names: Vec<String>,
     columns: Vec<Column>,
@@ -355,6 +356,14 @@ impl Data {
     /// (R's `factor(x)`): levels are the distinct numbers, sorted numerically, printed as R
     /// prints them (`1`, `2.5`).
     ///
+    /// ```
+    /// use securebase::Data;
+    /// let mut data = Data::new().with_numeric("wave", vec![10.0, 2.0, 2.5])?;
+    /// data.to_categorical("wave")?;
+    /// assert_eq!(data.factor("wave")?.levels(), ["2", "2.5", "10"]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::UnknownColumn`]; a column already categorical is left as it is.
     pub fn to_categorical(&mut self, name: &str) -> Result<()> {
@@ -373,6 +382,15 @@ impl Data {
 
     /// Replace the values of an existing column (same length; checked as
     /// [`Data::add_column`] checks them). The column keeps its place.
+    ///
+    /// ```
+    /// use securebase::{Column, Data};
+    /// let mut data = Data::new().with_numeric("x", vec![1.0, 2.0])?.with_numeric("y", vec![0.0, 1.0])?;
+    /// data.replace_column("x", Column::Numeric(vec![Some(10.0), None]))?;
+    /// assert_eq!(data.names(), ["x", "y"]);
+    /// assert_eq!(data.numeric("x")?, [Some(10.0), None]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::UnknownColumn`], [`Error::LengthMismatch`], [`Error::InvalidValue`].
@@ -441,6 +459,13 @@ impl Data {
     }
 
     /// A data set of the named columns only, in that order, with the same rows and origins.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// let data = Data::new().with_numeric("x", vec![1.0])?.with_numeric("y", vec![2.0])?;
+    /// assert_eq!(data.select_columns(&["y"])?.names(), ["y"]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::UnknownColumn`]; [`Error::DuplicateColumn`] if a name is listed twice.

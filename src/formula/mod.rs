@@ -28,8 +28,14 @@
 //! | `offset(x)` | added to the linear predictor with coefficient 1 |
 //! | `log(y) ~ …` | a function of the response |
 //!
-//! A value outside a function's domain (log of 0 or of a negative number) is an error naming
-//! the row and column; see [`functions`](self) for how data-dependent functions are evaluated.
+//! As in R's `model.frame()`, data-dependent functions are evaluated on every non-missing value
+//! of their argument in the data given (before rows are dropped for missingness elsewhere):
+//! `scale()` centres on that mean and divides by that SD, orthogonal `poly()` takes its
+//! recurrence from those values (R refuses missing values there; here they are left out). The
+//! fitted constants stay with the model, so new data are coded the same way (R's
+//! `makepredictcall`). A value outside a function's domain (log of 0 or of a negative number, a
+//! division by zero) is an error naming the row, column and value, where R gives `NaN` with at
+//! most a warning. With an offset, R² and F use the fitted values less the offset, as R ≥ 4.3.
 //!
 //! Fixed terms are ordered as R orders them (by degree, then as written) and named as R names
 //! them; see [`design`] for the model matrix and the treatment-contrast rules. Parsing and

@@ -135,8 +135,8 @@ fn correlated(rng: &mut Rng, r: f64) -> (f64, f64) {
 /// Simulate one cohort: one row per client with `therapist`, `client` and every item column.
 ///
 /// # Errors
-/// [`crate::Error::Argument`] for no therapists, fewer clients than therapists, an ICC outside
-/// [0, 1), rates outside [0, 1], or non-finite effects.
+/// [`crate::Error::Argument`] for no therapists, fewer clients than therapists (or more than 10
+/// million), an ICC outside [0, 1), rates outside [0, 1], or effects not finite or beyond ±100.
 pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
     let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
     let effects = [
@@ -158,11 +158,12 @@ pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
     if !(0.0..1.0).contains(&p.icc)
         || !rate_ok(p.missing_item_rate)
         || !rate_ok(p.dropout)
-        || effects.iter().any(|e| !e.is_finite())
+        || effects.iter().any(|e| !(e.is_finite() && e.abs() <= 100.0))
+        || p.clients > 10_000_000
     {
         return Err(crate::Error::Argument {
             name: "params".into(),
-            message: "icc must be in [0, 1), rates in [0, 1], effects finite".into(),
+            message: "icc must be in [0, 1), rates in [0, 1], effects finite and at most 100 in size, clients at most 10 million".into(),
         });
     }
     let mut rng = Rng::new(p.seed);
@@ -213,12 +214,8 @@ pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
     }
     let mut data = Data::new();
     let tlabels: Vec<String> = therapist.iter().map(|t| format!("T{:02}", t + 1)).collect();
-    data = data
-        .with_categorical("therapist", tlabels)
-        .expect("fresh data");
-    data = data
-        .with_numeric("client", (1..=n).map(|c| c as f64).collect())
-        .expect("fresh data");
+    data = data.with_categorical("therapist", tlabels)?;
+    data = data.with_numeric("client", (1..=n).map(|c| c as f64).collect())?;
     let mut li = 0;
     for (prefix, subs, every, lo, hi) in INSTRUMENTS {
         let post = *prefix == "iip_post" || *prefix == "tds";
