@@ -13,7 +13,7 @@ mod aggregate;
 mod csv_io;
 mod factor;
 mod join;
-mod keys;
+pub(crate) mod keys;
 mod lag;
 mod reshape;
 mod sort;

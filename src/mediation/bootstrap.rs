@@ -207,6 +207,111 @@ impl Design {
     }
 }
 
+/// Percentile and BCa intervals from bootstrap replicates (`None` = a failed replicate) and
+/// jackknife values (for the BCa acceleration), effect by effect.
+pub(crate) fn summarize_draws(
+    names: &[String],
+    estimates: &[f64],
+    reps: &[Option<Vec<f64>>],
+    jack: &[Option<Vec<f64>>],
+    options: &BootstrapOptions,
+) -> Result<Bootstrap> {
+    let ok: Vec<&Vec<f64>> = reps.iter().flatten().collect();
+    let failed = reps.len() - ok.len();
+    if ok.len() < 2 {
+        return Err(Error::Numerical(
+            "fewer than 2 bootstrap replicates could be estimated".into(),
+        ));
+    }
+    let jack: Vec<&Vec<f64>> = jack.iter().flatten().collect();
+    let alpha = 1.0 - options.level;
+    let std_normal = Normal::standard();
+    let effects = names
+        .iter()
+        .zip(estimates)
+        .enumerate()
+        .map(|(j, (name, &estimate))| {
+            let mut vals: Vec<f64> = ok.iter().map(|r| r[j]).collect();
+            vals.sort_by(f64::total_cmp);
+            let b = vals.len() as f64;
+            let mean = vals.iter().sum::<f64>() / b;
+            let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (b - 1.0)).sqrt();
+            let pct = quantile7(&vals, &[alpha / 2.0, 1.0 - alpha / 2.0]);
+            let below = vals.iter().filter(|&&v| v < estimate).count() as f64 / b;
+            let bca = (below > 0.0 && below < 1.0 && jack.len() > 2).then(|| {
+                let z0 = normal_quantile(below);
+                let jm = jack.iter().map(|r| r[j]).sum::<f64>() / jack.len() as f64;
+                let (num, den) = jack.iter().fold((0.0, 0.0), |(n3, d2), r| {
+                    let d = jm - r[j];
+                    (n3 + d.powi(3), d2 + d * d)
+                });
+                let acc = if den > 0.0 {
+                    num / (6.0 * den.powf(1.5))
+                } else {
+                    0.0
+                };
+                let adj = |z: f64| std_normal.cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z)));
+                let (p1, p2) = (
+                    adj(normal_quantile(alpha / 2.0)),
+                    adj(normal_quantile(1.0 - alpha / 2.0)),
+                );
+                let q = quantile7(&vals, &[p1.clamp(0.0, 1.0), p2.clamp(0.0, 1.0)]);
+                [q[0], q[1]]
+            });
+            BootEffect {
+                name: name.clone(),
+                estimate,
+                boot_se: sd,
+                bias: mean - estimate,
+                percentile: [pct[0], pct[1]],
+                bca,
+            }
+        })
+        .collect();
+    Ok(Bootstrap {
+        effects,
+        replicates: options.replicates,
+        failed,
+        options: options.clone(),
+    })
+}
+
+/// Monte Carlo summaries (mean, SD, quantile interval) of simulated effects.
+pub(crate) fn summarize_monte_carlo(
+    names: &[String],
+    estimates: &[f64],
+    sims: &[Vec<f64>],
+    draws: usize,
+    seed: u64,
+    level: f64,
+) -> MonteCarlo {
+    let alpha = 1.0 - level;
+    let effects = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let vals: Vec<f64> = sims.iter().map(|s| s[j]).collect();
+            let q = quantile7(&vals, &[alpha / 2.0, 1.0 - alpha / 2.0]);
+            let n = vals.len() as f64;
+            let mean = vals.iter().sum::<f64>() / n;
+            let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            McEffect {
+                name: name.clone(),
+                estimate: estimates[j],
+                mean,
+                sd,
+                ci: [q[0], q[1]],
+            }
+        })
+        .collect();
+    MonteCarlo {
+        effects,
+        draws,
+        seed,
+        level,
+    }
+}
+
 /// Rows of each cluster.
 fn clusters(codes: &[u32], k: usize) -> Vec<Vec<usize>> {
     let mut by = vec![Vec::new(); k];
@@ -301,13 +406,6 @@ impl Mediation {
             .into_par_iter()
             .map(replicate)
             .collect();
-        let ok: Vec<&Vec<f64>> = reps.iter().flatten().collect();
-        let failed = reps.len() - ok.len();
-        if ok.len() < 2 {
-            return Err(Error::Numerical(
-                "fewer than 2 bootstrap replicates could be estimated".into(),
-            ));
-        }
         // Jackknife (leave one case or one cluster out) for the BCa acceleration.
         let units: Vec<Vec<usize>> = match &groups {
             Some(g) => g.clone(),
@@ -332,57 +430,9 @@ impl Mediation {
                 }
             })
             .collect();
-        let jack: Vec<&Vec<f64>> = jack.iter().flatten().collect();
-        let alpha = 1.0 - options.level;
-        let std_normal = Normal::standard();
-        let effects = point
-            .effects
-            .iter()
-            .enumerate()
-            .map(|(j, e)| {
-                let mut vals: Vec<f64> = ok.iter().map(|r| r[j]).collect();
-                vals.sort_by(f64::total_cmp);
-                let b = vals.len() as f64;
-                let mean = vals.iter().sum::<f64>() / b;
-                let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (b - 1.0)).sqrt();
-                let pct = quantile7(&vals, &[alpha / 2.0, 1.0 - alpha / 2.0]);
-                let below = vals.iter().filter(|&&v| v < e.estimate).count() as f64 / b;
-                let bca = (below > 0.0 && below < 1.0 && jack.len() > 2).then(|| {
-                    let z0 = normal_quantile(below);
-                    let jm = jack.iter().map(|r| r[j]).sum::<f64>() / jack.len() as f64;
-                    let (num, den) = jack.iter().fold((0.0, 0.0), |(n3, d2), r| {
-                        let d = jm - r[j];
-                        (n3 + d.powi(3), d2 + d * d)
-                    });
-                    let acc = if den > 0.0 {
-                        num / (6.0 * den.powf(1.5))
-                    } else {
-                        0.0
-                    };
-                    let adj = |z: f64| std_normal.cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z)));
-                    let (p1, p2) = (
-                        adj(normal_quantile(alpha / 2.0)),
-                        adj(normal_quantile(1.0 - alpha / 2.0)),
-                    );
-                    let q = quantile7(&vals, &[p1.clamp(0.0, 1.0), p2.clamp(0.0, 1.0)]);
-                    [q[0], q[1]]
-                });
-                BootEffect {
-                    name: e.name.clone(),
-                    estimate: e.estimate,
-                    boot_se: sd,
-                    bias: mean - e.estimate,
-                    percentile: [pct[0], pct[1]],
-                    bca,
-                }
-            })
-            .collect();
-        Ok(Bootstrap {
-            effects,
-            replicates: options.replicates,
-            failed,
-            options: options.clone(),
-        })
+        let names: Vec<String> = point.effects.iter().map(|e| e.name.clone()).collect();
+        let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
+        summarize_draws(&names, &estimates, &reps, &jack, options)
     }
 
     /// One multilevel replicate: the drawn rows as a new data set in which every drawn copy of
@@ -480,32 +530,11 @@ impl Mediation {
                 )
             })
             .collect();
-        let alpha = 1.0 - level;
-        let names = effect_names(serial);
-        let effects = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let vals: Vec<f64> = sims.iter().map(|s| s[j]).collect();
-                let q = quantile7(&vals, &[alpha / 2.0, 1.0 - alpha / 2.0]);
-                let n = vals.len() as f64;
-                let mean = vals.iter().sum::<f64>() / n;
-                let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-                McEffect {
-                    name: name.to_string(),
-                    estimate: point.effects[j].estimate,
-                    mean,
-                    sd,
-                    ci: [q[0], q[1]],
-                }
-            })
-            .collect();
-        Ok(MonteCarlo {
-            effects,
-            draws,
-            seed,
-            level,
-        })
+        let names: Vec<String> = effect_names(serial).iter().map(|s| s.to_string()).collect();
+        let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
+        Ok(summarize_monte_carlo(
+            &names, &estimates, &sims, draws, seed, level,
+        ))
     }
 }
 

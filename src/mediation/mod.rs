@@ -5,10 +5,17 @@
 //! (M1 → M2), b₁, b₂. Indirect effects are products of paths (a·b; a₁b₁, a₂b₂, a₁d₂₁b₂). With OLS
 //! on the same rows, c = c′ + Σ indirect holds exactly. Intervals: percentile and BCa bootstrap
 //! (Efron 1987) with case or cluster resampling, and Monte Carlo (Preacher & Selig 2012).
+//!
+//! For sessions in clients, [`MultilevelMediation`] splits level-1 variables into their within-
+//! and between-client parts (designs 2-1-1, 1-1-1, 2-2-1, 2-1-2 and the serial 2-1-1-2).
+//! [`Mediation`] refuses the blended case (a cluster-constant X with a mediator that varies
+//! within clusters) unless asked for with [`Mediation::blended`].
 
 mod bootstrap;
+mod multilevel;
 
 pub use bootstrap::{BootEffect, Bootstrap, BootstrapOptions, McEffect, MonteCarlo, Resampling};
+pub use multilevel::{MlDesign, MultilevelFit, MultilevelMediation, PathFit};
 
 use crate::controls::q;
 use crate::data::{Column, Data, Factor};
@@ -39,6 +46,7 @@ pub struct Mediation {
     covariates: Vec<String>,
     cluster: Option<String>,
     multilevel: bool,
+    blended: bool,
 }
 
 /// One estimated effect.
@@ -64,6 +72,9 @@ pub struct MediationFit {
     pub n: usize,
     /// Rows dropped for missing values.
     pub missing: Missingness,
+    /// Warnings about the model (e.g. a blended within/between b path allowed with
+    /// [`Mediation::blended`]).
+    pub warnings: Vec<String>,
 }
 
 impl MediationFit {
@@ -127,7 +138,18 @@ impl Mediation {
             covariates: Vec::new(),
             cluster: None,
             multilevel: false,
+            blended: false,
         }
+    }
+
+    /// Allow the blended case: X constant within clusters while a mediator varies within
+    /// them, where this single-level decomposition mixes the within- and between-cluster b
+    /// paths into one coefficient (the indirect effect can then have the wrong sign). Refused
+    /// by default; allowed, the fit carries a warning. Use
+    /// [`MultilevelMediation`](crate::mediation::MultilevelMediation) for the split.
+    pub fn blended(mut self, allow: bool) -> Mediation {
+        self.blended = allow;
+        self
     }
 
     /// Covariates entered in every path.
@@ -220,6 +242,54 @@ impl Mediation {
         Ok((rows, missing))
     }
 
+    /// The blended case (see [`Mediation::blended`]): an error naming the mediator unless
+    /// allowed, else the warnings to carry.
+    fn blended_check(&self, data: &Data, rows: &[usize]) -> Result<Vec<String>> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(Vec::new());
+        };
+        let codes = match data.column(cluster)? {
+            Column::Categorical(f) => f
+                .codes()
+                .iter()
+                .map(|c| c.map(u64::from))
+                .collect::<Vec<_>>(),
+            Column::Numeric(v) => v.iter().map(|x| x.map(f64::to_bits)).collect(),
+        };
+        let constant_within = |v: &str| -> Result<bool> {
+            let x = data.numeric(v)?;
+            let mut first: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+            for &r in rows {
+                let (Some(c), Some(val)) = (codes[r], x[r]) else {
+                    continue;
+                };
+                if *first.entry(c).or_insert(val) != val {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
+        if !constant_within(&self.x)? {
+            return Ok(Vec::new());
+        }
+        let mut warnings = Vec::new();
+        for m in &self.mediators {
+            if !constant_within(m)? {
+                let text = format!(
+                    "'{m}' varies within '{cluster}' while '{}' is constant within it: this single-level decomposition blends the within- and between-{cluster} effects of '{m}' into one b path, and the indirect effect can have the wrong sign; use MultilevelMediation for the within/between split",
+                    self.x
+                );
+                if !self.blended {
+                    return Err(Error::Model(format!(
+                        "{text} (or allow the blended estimate with Mediation::blended(true))"
+                    )));
+                }
+                warnings.push(text);
+            }
+        }
+        Ok(warnings)
+    }
+
     fn formula(&self, target: &str, predictors: &[&String]) -> String {
         let mut rhs: Vec<String> = predictors.iter().map(|p| q(p)).collect();
         rhs.extend(self.covariates.iter().map(|c| q(c)));
@@ -254,6 +324,7 @@ impl Mediation {
     /// roles, too few rows, and the errors of the path fits.
     pub fn fit(&self, data: &Data) -> Result<MediationFit> {
         let (rows, missing) = self.prepare(data)?;
+        let warnings = self.blended_check(data, &rows)?;
         let sub = data.select_rows(&rows)?;
         let (values, ses) = self.fit_paths(&sub, Ddf::Satterthwaite)?;
         let names = effect_names(self.is_serial());
@@ -272,6 +343,7 @@ impl Mediation {
             effects,
             n: rows.len(),
             missing,
+            warnings,
         })
     }
 
@@ -384,6 +456,9 @@ impl std::fmt::Display for MediationFit {
                 Some(se) => writeln!(f, "  {:<16} {:>12.6}  (SE {:.6})", e.name, e.estimate, se)?,
                 None => writeln!(f, "  {:<16} {:>12.6}", e.name, e.estimate)?,
             }
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         Ok(())
     }
