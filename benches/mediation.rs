@@ -4,7 +4,7 @@
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use securebase::mediation::{BootstrapOptions, Mediation, Resampling};
+use securebase::mediation::{BootstrapOptions, Mediation, MultilevelMediation, Resampling};
 use securebase::probe::{DfMethod, ModeratorValues, probe, slope_curve};
 use securebase::{Criterion as Crit, LmmSpec, Ols};
 use std::hint::black_box;
@@ -32,6 +32,20 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    let sessions = support::sessions_sized(330, 12, 2);
+    let ml = MultilevelMediation::new("anx", &["secure"], "engage", "client");
+    g.bench_function(
+        "2000 cluster resamples, 2-1-1, 330 clients x 12 sessions",
+        |b| {
+            b.iter(|| {
+                ml.bootstrap(
+                    black_box(&sessions),
+                    &BootstrapOptions::new(2000, 1).resampling(Resampling::Cluster),
+                )
+                .unwrap()
+            })
+        },
+    );
     g.finish();
     let ols = Ols::fit(&data, "y ~ ecr_anx * esat_anx").unwrap();
     c.bench_function("probe OLS: simple slopes + Johnson-Neyman", |b| {

@@ -133,3 +133,29 @@ pub fn study_sized(seed: u64) -> Data {
     let (nm, col) = factor("therapist", &therapist, 44);
     d.with_column(&nm, col).unwrap()
 }
+
+/// A 2-1-1 session-level study: `clients` clients × `sessions` sessions; client-level `anx`,
+/// session-level `secure` (a = 0.5 on the client means) and `engage` (b within 0.2, between
+/// −0.14).
+pub fn sessions_sized(clients: usize, sessions: usize, seed: u64) -> Data {
+    let mut r = Rng::new(seed);
+    let (mut anx, mut secure, mut engage, mut client) = (vec![], vec![], vec![], vec![]);
+    for j in 0..clients {
+        let x = r.normal();
+        let mu = 0.5 * x + 0.6 * r.normal();
+        let u = 0.4 * r.normal();
+        for _ in 0..sessions {
+            let m = mu + 0.8 * r.normal();
+            anx.push(x);
+            secure.push(m);
+            engage.push(0.2 * (m - mu) - 0.14 * mu + 0.1 * x + u + 0.5 * r.normal());
+            client.push(format!("c{j:04}"));
+        }
+    }
+    Data::new()
+        .with_numeric("anx", anx)
+        .and_then(|d| d.with_numeric("secure", secure))
+        .and_then(|d| d.with_numeric("engage", engage))
+        .and_then(|d| d.with_categorical("client", client))
+        .unwrap()
+}

@@ -271,6 +271,21 @@ impl LmmSpec {
         self.fit_at(&theta, criterion, optimization, options.ddf)
     }
 
+    /// The REML or ML estimate of β alone (θ optimized, nothing else summarized): for the
+    /// refits of a bootstrap, which need only the fixed effects.
+    pub(crate) fn fit_beta(&self, criterion: Criterion) -> Result<Vec<f64>> {
+        let s = &self.structure;
+        let (theta, _) = super::optimum::optimize(s, criterion, &FitOptions::default())?;
+        let f = s.factorize(&theta).ok_or_else(|| {
+            Error::Numerical("the penalized system is not positive definite at θ".into())
+        })?;
+        let (p, qr) = (s.p, s.q_rest);
+        let dim = f.l22.nrows();
+        let lx = f.l22.view((qr, qr), (p, p)).clone_owned();
+        let cx = DVector::from_iterator(p, (0..p).map(|j| f.l22[(dim - 1, qr + j)]));
+        Ok(solve_lower_transpose(&lx, &cx).iter().copied().collect())
+    }
+
     /// Every summary quantity at a given θ (used by [`LmmSpec::fit`] at the optimum).
     ///
     /// # Errors

@@ -152,6 +152,13 @@ struct PathSpec {
     client_level: bool,
 }
 
+/// The path models as fitted: their tables, notes, and covariances of the fixed effects.
+struct Fitted {
+    paths: Vec<PathFit>,
+    notes: Vec<String>,
+    vcovs: Vec<DMatrix<f64>>,
+}
+
 /// What [`MultilevelMediation::prepare`] builds: the session rows (with the split columns and
 /// numeric cluster codes), which design, and the path models.
 struct Prepared {
@@ -390,17 +397,23 @@ impl MultilevelMediation {
         let b = |v: &str| format!("{v}_between");
         let m = &self.mediators[0];
         match design {
-            MlDesign::D211 => vec![session(m, &[x.clone()]), session(y, &[w(m), b(m), x])],
+            MlDesign::D211 => vec![
+                session(m, std::slice::from_ref(&x)),
+                session(y, &[w(m), b(m), x]),
+            ],
             MlDesign::D111 => vec![
                 session(m, &[w(&x), b(&x)]),
                 session(y, &[w(m), b(m), w(&x), b(&x)]),
             ],
-            MlDesign::D221 => vec![client(m, &[x.clone()]), session(y, &[m.clone(), x])],
-            MlDesign::D212 => vec![session(m, &[x.clone()]), client(y, &[b(m), x])],
+            MlDesign::D221 => vec![
+                client(m, std::slice::from_ref(&x)),
+                session(y, &[m.clone(), x]),
+            ],
+            MlDesign::D212 => vec![session(m, std::slice::from_ref(&x)), client(y, &[b(m), x])],
             MlDesign::D2112 => {
                 let m2 = &self.mediators[1];
                 vec![
-                    session(m, &[x.clone()]),
+                    session(m, std::slice::from_ref(&x)),
                     session(m2, &[w(m), b(m), x.clone()]),
                     client(y, &[b(m), b(m2), x]),
                 ]
@@ -539,30 +552,15 @@ impl MultilevelMediation {
     }
 
     /// Fit every path on session rows `d` (client rows taken as each client's first row).
-    fn fit_paths(
-        paths: &[PathSpec],
-        d: &Data,
-        client: &[usize],
-        ddf: Ddf,
-    ) -> Result<(Vec<PathFit>, Vec<String>, Vec<DMatrix<f64>>)> {
-        let mut first = HashMap::new();
-        for (r, &c) in client.iter().enumerate() {
-            first.entry(c).or_insert(r);
-        }
-        let mut client_rows: Vec<usize> = first.into_values().collect();
-        client_rows.sort_unstable();
-        let mut client_data: Option<Data> = None;
+    fn fit_paths(paths: &[PathSpec], d: &Data, client: &[usize], ddf: Ddf) -> Result<Fitted> {
+        let client_data = client_rows_data(paths, d, client)?;
         let mut out = Vec::with_capacity(paths.len());
         let mut notes = Vec::new();
         let mut vcovs = Vec::with_capacity(paths.len());
         for p in paths {
-            let data = if p.client_level {
-                if client_data.is_none() {
-                    client_data = Some(d.select_rows(&client_rows)?);
-                }
-                client_data.as_ref().unwrap_or(d)
-            } else {
-                d
+            let data = match (&client_data, p.client_level) {
+                (Some(c), true) => c,
+                _ => d,
             };
             let has_re = p.formula.contains('|');
             let (terms, est, se, vcov) = if has_re {
@@ -606,7 +604,43 @@ impl MultilevelMediation {
             });
             vcovs.push(vcov);
         }
-        Ok((out, notes, vcovs))
+        Ok(Fitted {
+            paths: out,
+            notes,
+            vcovs,
+        })
+    }
+
+    /// The fixed effects of every path (names and estimates only): the lean refit of a
+    /// bootstrap replicate.
+    fn fit_path_betas(paths: &[PathSpec], d: &Data, client: &[usize]) -> Result<Vec<PathFit>> {
+        let client_data = client_rows_data(paths, d, client)?;
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            let data = match (&client_data, p.client_level) {
+                (Some(c), true) => c,
+                _ => d,
+            };
+            let (terms, estimates) = if p.formula.contains('|') {
+                let spec = LmmSpec::new(data, &p.formula)?;
+                let beta = spec.fit_beta(Criterion::Reml)?;
+                (spec.fixed_names().to_vec(), beta)
+            } else {
+                let fit = Ols::fit(data, &p.formula)?;
+                (
+                    fit.terms().iter().map(|t| t.to_string()).collect(),
+                    fit.beta(),
+                )
+            };
+            out.push(PathFit {
+                formula: p.formula.clone(),
+                client_level: p.client_level,
+                terms,
+                estimates,
+                std_errors: Vec::new(),
+            });
+        }
+        Ok(out)
     }
 
     /// Point estimates, with the model-based SEs of single paths.
@@ -616,7 +650,8 @@ impl MultilevelMediation {
     /// other than the supported ones, and the errors of the path fits.
     pub fn fit(&self, data: &Data) -> Result<MultilevelFit> {
         let p = self.prepare(data)?;
-        let (paths, notes, _) = Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Satterthwaite)?;
+        let Fitted { paths, notes, .. } =
+            Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Satterthwaite)?;
         let coef = |i: usize, name: &str| {
             lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
         };
@@ -689,7 +724,7 @@ impl MultilevelMediation {
                 )
                 .ok()?;
             }
-            let (paths, _, _) = Self::fit_paths(&p.paths, &d, &client, Ddf::Asymptotic).ok()?;
+            let paths = Self::fit_path_betas(&p.paths, &d, &client).ok()?;
             let coef = |i: usize, name: &str| {
                 lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
             };
@@ -749,7 +784,8 @@ impl MultilevelMediation {
         }
         crate::stats::check_level(level)?;
         let p = self.prepare(data)?;
-        let (paths, _, vcovs) = Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Asymptotic)?;
+        let Fitted { paths, vcovs, .. } =
+            Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Asymptotic)?;
         let mut chol = Vec::with_capacity(paths.len());
         for (path, v) in paths.iter().zip(vcovs) {
             let l = v
@@ -804,6 +840,20 @@ fn is_level2(d: &Data, v: &str, client: &[usize], n_clients: usize) -> Result<bo
         }
     }
     Ok(true)
+}
+
+/// One row per client (each client's first, in row order), if any path is client-level.
+fn client_rows_data(paths: &[PathSpec], d: &Data, client: &[usize]) -> Result<Option<Data>> {
+    if !paths.iter().any(|p| p.client_level) {
+        return Ok(None);
+    }
+    let mut first = HashMap::new();
+    for (r, &c) in client.iter().enumerate() {
+        first.entry(c).or_insert(r);
+    }
+    let mut rows: Vec<usize> = first.into_values().collect();
+    rows.sort_unstable();
+    d.select_rows(&rows).map(Some)
 }
 
 fn lookup(path: &PathFit, name: &str) -> Option<usize> {
