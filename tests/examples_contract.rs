@@ -305,7 +305,7 @@ const MTCARS: &str = "<mtcars.csv>";
 
 #[test]
 fn every_example_answers_help_and_rejects_bad_flag_values() {
-    for name in ["fit", "score", "study", "power"] {
+    for name in ["fit", "score", "study", "power", "mediate"] {
         let out = run(name, &["--help"]);
         assert!(out.status.success(), "{name} --help");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -516,5 +516,87 @@ fn formula_functions_work_through_fit_with_rs_names() {
             .map(|c| c["estimate"].as_f64().unwrap())
             .collect();
         close_all(formula, &est, &f64s(&m["estimate"]), 1e-8);
+    }
+}
+
+#[test]
+fn mediate_json_contract_and_errors() {
+    let f = fixture("mlmed/sessions.csv");
+    let p = f.to_str().unwrap();
+    let v = json(&run(
+        "mediate",
+        &[
+            "--data",
+            p,
+            "--x",
+            "anx",
+            "--m",
+            "secure",
+            "--y",
+            "engage",
+            "--cluster",
+            "client",
+            "--cluster2",
+            "therapist",
+            "--within-between",
+            "--bootstrap",
+            "200",
+            "--draws",
+            "2000",
+            "--seed",
+            "7",
+            "--json",
+        ],
+    ));
+    for key in [
+        "design",
+        "nobs",
+        "n_clusters",
+        "dropped_rows",
+        "resamples",
+        "seed",
+        "effects",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["design"], "2-1-1");
+    assert_eq!(v["resamples"], 200);
+    assert_eq!(v["seed"], 7);
+    let r = load_json("mlmed/reference.json");
+    let effects = v["effects"].as_array().unwrap();
+    let names: Vec<&str> = effects
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["a", "b_within", "b_between", "c_prime", "indirect_between"]
+    );
+    for e in effects {
+        let name = e["name"].as_str().unwrap();
+        close(
+            name,
+            e["estimate"].as_f64().unwrap(),
+            r["three"][name].as_f64().unwrap(),
+            1e-4,
+        );
+        for key in ["ci_percentile", "ci_bca", "ci_monte_carlo"] {
+            let ci = f64s(&e[key]);
+            assert!(ci[0] < ci[1], "{name} {key}");
+        }
+    }
+    // Errors: one line, exit 2.
+    for (args, needle) in [
+        (vec!["--within-between"], "needs --cluster"),
+        (vec!["--cluster", "client"], "varies within"),
+        (vec!["--bootstrap", "1"], "at least 2"),
+    ] {
+        let mut all = vec!["--data", p, "--x", "anx", "--m", "secure", "--y", "engage"];
+        all.extend(args.iter().copied());
+        let out = run("mediate", &all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{all:?}: {err}");
     }
 }
