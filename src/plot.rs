@@ -268,6 +268,8 @@ mod tests {
                 from: 3.0,
                 to: 9.0,
                 significant: true,
+                direction: Some(crate::probe::Direction::Positive),
+                observed: crate::probe::Observed::Partly,
                 share: 0.2,
             }],
             observed_range: [0.0, 4.0],

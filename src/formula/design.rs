@@ -57,6 +57,22 @@ pub struct Design {
     /// Functions of variables (with their fitted constants) to apply to new data.
     #[serde(default)]
     transforms: Vec<Bound>,
+    /// The data columns behind the design's variables, at their reference values: numeric
+    /// columns at their mean over the rows used, categorical ones with their levels there (the
+    /// reference grid of R's emmeans).
+    #[serde(default)]
+    reference: Vec<(String, Reference)>,
+}
+
+/// A data column's reference value: the mean of a numeric column, the levels of a categorical
+/// one (over the rows the model used).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Reference {
+    /// The mean.
+    Mean(f64),
+    /// The levels present, in order.
+    Levels(Vec<String>),
 }
 
 /// Rows of `data` that have no missing value in any of `vars`, and the row origins of the others.
@@ -215,6 +231,7 @@ impl Design {
             columns,
             column_term,
             transforms,
+            reference: Vec::new(),
         })
     }
 
@@ -239,6 +256,60 @@ impl Design {
     /// The functions of variables the design applies to new data.
     pub(crate) fn transforms(&self) -> &[Bound] {
         &self.transforms
+    }
+
+    /// The data columns behind the design's variables with their reference values (see
+    /// [`Reference`]).
+    pub fn reference(&self) -> &[(String, Reference)] {
+        &self.reference
+    }
+
+    /// Record the reference values of the data columns behind the variables, over `rows` of
+    /// `data` (the data the design was built on).
+    pub(crate) fn set_reference(&mut self, data: &Data, rows: &[usize]) -> Result<()> {
+        let mut names: Vec<String> = Vec::new();
+        for t in &self.terms {
+            for v in &t.vars {
+                let label = var_name(v);
+                let raw = match self.transforms.iter().find(|b| b.label() == label) {
+                    Some(b) => b.columns(),
+                    None => vec![label.to_string()],
+                };
+                for c in raw {
+                    if !names.contains(&c) {
+                        names.push(c);
+                    }
+                }
+            }
+        }
+        let mut reference = Vec::with_capacity(names.len());
+        for name in names {
+            let r = match data.column(&name)? {
+                Column::Numeric(v) => {
+                    let vals: Vec<f64> = rows.iter().filter_map(|&r| v[r]).collect();
+                    Reference::Mean(vals.iter().sum::<f64>() / vals.len().max(1) as f64)
+                }
+                Column::Categorical(f) => {
+                    let mut used = vec![false; f.levels().len()];
+                    for &r in rows {
+                        if let Some(c) = f.codes()[r] {
+                            used[c as usize] = true;
+                        }
+                    }
+                    Reference::Levels(
+                        f.levels()
+                            .iter()
+                            .zip(&used)
+                            .filter(|(_, u)| **u)
+                            .map(|(l, _)| l.clone())
+                            .collect(),
+                    )
+                }
+            };
+            reference.push((name, r));
+        }
+        self.reference = reference;
+        Ok(())
     }
 
     /// Whether the design has an intercept column.

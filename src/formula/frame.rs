@@ -126,7 +126,8 @@ impl ModelFrame {
             .into_iter()
             .filter(|b| b.label() != formula.response())
             .collect();
-        let design = Design::new_with(formula.fixed(), data, &rows, bound)?;
+        let mut design = Design::new_with(formula.fixed(), data, &rows, bound)?;
+        design.set_reference(data, &rows)?;
         let x = design.matrix(data, &rows)?;
         let yv = data.numeric(formula.response())?;
         let mut y =

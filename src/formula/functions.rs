@@ -533,6 +533,16 @@ impl Bound {
         &self.label
     }
 
+    /// The data columns the variable reads.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.func {
+            VarFn::Value(a) | VarFn::Factor(a) | VarFn::Offset(a) => arith_columns(a, &mut out),
+            VarFn::Scale { arg, .. } | VarFn::Poly { arg, .. } => arith_columns(arg, &mut out),
+        }
+        out
+    }
+
     /// The names of a `poly()`'s columns (`label1`, `label2`, …), or `None` for other functions.
     pub(crate) fn matrix_columns(&self) -> Option<Vec<String>> {
         match &self.func {

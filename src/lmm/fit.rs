@@ -734,6 +734,20 @@ impl LmmFit {
     pub fn missing(&self) -> &Missingness {
         &self.missing
     }
+    /// How the fixed effects were coded (R's names, contrasts, functions of variables).
+    pub fn design(&self) -> &crate::formula::design::Design {
+        &self.spec.design
+    }
+    /// Each grouping factor (once) with the level code of every row used.
+    pub(crate) fn group_codes(&self) -> Vec<(String, &[u32])> {
+        let mut out: Vec<(String, &[u32])> = Vec::new();
+        for t in &self.spec.structure.terms {
+            if !out.iter().any(|(g, _)| *g == t.group) {
+                out.push((t.group.clone(), &t.codes));
+            }
+        }
+        out
+    }
     /// Origins of the rows used, aligned with fitted values.
     pub fn row_ids(&self) -> &[usize] {
         &self.row_ids

@@ -71,6 +71,8 @@ pub struct LmmSpec {
     // The n-sized parts are shared, so that a fit can keep its spec (for refits) cheaply.
     pub(crate) structure: Arc<Structure>,
     pub(crate) fixed_names: Vec<String>,
+    /// How the fixed effects were coded (to code new values the same way).
+    pub(crate) design: Arc<crate::formula::design::Design>,
     pub(crate) missing: Missingness,
     pub(crate) row_ids: Arc<Vec<usize>>,
     pub(crate) x: Arc<nalgebra::DMatrix<f64>>,
@@ -127,6 +129,7 @@ impl LmmSpec {
         Ok(LmmSpec {
             formula: formula.clone(),
             fixed_names: frame.design.column_names().to_vec(),
+            design: Arc::new(frame.design.clone()),
             row_ids: Arc::new(frame.rows.iter().map(|&r| data.row_ids()[r]).collect()),
             missing: frame.missing,
             x: Arc::new(frame.x),

@@ -7,6 +7,9 @@
 //! (or Kenward–Roger) df of that contrast, and the boundaries are found with the df at the
 //! boundary itself (a fixed-point iteration), not a single df for all w.
 
+mod trends;
+pub use trends::{At, Trend, Trends, trends};
+
 use crate::error::{Error, Result};
 use crate::lmm::LmmFit;
 use crate::regression::OlsFit;
@@ -48,6 +51,10 @@ pub struct LinearInference<'a> {
     vcov: Vec<Vec<f64>>,
     df: DfRule<'a>,
     columns: ColumnLookup<'a>,
+    /// The grouping factors of a mixed model: name and level code per row used.
+    groups: Vec<(String, &'a [u32])>,
+    /// The fixed-effects design (to build model-matrix rows at chosen values).
+    design: &'a crate::formula::design::Design,
 }
 
 /// A fitted model that can be probed.
@@ -71,6 +78,8 @@ impl Probeable for OlsFit {
             vcov: self.vcov().to_vec(),
             df: Box::new(move |_| df),
             columns: Box::new(move |name| self.column_values(name)),
+            groups: Vec::new(),
+            design: self.design(),
         })
     }
 }
@@ -79,6 +88,8 @@ impl Probeable for LmmFit {
     fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
         let names: Vec<String> = self.terms().iter().map(|s| s.to_string()).collect();
         let columns: ColumnLookup<'_> = Box::new(move |name| self.column_values(name));
+        let groups = self.group_codes();
+        let design = self.design();
         Ok(match method {
             DfMethod::Model => LinearInference {
                 names,
@@ -86,6 +97,8 @@ impl Probeable for LmmFit {
                 vcov: self.vcov().to_vec(),
                 df: Box::new(move |l| self.contrast(l).map_or(f64::NAN, |c| c.df)),
                 columns,
+                groups,
+                design,
             },
             DfMethod::KenwardRoger => {
                 let kr = self.kenward_roger()?;
@@ -96,6 +109,8 @@ impl Probeable for LmmFit {
                     vcov,
                     df: Box::new(move |l| kr.contrast(l).map_or(f64::NAN, |c| c.df)),
                     columns,
+                    groups,
+                    design,
                 }
             }
             DfMethod::Asymptotic => LinearInference {
@@ -104,6 +119,8 @@ impl Probeable for LmmFit {
                 vcov: self.vcov().to_vec(),
                 df: Box::new(|_| f64::INFINITY),
                 columns,
+                groups,
+                design,
             },
         })
     }
@@ -130,8 +147,32 @@ pub struct SimpleSlope {
     pub ci: [f64; 2],
 }
 
-/// One stretch of the observed moderator range with its significance.
+/// The sign of a slope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Above zero.
+    Positive,
+    /// Below zero.
+    Negative,
+}
+
+/// Where a region lies relative to the moderator's observed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Observed {
+    /// Wholly inside the observed range.
+    Within,
+    /// Partly inside.
+    Partly,
+    /// Wholly outside: no observed moderator value falls in it, so it describes values the
+    /// data do not have.
+    Outside,
+}
+
+/// One stretch of the moderator's line with the slope's significance and sign.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Region {
     /// Lower end (−∞ for an open region; `null` in JSON).
     pub from: f64,
@@ -139,18 +180,30 @@ pub struct Region {
     pub to: f64,
     /// Whether the slope is significant at α throughout.
     pub significant: bool,
-    /// Share of the rows used whose moderator value falls in the region.
+    /// The slope's sign where it is significant (constant across a significant region);
+    /// `None` where it is not.
+    pub direction: Option<Direction>,
+    /// Where the region lies relative to the observed moderator range.
+    pub observed: Observed,
+    /// Share of the units (rows, or clusters for a cluster-level moderator; see
+    /// [`Probe::moderator_level`]) whose moderator value falls in the region.
     pub share: f64,
 }
 
 impl Region {
-    /// "significant" or "not significant".
-    pub fn verdict(&self) -> &'static str {
-        if self.significant {
-            "significant"
-        } else {
-            "not significant"
+    /// "significant, positive", "significant, negative" or "not significant", with
+    /// "; outside the observed range" for a region no observed value reaches.
+    pub fn verdict(&self) -> String {
+        let mut v = match (self.significant, self.direction) {
+            (true, Some(Direction::Positive)) => "significant, positive".to_string(),
+            (true, Some(Direction::Negative)) => "significant, negative".to_string(),
+            (true, None) => "significant".to_string(),
+            (false, _) => "not significant".to_string(),
+        };
+        if self.observed == Observed::Outside {
+            v.push_str("; outside the observed range");
         }
+        v
     }
 }
 
@@ -162,19 +215,36 @@ pub struct JohnsonNeyman {
     /// The boundaries (ascending), or `None` where the slope is significant everywhere or
     /// nowhere.
     pub bounds: Option<[f64; 2]>,
-    /// The regions the boundaries cut the real line into, with the share of the sample in each.
+    /// The regions the boundaries cut the real line into, with the share of the units in each.
     pub regions: Vec<Region>,
     /// The observed moderator range.
     pub observed_range: [f64; 2],
 }
 
+/// Over which units the moderator's mean, SD, percentiles and Johnson–Neyman shares are taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum ModeratorLevel {
+    /// Over clusters when the moderator is constant within the clusters of a grouping factor of
+    /// a mixed model (the coarsest such factor; one value per cluster), else over rows.
+    Auto,
+    /// Over the rows used, whatever the moderator's level.
+    Rows,
+}
+
 /// Simple slopes and the Johnson–Neyman regions of one focal × moderator interaction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Probe {
     /// The focal predictor.
     pub focal: String,
     /// The moderator.
     pub moderator: String,
+    /// The units the moderator's summaries and shares are over: `"rows"`, or the grouping
+    /// factor (e.g. `"client"`) when the moderator is constant within its clusters.
+    pub moderator_level: String,
+    /// How many such units.
+    pub n_units: usize,
     /// The df method.
     pub df_method: DfMethod,
     /// Confidence level of the intervals.
@@ -189,7 +259,47 @@ struct Setup<'a> {
     inf: LinearInference<'a>,
     i_x: usize,
     i_xw: usize,
+    /// The moderator's values over the units: rows, or one per cluster.
     w: Vec<f64>,
+    /// "rows" or the grouping factor.
+    level: String,
+}
+
+/// The moderator's values over the units `choice` asks for: one per cluster of the coarsest
+/// grouping factor within whose clusters it is constant (under [`ModeratorLevel::Auto`]), else
+/// the rows.
+fn moderator_units(
+    w: Vec<f64>,
+    groups: &[(String, &[u32])],
+    choice: &ModeratorLevel,
+) -> (Vec<f64>, String) {
+    if *choice == ModeratorLevel::Rows {
+        return (w, "rows".into());
+    }
+    let mut best: Option<(usize, &str, Vec<f64>)> = None;
+    for (name, codes) in groups {
+        let k = codes.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+        let mut value: Vec<Option<f64>> = vec![None; k];
+        let mut constant = true;
+        for (&c, &v) in codes.iter().zip(&w) {
+            match value[c as usize] {
+                None => value[c as usize] = Some(v),
+                Some(u) if u != v => {
+                    constant = false;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let units: Vec<f64> = value.into_iter().flatten().collect();
+        if constant && units.len() < w.len() && best.as_ref().is_none_or(|b| units.len() < b.0) {
+            best = Some((units.len(), name, units));
+        }
+    }
+    match best {
+        Some((_, name, units)) => (units, name.to_string()),
+        None => (w, "rows".into()),
+    }
 }
 
 fn setup<'a, M: Probeable + ?Sized>(
@@ -197,6 +307,7 @@ fn setup<'a, M: Probeable + ?Sized>(
     focal: &str,
     moderator: &str,
     method: DfMethod,
+    level: &ModeratorLevel,
 ) -> Result<Setup<'a>> {
     let inf = model.inference(method)?;
     let terms = inf.names.join(", ");
@@ -252,7 +363,14 @@ fn setup<'a, M: Probeable + ?Sized>(
             "the moderator '{moderator}' is constant ({first}) in the rows used"
         )));
     }
-    Ok(Setup { inf, i_x, i_xw, w })
+    let (w, level) = moderator_units(w, &inf.groups, level);
+    Ok(Setup {
+        inf,
+        i_x,
+        i_xw,
+        w,
+        level,
+    })
 }
 
 impl Setup<'_> {
@@ -338,38 +456,43 @@ impl Setup<'_> {
             }
             [r1.min(r2), r1.max(r2)]
         });
-        let sig_at = |w: f64| {
+        // Significance and sign at a point inside a region (the slope is linear in w, so its
+        // sign is constant across a region where it is significant).
+        let at = |w: f64| {
             let s = self.slope(w, "", 1.0 - alpha);
-            s.p < alpha
+            let direction = (s.p < alpha).then_some(if s.slope > 0.0 {
+                Direction::Positive
+            } else {
+                Direction::Negative
+            });
+            (s.p < alpha, direction)
+        };
+        let region = |from: f64, to: f64, probe_at: f64| {
+            let (significant, direction) = at(probe_at);
+            let observed = if to < lo || from > hi {
+                Observed::Outside
+            } else if from >= lo && to <= hi {
+                Observed::Within
+            } else {
+                Observed::Partly
+            };
+            Region {
+                from,
+                to,
+                significant,
+                direction,
+                observed,
+                share: share(from, to),
+            }
         };
         let regions = match bounds {
-            None => vec![Region {
-                from: f64::NEG_INFINITY,
-                to: f64::INFINITY,
-                significant: sig_at(mean),
-                share: 1.0,
-            }],
+            None => vec![region(f64::NEG_INFINITY, f64::INFINITY, mean)],
             Some([b1, b2]) => {
-                let inside = sig_at(0.5 * (b1 + b2));
+                let step = (b2 - b1).abs().max(1.0);
                 vec![
-                    Region {
-                        from: f64::NEG_INFINITY,
-                        to: b1,
-                        significant: !inside,
-                        share: share(f64::NEG_INFINITY, b1),
-                    },
-                    Region {
-                        from: b1,
-                        to: b2,
-                        significant: inside,
-                        share: share(b1, b2),
-                    },
-                    Region {
-                        from: b2,
-                        to: f64::INFINITY,
-                        significant: !inside,
-                        share: share(b2, f64::INFINITY),
-                    },
+                    region(f64::NEG_INFINITY, b1, b1 - step),
+                    region(b1, b2, 0.5 * (b1 + b2)),
+                    region(b2, f64::INFINITY, b2 + step),
                 ]
             }
         };
@@ -382,8 +505,173 @@ impl Setup<'_> {
     }
 }
 
+/// How to probe one focal × moderator interaction: the moderator values, the df method, the
+/// confidence level and the moderator's level. Built with defaults (mean ± 1 SD,
+/// the model's df, 95%, [`ModeratorLevel::Auto`]) and run on a fitted model.
+///
+/// # Examples
+/// ```
+/// use securebase::{Criterion, Data, LmmSpec};
+/// use securebase::probe::{ModeratorLevel, ProbeSpec};
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mlmed/sessions.csv"))?;
+/// let fit = LmmSpec::new(&data, "engage ~ secure * anx + (1 | client)")?.fit(Criterion::Reml)?;
+/// // anx is a client-level variable: its mean, SD and shares are over the 330 clients.
+/// let p = ProbeSpec::new("secure", "anx").run(&fit)?;
+/// assert_eq!((p.moderator_level.as_str(), p.n_units), ("client", 330));
+/// let rows = ProbeSpec::new("secure", "anx").moderator_level(ModeratorLevel::Rows).run(&fit)?;
+/// assert_eq!(rows.moderator_level, "rows");
+/// # Ok::<(), securebase::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ProbeSpec {
+    /// The focal predictor.
+    pub focal: String,
+    /// The moderator.
+    pub moderator: String,
+    /// Where to evaluate simple slopes.
+    pub values: ModeratorValues,
+    /// The df of the slope tests.
+    pub df_method: DfMethod,
+    /// Confidence level (α = 1 − level for Johnson–Neyman).
+    pub level: f64,
+    /// Over which units the moderator is summarized.
+    pub moderator_level: ModeratorLevel,
+}
+
+impl ProbeSpec {
+    /// Probe `focal` along `moderator` with the defaults.
+    pub fn new(focal: &str, moderator: &str) -> ProbeSpec {
+        ProbeSpec {
+            focal: focal.into(),
+            moderator: moderator.into(),
+            values: ModeratorValues::MeanSd,
+            df_method: DfMethod::Model,
+            level: 0.95,
+            moderator_level: ModeratorLevel::Auto,
+        }
+    }
+
+    /// The moderator values for the simple slopes.
+    pub fn values(mut self, values: ModeratorValues) -> ProbeSpec {
+        self.values = values;
+        self
+    }
+
+    /// The df method.
+    pub fn df(mut self, method: DfMethod) -> ProbeSpec {
+        self.df_method = method;
+        self
+    }
+
+    /// The confidence level.
+    pub fn level(mut self, level: f64) -> ProbeSpec {
+        self.level = level;
+        self
+    }
+
+    /// The units the moderator is summarized over.
+    pub fn moderator_level(mut self, level: ModeratorLevel) -> ProbeSpec {
+        self.moderator_level = level;
+        self
+    }
+
+    /// Simple slopes and Johnson–Neyman regions on `model`.
+    ///
+    /// # Errors
+    /// As [`probe`].
+    pub fn run<M: Probeable + ?Sized>(&self, model: &M) -> Result<Probe> {
+        crate::stats::check_level(self.level)?;
+        let s = setup(
+            model,
+            &self.focal,
+            &self.moderator,
+            self.df_method,
+            &self.moderator_level,
+        )?;
+        let n = s.w.len() as f64;
+        let mean = s.w.iter().sum::<f64>() / n;
+        let sd = (s.w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let points: Vec<(f64, String)> = match &self.values {
+            ModeratorValues::MeanSd => vec![
+                (mean - sd, "mean - 1 SD".into()),
+                (mean, "mean".into()),
+                (mean + sd, "mean + 1 SD".into()),
+            ],
+            ModeratorValues::Percentiles => {
+                let q = quantile7(&s.w, &[0.16, 0.5, 0.84]);
+                vec![
+                    (q[0], "p16".into()),
+                    (q[1], "p50".into()),
+                    (q[2], "p84".into()),
+                ]
+            }
+            ModeratorValues::Values(v) => {
+                if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+                    return Err(Error::Argument {
+                        name: "values".into(),
+                        message: format!("{bad} is not a finite moderator value"),
+                    });
+                }
+                v.iter().map(|&x| (x, "value".to_string())).collect()
+            }
+        };
+        let simple_slopes = points
+            .iter()
+            .map(|(w, label)| s.slope(*w, label, self.level))
+            .collect();
+        Ok(Probe {
+            focal: self.focal.clone(),
+            moderator: self.moderator.clone(),
+            moderator_level: s.level.clone(),
+            n_units: s.w.len(),
+            df_method: self.df_method,
+            level: self.level,
+            simple_slopes,
+            // α = 1 − level, rounded so that 0.95 gives exactly 0.05.
+            johnson_neyman: s.johnson_neyman(((1.0 - self.level) * 1e12).round() / 1e12),
+        })
+    }
+
+    /// The slope and its CI over `points` evenly spaced moderator values spanning the observed
+    /// range (for a Johnson–Neyman plot).
+    ///
+    /// # Errors
+    /// As [`probe`]; [`Error::Argument`] for fewer than 2 points.
+    pub fn curve<M: Probeable + ?Sized>(
+        &self,
+        model: &M,
+        points: usize,
+    ) -> Result<Vec<SimpleSlope>> {
+        crate::stats::check_level(self.level)?;
+        if points < 2 {
+            return Err(Error::Argument {
+                name: "points".into(),
+                message: "need at least 2 grid points".into(),
+            });
+        }
+        let s = setup(
+            model,
+            &self.focal,
+            &self.moderator,
+            self.df_method,
+            &self.moderator_level,
+        )?;
+        let q = quantiles5(&s.w);
+        let (lo, hi) = (q[0], q[4]);
+        Ok((0..points)
+            .map(|i| {
+                let w = lo + (hi - lo) * i as f64 / (points - 1) as f64;
+                s.slope(w, "grid", self.level)
+            })
+            .collect())
+    }
+}
+
 /// Probe the interaction of `focal` and `moderator` in a fitted model: simple slopes at
-/// `values` and the Johnson–Neyman regions, at confidence `level` (α = 1 − level).
+/// `values` and the Johnson–Neyman regions, at confidence `level` (α = 1 − level). The
+/// moderator's summaries are over clusters when it is a cluster-level variable of a mixed
+/// model ([`ModeratorLevel::Auto`]); [`ProbeSpec`] sets every option.
 ///
 /// # Errors
 /// [`Error::Term`] if the focal predictor or moderator is not a numeric main effect, the
@@ -409,52 +697,15 @@ pub fn probe<M: Probeable + ?Sized>(
     df_method: DfMethod,
     level: f64,
 ) -> Result<Probe> {
-    crate::stats::check_level(level)?;
-    let s = setup(model, focal, moderator, df_method)?;
-    let n = s.w.len() as f64;
-    let mean = s.w.iter().sum::<f64>() / n;
-    let sd = (s.w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let points: Vec<(f64, String)> = match values {
-        ModeratorValues::MeanSd => vec![
-            (mean - sd, "mean - 1 SD".into()),
-            (mean, "mean".into()),
-            (mean + sd, "mean + 1 SD".into()),
-        ],
-        ModeratorValues::Percentiles => {
-            let q = quantile7(&s.w, &[0.16, 0.5, 0.84]);
-            vec![
-                (q[0], "p16".into()),
-                (q[1], "p50".into()),
-                (q[2], "p84".into()),
-            ]
-        }
-        ModeratorValues::Values(v) => {
-            if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
-                return Err(Error::Argument {
-                    name: "values".into(),
-                    message: format!("{bad} is not a finite moderator value"),
-                });
-            }
-            v.iter().map(|&x| (x, "value".to_string())).collect()
-        }
-    };
-    let simple_slopes = points
-        .iter()
-        .map(|(w, label)| s.slope(*w, label, level))
-        .collect();
-    Ok(Probe {
-        focal: focal.to_string(),
-        moderator: moderator.to_string(),
-        df_method,
-        level,
-        simple_slopes,
-        // α = 1 − level, rounded so that 0.95 gives exactly 0.05.
-        johnson_neyman: s.johnson_neyman(((1.0 - level) * 1e12).round() / 1e12),
-    })
+    ProbeSpec::new(focal, moderator)
+        .values(values.clone())
+        .df(df_method)
+        .level(level)
+        .run(model)
 }
 
 /// The slope and its CI over `points` evenly spaced moderator values spanning the observed
-/// range (for a Johnson–Neyman plot).
+/// range (for a Johnson–Neyman plot); see [`ProbeSpec::curve`].
 ///
 /// # Errors
 /// As [`probe`]; [`Error::Argument`] for fewer than 2 points.
@@ -466,22 +717,10 @@ pub fn slope_curve<M: Probeable + ?Sized>(
     df_method: DfMethod,
     level: f64,
 ) -> Result<Vec<SimpleSlope>> {
-    crate::stats::check_level(level)?;
-    if points < 2 {
-        return Err(Error::Argument {
-            name: "points".into(),
-            message: "need at least 2 grid points".into(),
-        });
-    }
-    let s = setup(model, focal, moderator, df_method)?;
-    let q = quantiles5(&s.w);
-    let (lo, hi) = (q[0], q[4]);
-    Ok((0..points)
-        .map(|i| {
-            let w = lo + (hi - lo) * i as f64 / (points - 1) as f64;
-            s.slope(w, "grid", level)
-        })
-        .collect())
+    ProbeSpec::new(focal, moderator)
+        .df(df_method)
+        .level(level)
+        .curve(model, points)
 }
 
 /// R's type-7 quantiles.
@@ -502,10 +741,16 @@ impl std::fmt::Display for Probe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "Simple slopes of {} along {} ({:.0}% CI)",
+            "Simple slopes of {} along {} ({:.0}% CI; moderator summarized over {} {})",
             self.focal,
             self.moderator,
-            self.level * 100.0
+            self.level * 100.0,
+            self.n_units,
+            if self.moderator_level == "rows" {
+                "rows".to_string()
+            } else {
+                format!("{} units", self.moderator_level)
+            }
         )?;
         writeln!(
             f,
@@ -548,7 +793,7 @@ impl std::fmt::Display for Probe {
         for r in &jn.regions {
             writeln!(
                 f,
-                "  {:>10.4} to {:>10.4}: {} ({:.1}% of the sample)",
+                "  {:>10.4} to {:>10.4}: {} ({:.1}% of the units)",
                 r.from,
                 r.to,
                 r.verdict(),
