@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example mediate -- --data F.csv --x X --m M [--m M2] --y Y
-//!     [--covariates A,B] [--cluster client] [--cluster2 therapist] [--within-between]
+//!     [--covariates A,B] [--cluster client] [--cluster2 therapist] [--within-between] [--random-slopes]
 //!     [--bootstrap N] [--draws N] [--seed S] [--level 0.95] [--blended] [--json]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //! ```
@@ -56,6 +56,11 @@ struct Args {
     /// Split level-1 variables into within- and between-cluster parts (multilevel paths)
     #[arg(long)]
     within_between: bool,
+    /// With --within-between and a 1-1-1 design: random a and b slopes over clusters, whose
+    /// covariance enters the within indirect effect (the bootstrap then refits a stacked model
+    /// per resample: slow)
+    #[arg(long)]
+    random_slopes: bool,
     /// Allow the blended single-level decomposition (a cluster-constant X with a mediator that
     /// varies within clusters); refused otherwise
     #[arg(long)]
@@ -120,7 +125,9 @@ fn run(args: &Args) -> Result<String, String> {
             .cluster
             .as_deref()
             .ok_or("--within-between needs --cluster (the level-2 unit, e.g. client)")?;
-        let mut m = MultilevelMediation::new(&args.x, &ms, &args.y, cluster).covariates(&covs);
+        let mut m = MultilevelMediation::new(&args.x, &ms, &args.y, cluster)
+            .covariates(&covs)
+            .random_slopes(args.random_slopes);
         if let Some(c2) = &args.cluster2 {
             m = m.cluster2(c2);
         }
@@ -142,8 +149,8 @@ fn run(args: &Args) -> Result<String, String> {
             notes: fit.notes.clone(),
         }
     } else {
-        if args.cluster2.is_some() {
-            return Err("--cluster2 needs --within-between".into());
+        if args.cluster2.is_some() || args.random_slopes {
+            return Err("--cluster2 and --random-slopes need --within-between".into());
         }
         let mut m = Mediation::new(&args.x, &ms, &args.y)
             .covariates(&covs)

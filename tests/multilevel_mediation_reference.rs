@@ -273,3 +273,77 @@ fn bootstrap_and_monte_carlo_cover_the_indirect_effect() {
         assert!((0.88..=1.0).contains(&rate), "{what} coverage {rate}");
     }
 }
+
+#[test]
+fn random_a_and_b_slopes_match_the_stacked_lme4_profile() {
+    let r = &load_json("mlmed/reference.json")["slopes"];
+    let d = Data::from_csv_path(fixture("mlmed/slopes.csv")).unwrap();
+    let m = MultilevelMediation::new("x", &["m"], "y", "client").random_slopes(true);
+    let fit = m.fit(&d).unwrap();
+    assert_eq!(fit.design.name(), "1-1-1");
+    for name in [
+        "a_within",
+        "a_between",
+        "b_within",
+        "b_between",
+        "c_prime_within",
+        "c_prime_between",
+        "cov_ab",
+        "indirect_within",
+        "indirect_between",
+    ] {
+        // A singular fit (a 4 × 4 covariance on the boundary): its flat directions allow 1e-3.
+        close(
+            name,
+            fit.effect(name).unwrap(),
+            r[name].as_f64().unwrap(),
+            1e-3,
+        );
+    }
+    // indirect_within = a·b + σ_ab, the KKB/Bauer et al. correction.
+    let (a, b, cov) = (
+        fit.effect("a_within").unwrap(),
+        fit.effect("b_within").unwrap(),
+        fit.effect("cov_ab").unwrap(),
+    );
+    close(
+        "a b + cov",
+        fit.effect("indirect_within").unwrap(),
+        a * b + cov,
+        1e-12,
+    );
+    let (rho, reml) = fit.stacked.unwrap();
+    close("variance ratio", rho, r["rho"].as_f64().unwrap(), 1e-4);
+    let lme4 = r["reml"].as_f64().unwrap();
+    assert!(
+        reml <= lme4 + 1e-6 * lme4,
+        "REML {reml} above lme4's {lme4}"
+    );
+    close("REML criterion", reml, lme4, 1e-6);
+    for (name, key) in [("a_within", "a_within_se"), ("b_within", "b_within_se")] {
+        let e = fit.effects.iter().find(|e| e.name == name).unwrap();
+        close(
+            &format!("{name} SE"),
+            e.std_error.unwrap(),
+            r[key].as_f64().unwrap(),
+            1e-3,
+        );
+    }
+    // Intervals: Monte Carlo with σ_ab's own uncertainty; a (short) bootstrap, percentile only.
+    let mc = m.monte_carlo(&d, 4000, 2, 0.95).unwrap();
+    let cov_mc = mc.effects.iter().find(|e| e.name == "cov_ab").unwrap();
+    assert!(cov_mc.ci[0] < cov && cov < cov_mc.ci[1] && cov_mc.sd > 0.0);
+    let boot = m
+        .bootstrap(
+            &d,
+            &BootstrapOptions::new(8, 3).resampling(Resampling::Cluster),
+        )
+        .unwrap();
+    assert!(boot.effects.iter().all(|e| e.bca.is_none()));
+    // Only for 1-1-1.
+    let e = MultilevelMediation::new("anx", &["secure"], "engage", "client")
+        .random_slopes(true)
+        .fit(&sessions())
+        .unwrap_err();
+    assert!(e.to_string().contains("1-1-1"), "{e}");
+}

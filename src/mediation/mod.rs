@@ -13,6 +13,7 @@
 
 mod bootstrap;
 mod multilevel;
+mod random_slopes;
 
 pub use bootstrap::{BootEffect, Bootstrap, BootstrapOptions, McEffect, MonteCarlo, Resampling};
 pub use multilevel::{MlDesign, MultilevelFit, MultilevelMediation, PathFit};

@@ -66,6 +66,7 @@ pub struct MultilevelMediation {
     covariates: Vec<String>,
     cluster: String,
     cluster2: Option<String>,
+    random_slopes: bool,
 }
 
 /// The level structure of a multilevel mediation (levels of X, the mediators and Y).
@@ -134,6 +135,9 @@ pub struct MultilevelFit {
     pub missing: Missingness,
     /// Notes on the path fits (singular fits, non-convergence).
     pub notes: Vec<String>,
+    /// With random slopes: the stacked model's residual variance ratio σ²_Y/σ²_M and its REML
+    /// criterion.
+    pub stacked: Option<(f64, f64)>,
 }
 
 impl MultilevelFit {
@@ -174,7 +178,7 @@ struct Prepared {
 }
 
 /// Internal names of the cluster codes in the data the paths are fitted to.
-const CLIENT: &str = ".client";
+pub(crate) const CLIENT: &str = ".client";
 const TOP: &str = ".therapist";
 
 impl MultilevelMediation {
@@ -188,7 +192,21 @@ impl MultilevelMediation {
             covariates: Vec::new(),
             cluster: cluster.into(),
             cluster2: None,
+            random_slopes: false,
         }
+    }
+
+    /// Random a and b slopes (1-1-1 only): the within-client slopes of X on M and of M on Y
+    /// vary over clients, both paths are fitted as one stacked model with outcome-specific
+    /// residual variances (Bauer, Preacher & Gil 2006), and `indirect_within` = a·b + σ_ab,
+    /// with σ_ab (`cov_ab`) the covariance of the two slopes (Kenny, Korchmaros & Bolger
+    /// 2003). The Monte Carlo interval draws σ_ab from its asymptotic normal distribution (delta
+    /// method on the variance parameters); the bootstrap refits the stacked model in every
+    /// replicate (slow: about a second each at the reference study's size) and gives
+    /// percentile intervals only (BCa's jackknife would refit once per client).
+    pub fn random_slopes(mut self, yes: bool) -> MultilevelMediation {
+        self.random_slopes = yes;
+        self
     }
 
     /// Covariates in every path.
@@ -650,6 +668,9 @@ impl MultilevelMediation {
     /// other than the supported ones, and the errors of the path fits.
     pub fn fit(&self, data: &Data) -> Result<MultilevelFit> {
         let p = self.prepare(data)?;
+        if self.random_slopes {
+            return self.fit_random_slopes(data, p);
+        }
         let Fitted { paths, notes, .. } =
             Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Satterthwaite)?;
         let coef = |i: usize, name: &str| {
@@ -678,6 +699,7 @@ impl MultilevelMediation {
             n_clusters2: self.cluster2.as_ref().map(|_| p.n_top),
             missing: p.missing,
             notes,
+            stacked: None,
         })
     }
 
@@ -724,11 +746,22 @@ impl MultilevelMediation {
                 )
                 .ok()?;
             }
-            let paths = Self::fit_path_betas(&p.paths, &d, &client).ok()?;
-            let coef = |i: usize, name: &str| {
-                lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
+            let v = if self.random_slopes {
+                let s = super::random_slopes::fit(
+                    &d,
+                    (&self.mediators[0], &self.y, &self.x),
+                    &self.covariates,
+                    Ddf::Asymptotic,
+                )
+                .ok()?;
+                slopes_effects(&|n| s.coef(n), s.cov_ab)
+            } else {
+                let paths = Self::fit_path_betas(&p.paths, &d, &client).ok()?;
+                let coef = |i: usize, name: &str| {
+                    lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
+                };
+                self.effects(p.design, &coef)
             };
-            let v = self.effects(p.design, &coef);
             v.iter().all(|x| x.is_finite()).then_some(v)
         };
         let resample = |i: usize| -> Option<Vec<f64>> {
@@ -748,8 +781,10 @@ impl MultilevelMediation {
             .into_par_iter()
             .map(resample)
             .collect();
-        // Jackknife over top-level units for the BCa acceleration.
-        let jack: Vec<Option<Vec<f64>>> = (0..units.len())
+        // Jackknife over top-level units for the BCa acceleration (not with random slopes,
+        // where it would refit the stacked model once per client).
+        let jack_units = if self.random_slopes { 0 } else { units.len() };
+        let jack: Vec<Option<Vec<f64>>> = (0..jack_units)
             .into_par_iter()
             .map(|leave| {
                 let rows: Vec<usize> = (0..p.data.nrows()).filter(|&r| p.top[r] != leave).collect();
@@ -784,6 +819,9 @@ impl MultilevelMediation {
         }
         crate::stats::check_level(level)?;
         let p = self.prepare(data)?;
+        if self.random_slopes {
+            return self.monte_carlo_slopes(&p, draws, seed, level);
+        }
         let Fitted { paths, vcovs, .. } =
             Self::fit_paths(&p.paths, &p.data, &p.client, Ddf::Asymptotic)?;
         let mut chol = Vec::with_capacity(paths.len());
@@ -824,6 +862,166 @@ impl MultilevelMediation {
         Ok(summarize_monte_carlo(
             &names, &estimates, &sims, draws, seed, level,
         ))
+    }
+}
+
+/// Effect names of a 1-1-1 design with random slopes.
+const SLOPES_NAMES: [&str; 9] = [
+    "a_within",
+    "a_between",
+    "b_within",
+    "b_between",
+    "c_prime_within",
+    "c_prime_between",
+    "cov_ab",
+    "indirect_within",
+    "indirect_between",
+];
+
+/// The effects of the stacked model from its coefficients (by column name) and σ_ab.
+fn slopes_effects(coef: &dyn Fn(&str) -> f64, cov_ab: f64) -> Vec<f64> {
+    let (aw, ab, bw, bb) = (coef("a_w"), coef("a_b"), coef("b_w"), coef("b_b"));
+    vec![
+        aw,
+        ab,
+        bw,
+        bb,
+        coef("cp_w"),
+        coef("cp_b"),
+        cov_ab,
+        aw * bw + cov_ab,
+        ab * bb,
+    ]
+}
+
+impl MultilevelMediation {
+    fn check_slopes_design(&self, design: MlDesign) -> Result<()> {
+        if design != MlDesign::D111 {
+            return Err(Error::Argument {
+                name: "random_slopes".into(),
+                message: format!(
+                    "random a and b slopes need the 1-1-1 design (X, M and Y varying within clients); this is {}",
+                    design.name()
+                ),
+            });
+        }
+        if self.cluster2.is_some() {
+            return Err(Error::Argument {
+                name: "random_slopes".into(),
+                message: "random a and b slopes are fitted with two levels (sessions in clients); drop the third level".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Monte Carlo for random slopes: the stacked model's fixed effects drawn jointly from
+    /// N(β̂, V̂), σ_ab from N(σ̂_ab, SE²) (delta method), independently.
+    fn monte_carlo_slopes(
+        &self,
+        p: &Prepared,
+        draws: usize,
+        seed: u64,
+        level: f64,
+    ) -> Result<MonteCarlo> {
+        self.check_slopes_design(p.design)?;
+        let s = super::random_slopes::fit(
+            &p.data,
+            (&self.mediators[0], &self.y, &self.x),
+            &self.covariates,
+            Ddf::Satterthwaite,
+        )?;
+        let k = s.beta.len();
+        let v = DMatrix::from_fn(k, k, |i, j| s.vcov[i][j]);
+        let l = v
+            .cholesky()
+            .ok_or_else(|| {
+                Error::Numerical("the stacked model's covariance is not positive definite".into())
+            })?
+            .l();
+        let b = DVector::from_vec(s.beta.clone());
+        let se_ab = s.cov_ab_se.ok_or_else(|| {
+            Error::Numerical("no standard error for the slopes' covariance (the Hessian of the variance parameters is not usable)".into())
+        })?;
+        let sims: Vec<Vec<f64>> = (0..draws)
+            .into_par_iter()
+            .map(|i| {
+                let mut rng = Rng::stream(seed, i as u64);
+                let drawn = &b + &l * DVector::from_fn(k, |_, _| rng.normal());
+                let cov = s.cov_ab + se_ab * rng.normal();
+                let coef = |n: &str| {
+                    s.names
+                        .iter()
+                        .position(|m| m == n)
+                        .map_or(f64::NAN, |j| drawn[j])
+                };
+                slopes_effects(&coef, cov)
+            })
+            .collect();
+        let estimates = slopes_effects(&|n| s.coef(n), s.cov_ab);
+        let names: Vec<String> = SLOPES_NAMES.iter().map(|n| n.to_string()).collect();
+        Ok(summarize_monte_carlo(
+            &names, &estimates, &sims, draws, seed, level,
+        ))
+    }
+
+    fn fit_random_slopes(&self, _data: &Data, p: Prepared) -> Result<MultilevelFit> {
+        self.check_slopes_design(p.design)?;
+        let s = super::random_slopes::fit(
+            &p.data,
+            (&self.mediators[0], &self.y, &self.x),
+            &self.covariates,
+            Ddf::Satterthwaite,
+        )?;
+        let values = slopes_effects(&|n| s.coef(n), s.cov_ab);
+        let ses = [
+            s.se("a_w"),
+            s.se("a_b"),
+            s.se("b_w"),
+            s.se("b_b"),
+            s.se("cp_w"),
+            s.se("cp_b"),
+            s.cov_ab_se,
+            None,
+            None,
+        ];
+        let effects = SLOPES_NAMES
+            .iter()
+            .zip(values)
+            .zip(ses)
+            .map(|((name, estimate), std_error)| Effect {
+                name: name.to_string(),
+                estimate,
+                std_error,
+            })
+            .collect();
+        let mut notes: Vec<String> = s
+            .notes
+            .iter()
+            .map(|n| format!("stacked model: {n}"))
+            .collect();
+        notes.push(format!(
+            "random a and b slopes: one stacked model, residual variance ratio σ²_Y/σ²_M = {:.4}, REML criterion {:.4}",
+            s.rho, s.reml
+        ));
+        Ok(MultilevelFit {
+            model: self.clone(),
+            design: p.design,
+            effects,
+            paths: vec![PathFit {
+                formula: "stacked M and Y with (0 + dm + dm:X_within + dy + dy:M_within | client)"
+                    .into(),
+                client_level: false,
+                terms: s.names.clone(),
+                estimates: s.beta.clone(),
+                std_errors: (0..s.beta.len()).map(|i| s.vcov[i][i].sqrt()).collect(),
+            }],
+            nobs: p.data.nrows(),
+            n_clusters: p.n_clients,
+            n_clusters2: None,
+            missing: p.missing,
+            notes,
+            stacked: Some((s.rho, s.reml)),
+        })
     }
 }
 

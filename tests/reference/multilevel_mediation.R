@@ -123,5 +123,47 @@ serial <- list(nobs = nrow(u), n_clients = nrow(cl), a1 = a1, a2 = a2, d21_withi
                ind1 = a1 * b1, ind2 = a2 * b2, ind12 = a1 * d21 * b2,
                total_indirect = a1 * b1 + a2 * b2 + a1 * d21 * b2)
 
-writeLines(toJSON(list(two = two, three = three, lavaan = lav, m111 = m111, m221 = m221, serial = serial),
+# 1-1-1 with random a and b slopes (Bauer, Preacher & Gil 2006): M and Y stacked into one
+# model with outcome-specific residual variances. lme4 with prior weights (weight rho on the M
+# rows) gives the REML criterion of that model at a variance ratio rho; rho is profiled with
+# optimize(). (nlme::lme with varIdent stops at a worse point on these data: its REML criterion
+# 5015.97 is above the 5015.49 reached here, so lme4's profile is the reference.)
+suppressPackageStartupMessages(library(MASS))
+set.seed(77)
+n_cl <- 120
+S <- matrix(c(0.04, 0.5*0.2*0.2, 0.5*0.2*0.2, 0.04), 2)
+ab <- mvrnorm(n_cl, c(0.4, 0.3), S)
+rows <- list()
+for (j in 1:n_cl) {
+  k <- sample(8:12, 1)
+  xm <- rnorm(1, 0, 0.7)
+  x <- xm + rnorm(k, 0, 1)
+  mm <- 0.3 * xm + rnorm(1, 0, 0.4)
+  m <- mm + ab[j, 1] * (x - xm) + rnorm(k, 0, 0.5)
+  y <- 0.2 * mm + ab[j, 2] * (m - mm) + 0.1 * (x - xm) + rnorm(1, 0, 0.4) + rnorm(k, 0, 0.8)
+  rows[[j]] <- data.frame(client = sprintf("K%03d", j), x = round(x, 4), m = round(m, 4), y = round(y, 4))
+}
+write.csv(do.call(rbind, rows), file.path(fx, "slopes.csv"), row.names = FALSE)
+s2 <- split(split(read.csv(file.path(fx, "slopes.csv")), "x"), "m")
+st <- rbind(
+  data.frame(client = s2$client, z = s2$m, outcome = "m", dm = 1, dy = 0, xw = s2$x_within, xb = s2$x_between, mw = 0, mb = 0),
+  data.frame(client = s2$client, z = s2$y, outcome = "y", dm = 0, dy = 1, xw = s2$x_within, xb = s2$x_between, mw = s2$m_within, mb = s2$m_between))
+st$a_w <- st$dm * st$xw; st$a_b <- st$dm * st$xb
+st$b_w <- st$dy * st$mw; st$b_b <- st$dy * st$mb; st$cp_w <- st$dy * st$xw; st$cp_b <- st$dy * st$xb
+fit_rho <- function(lr) { st$w <- ifelse(st$outcome == "m", exp(lr), 1)
+  suppressMessages(suppressWarnings(lmer(z ~ 0 + dm + a_w + a_b + dy + b_w + b_b + cp_w + cp_b +
+    (0 + dm + a_w + dy + b_w | client), st, weights = w, REML = TRUE))) }
+o <- optimize(function(lr) REMLcrit(fit_rho(lr)), c(-3, 3), tol = 1e-8)
+fs <- fit_rho(o$minimum)
+vcs <- VarCorr(fs)$client
+slopes <- list(rho = exp(o$minimum), reml = o$objective,
+               a_within = fe(fs, "a_w"), a_between = fe(fs, "a_b"), b_within = fe(fs, "b_w"),
+               b_between = fe(fs, "b_b"), c_prime_within = fe(fs, "cp_w"), c_prime_between = fe(fs, "cp_b"),
+               cov_ab = vcs["a_w", "b_w"],
+               indirect_within = fe(fs, "a_w") * fe(fs, "b_w") + vcs["a_w", "b_w"],
+               indirect_between = fe(fs, "a_b") * fe(fs, "b_b"),
+               a_within_se = se(fs, "a_w"), b_within_se = se(fs, "b_w"))
+
+writeLines(toJSON(list(two = two, three = three, lavaan = lav, m111 = m111, m221 = m221, serial = serial,
+                       slopes = slopes),
                   digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(fx, "reference.json"))
