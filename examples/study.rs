@@ -1,44 +1,53 @@
-//! The reference study end to end — the README's main job.
+//! A session-level study from an analysis plan — the README's main job.
 //!
 //! ```text
-//! cargo run --release --example study [-- --data FILE.csv] [--out results.json] [--replicates 2000]
+//! cargo run --release --example study [-- --plan PLAN.json --data SESSIONS.csv]
+//!     [--out target/study_results.json] [--replicates N] [--draws N]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //! ```
 //!
-//! Without `--data` it analyses the embedded cohort (330 simulated clients of 44 therapists,
-//! `data/study_cohort.csv`, scored with the synthetic example keys). It prints a Markdown report
-//! on stdout and writes every result as JSON (default `target/study_results.json`). A file that
-//! does not fit gets a one-line error naming the missing columns or the bad response (exit 2).
+//! Without `--data` it runs the embedded reference plan on the embedded cohort
+//! (`data/study_sessions.csv`: sessions of 330 clients of 44 therapists, **simulated** by
+//! `securebase::simulate::sessions` and scored with **synthetic** example keys). With `--data`
+//! (and `--plan`, default the reference plan) it runs on your session-level file. It prints a
+//! Markdown report on stdout, writes every result as JSON (`--out`) and the plots as SVG beside
+//! it. A plan that does not fit the data is one line listing every problem (exit 2).
 
 mod support;
 
 use clap::Parser;
 use securebase::data::CsvOptions;
-use securebase::study::{StudyOptions, run};
+use securebase::simulate::sessions::SessionParams;
+use securebase::study::{Plan, StudyOptions, run};
 use std::io::Write;
 use std::process::ExitCode;
 use support::{CsvArgs, one_line, write_file};
 
-const EMBEDDED: &str = include_str!("../data/study_cohort.csv");
+const EMBEDDED: &str = include_str!("../data/study_sessions.csv");
 
-/// The reference study's whole analysis: a Markdown report on stdout, every result as JSON.
+/// A session-level study from an analysis plan: Markdown report, JSON results, SVG plots.
 #[derive(Parser, Debug)]
 #[command(name = "study")]
 struct Args {
-    /// Your own item-level file (default: the embedded simulated cohort)
-    #[arg(long, value_name = "FILE.csv")]
+    /// The analysis plan (JSON, securebase-plan/1; default: the reference study's)
+    #[arg(long, value_name = "PLAN.json")]
+    plan: Option<String>,
+    /// Your session-level file (default: the embedded simulated cohort)
+    #[arg(long, value_name = "SESSIONS.csv")]
     data: Option<String>,
-    /// Where to write every result as JSON (the Johnson–Neyman SVG goes beside it)
+    /// Where to write every result as JSON (the SVG plots go beside it)
     #[arg(
         long,
         value_name = "FILE.json",
         default_value = "target/study_results.json"
     )]
     out: String,
-    /// Bootstrap resamples for the mediation intervals
-    #[arg(long, value_name = "N", default_value_t = StudyOptions::default().bootstrap_replicates,
-          value_parser = clap::value_parser!(usize))]
-    replicates: usize,
+    /// Bootstrap resamples (default: the plan's)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    replicates: Option<usize>,
+    /// Monte Carlo draws (default: the plan's)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    draws: Option<usize>,
     #[command(flatten)]
     csv: CsvArgs,
 }
@@ -48,43 +57,63 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    if args.replicates < 100 {
-        return support::fail("--replicates must be at least 100 for bootstrap intervals");
+    let (mut plan, key_base) = match &args.plan {
+        Some(p) => match Plan::from_path(p) {
+            Ok(plan) => (
+                plan,
+                std::path::Path::new(p).parent().map(|d| d.to_path_buf()),
+            ),
+            Err(e) => return support::fail(&one_line(&e)),
+        },
+        None => (Plan::reference(), None),
+    };
+    if let Some(r) = args.replicates {
+        plan.bootstrap = r;
     }
-    let mut options = StudyOptions::default();
-    options.bootstrap_replicates = args.replicates;
-    let data = match &args.data {
-        Some(p) => args.csv.read(p).map(|(d, _)| d),
-        None => CsvOptions::new()
-            .read(EMBEDDED.as_bytes())
-            .map(|(d, _)| d)
-            .map_err(|e| one_line(&e)),
+    if let Some(d) = args.draws {
+        plan.draws = d;
+    }
+    if plan.bootstrap < 2 || plan.draws < 2 {
+        return support::fail("--replicates and --draws must be at least 2");
+    }
+    let (data, options) = match &args.data {
+        Some(path) => match args.csv.read(path) {
+            Ok((d, _)) => (d, StudyOptions::file(path, key_base)),
+            Err(e) => return support::fail(&e),
+        },
+        None if args.plan.is_some() => {
+            return support::fail("a plan of your own needs your data: give --data SESSIONS.csv");
+        }
+        None => match CsvOptions::new().read(EMBEDDED.as_bytes()) {
+            Ok((d, _)) => (d, StudyOptions::simulated(SessionParams::default().seed)),
+            Err(e) => return support::fail(&one_line(&e)),
+        },
     };
-    let data = match data {
-        Ok(d) => d,
-        Err(e) => return support::fail(&e),
-    };
-    let report = match run(&data, &options) {
+    let report = match run(&data, &plan, &options) {
         Ok(r) => r,
         Err(e) => return support::fail(&one_line(&e)),
     };
-    let svg = args.out.trim_end_matches(".json").to_string() + "_johnson_neyman.svg";
-    let plot = securebase::plot::johnson_neyman_svg(
-        &report.slope_curve,
-        &report.probe.johnson_neyman,
-        "ESAT_anx",
-        "pretreatment anxiety (ECR)",
-    );
     let json = match serde_json::to_string_pretty(&report) {
         Ok(j) => j,
         Err(e) => return support::fail(&format!("cannot serialize the results: {e}")),
     };
-    if let Err(e) = write_file(&svg, &plot).and_then(|()| write_file(&args.out, &json)) {
+    if let Err(e) = write_file(&args.out, &json) {
         return support::fail(&e);
+    }
+    let stem = args.out.trim_end_matches(".json").to_string();
+    let mut plots = Vec::new();
+    for (suffix, svg) in report.plots() {
+        let path = format!("{stem}_{suffix}.svg");
+        if let Err(e) = write_file(&path, &svg) {
+            return support::fail(&e);
+        }
+        plots.push(path);
     }
     let mut out = std::io::stdout();
     let _ = write!(out, "{}", report.to_markdown());
-    let _ = writeln!(out, "\nJohnson–Neyman plot: {svg}");
-    let _ = writeln!(out, "\nEvery result: {}", args.out);
+    let _ = writeln!(out, "## Files\n\n- every result: {}", args.out);
+    for p in plots {
+        let _ = writeln!(out, "- plot: {p}");
+    }
     ExitCode::SUCCESS
 }

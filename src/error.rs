@@ -117,6 +117,21 @@ pub enum Error {
     /// A numerical routine failed (e.g. a matrix that should be positive definite is not).
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// An analysis plan does not fit itself or the data: every problem, listed at once.
+    #[error("the analysis plan has {} problem{}: {}", .problems.len(), if .problems.len() == 1 { "" } else { "s" }, numbered(.problems))]
+    Plan {
+        /// What is wrong, one entry per problem.
+        problems: Vec<String>,
+    },
+}
+
+fn numbered(problems: &[String]) -> String {
+    problems
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("({}) {p}", i + 1))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn suggestion(available: &[String]) -> String {

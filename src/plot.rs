@@ -239,6 +239,170 @@ pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String 
     out
 }
 
+/// Individual trajectories (thin grey lines) and the model's average curve (thick), e.g. a
+/// growth model's fixed part over sessions.
+pub fn trajectories_svg(
+    clients: &[Vec<(f64, f64)>],
+    average: &[(f64, f64)],
+    xlabel: &str,
+    ylabel: &str,
+    title: &str,
+) -> String {
+    let all = clients.iter().flatten().chain(average.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !(x1 > x0 && y1 >= y0) {
+        return String::new();
+    }
+    let pad = 0.05 * (y1 - y0).max(1e-9);
+    let f = Frame {
+        x0,
+        x1,
+        y0: y0 - pad,
+        y1: y1 + pad,
+    };
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif">"#
+    );
+    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let line = |pts: &[(f64, f64)]| -> String {
+        pts.iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for c in clients.iter().filter(|c| c.len() > 1) {
+        let _ = write!(
+            out,
+            r##"<polyline points="{}" fill="none" stroke="#9a9a9a" stroke-width="1" opacity="0.7"/>"##,
+            line(c)
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<polyline points="{}" fill="none" stroke="#1f4e9c" stroke-width="3"/>"##,
+        line(average)
+    );
+    axes(&mut out, &f, xlabel, ylabel, title, 0);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// One arrow of a path diagram: from box `from` to box `to`, labelled.
+pub struct PathArrow {
+    /// Index of the source box.
+    pub from: usize,
+    /// Index of the target box.
+    pub to: usize,
+    /// The label (e.g. `a = 0.47 [0.39, 0.55]`).
+    pub label: String,
+}
+
+/// A mediation path diagram: the variables as boxes left to right (X, mediators, Y), arrows
+/// labelled with the estimates, and a caption line under it (e.g. the indirect effect).
+pub fn path_diagram_svg(
+    boxes: &[String],
+    arrows: &[PathArrow],
+    caption: &[String],
+    title: &str,
+) -> String {
+    let n = boxes.len().max(2);
+    let (bw, bh) = (150.0, 46.0);
+    let height = 300.0 + 18.0 * caption.len() as f64;
+    let xs: Vec<f64> = (0..n)
+        .map(|i| 20.0 + i as f64 * (W - 40.0 - bw) / (n - 1) as f64)
+        .collect();
+    let ys: Vec<f64> = (0..n)
+        .map(|i| {
+            if i == 0 || i == n - 1 {
+                190.0
+            } else {
+                80.0 + 30.0 * ((i + 1) % 2) as f64
+            }
+        })
+        .collect();
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" font-family="sans-serif">"#
+    );
+    out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
+    out.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>"#);
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="22" font-size="15" text-anchor="middle">{}</text>"#,
+        W / 2.0,
+        escape(title)
+    );
+    for (i, b) in boxes.iter().enumerate() {
+        let _ = write!(
+            out,
+            r##"<rect x="{:.1}" y="{:.1}" width="{bw}" height="{bh}" rx="6" fill="#eef3fb" stroke="#1f4e9c"/><text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"##,
+            xs[i],
+            ys[i],
+            xs[i] + bw / 2.0,
+            ys[i] + bh / 2.0 + 4.0,
+            escape(b)
+        );
+    }
+    for a in arrows {
+        if a.from >= boxes.len() || a.to >= boxes.len() {
+            continue;
+        }
+        let (x1, y1) = (xs[a.from] + bw / 2.0, ys[a.from] + bh / 2.0);
+        let (x2, y2) = (xs[a.to] + bw / 2.0, ys[a.to] + bh / 2.0);
+        // From the edge of one box to the edge of the other.
+        let (dx, dy) = (x2 - x1, y2 - y1);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+        let shrink = |w: f64| -> f64 {
+            let tx = if dx.abs() > 1e-9 {
+                (bw / 2.0) / dx.abs()
+            } else {
+                f64::INFINITY
+            };
+            let ty = if dy.abs() > 1e-9 {
+                (bh / 2.0) / dy.abs()
+            } else {
+                f64::INFINITY
+            };
+            tx.min(ty) * len * w
+        };
+        let s = shrink(1.0);
+        let (ax, ay) = (x1 + dx / len * s, y1 + dy / len * s);
+        let (bx, by) = (x2 - dx / len * s, y2 - dy / len * s);
+        let _ = write!(
+            out,
+            r#"<line x1="{ax:.1}" y1="{ay:.1}" x2="{bx:.1}" y2="{by:.1}" stroke="black" stroke-width="1.5" marker-end="url(#arrow)"/>"#
+        );
+        let below = a.from == 0 && a.to == boxes.len() - 1;
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
+            (ax + bx) / 2.0,
+            (ay + by) / 2.0 + if below { 16.0 } else { -6.0 },
+            escape(&a.label)
+        );
+    }
+    for (k, c) in caption.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<text x="20" y="{:.1}" font-size="12">{}</text>"#,
+            275.0 + 18.0 * k as f64,
+            escape(c)
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

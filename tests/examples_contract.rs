@@ -321,6 +321,29 @@ fn every_example_answers_help_and_rejects_bad_flag_values() {
         ("power", vec!["--b-xz", "NaN", "--replicates", "2"], "b_xz"),
         (
             "power",
+            vec!["--sessions", "2", "--replicates", "2"],
+            "sessions",
+        ),
+        (
+            "power",
+            vec![
+                "--sessions",
+                "8",
+                "--icc-client",
+                "0.99",
+                "--replicates",
+                "2",
+            ],
+            "ICCs",
+        ),
+        ("study", vec!["--plan", "/no/such/plan.json"], "cannot read"),
+        (
+            "study",
+            vec!["--plan", "Cargo.toml"],
+            "not a valid plan file",
+        ),
+        (
+            "power",
             vec![
                 "--svg",
                 "/proc/no/such/dir/x.svg",
@@ -599,4 +622,74 @@ fn mediate_json_contract_and_errors() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains(needle), "{all:?}: {err}");
     }
+}
+
+#[test]
+fn power_takes_the_session_level_design() {
+    let out = run("power", &["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--sessions",
+        "--icc-client",
+        "--dropout",
+        "--effect",
+        "--design",
+        "--therapists",
+        "--clients-per-therapist",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let dir = std::env::temp_dir().join(format!("securebase-power-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("p.svg");
+    let out = run(
+        "power",
+        &[
+            "--sessions",
+            "6",
+            "--therapists",
+            "10",
+            "--clients-per-therapist",
+            "4",
+            "--replicates",
+            "20",
+            "--effect",
+            "growth",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Power of Growth") && text.contains("(session | client)"),
+        "{text}"
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    // The same design from a file.
+    let design = dir.join("design.json");
+    std::fs::write(&design, r#"{"format": "securebase-power/1", "therapists": 10, "clients_per_therapist": 4, "sessions": 6, "target": "growth"}"#).unwrap();
+    let out = run(
+        "power",
+        &[
+            "--design",
+            design.to_str().unwrap(),
+            "--therapists",
+            "10",
+            "--replicates",
+            "20",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

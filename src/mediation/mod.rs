@@ -147,7 +147,7 @@ impl Mediation {
     /// them, where this single-level decomposition mixes the within- and between-cluster b
     /// paths into one coefficient (the indirect effect can then have the wrong sign). Refused
     /// by default; allowed, the fit carries a warning. Use
-    /// [`MultilevelMediation`](crate::mediation::MultilevelMediation) for the split.
+    /// [`MultilevelMediation`] for the split.
     pub fn blended(mut self, allow: bool) -> Mediation {
         self.blended = allow;
         self

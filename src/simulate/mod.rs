@@ -20,6 +20,8 @@
 //! reverse-keyed items are generated reversed.
 
 pub mod power;
+pub mod session_power;
+pub mod sessions;
 
 use crate::data::{Column, Data};
 use crate::rng::Rng;
@@ -127,6 +129,25 @@ pub fn example_keys() -> Vec<ScaleKey> {
         .collect()
 }
 
+/// Unequal caseloads: every therapist gets at least one client, the rest by a skewed draw.
+fn allocate(rng: &mut Rng, therapists: usize, clients: usize) -> Vec<usize> {
+    let mut therapist: Vec<usize> = (0..therapists.min(clients)).collect();
+    let weights: Vec<f64> = (0..therapists)
+        .map(|_| (0.5 * rng.normal()).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    while therapist.len() < clients {
+        let mut u = rng.uniform() * total;
+        let mut t = 0;
+        while t + 1 < therapists && u > weights[t] {
+            u -= weights[t];
+            t += 1;
+        }
+        therapist.push(t);
+    }
+    therapist
+}
+
 fn correlated(rng: &mut Rng, r: f64) -> (f64, f64) {
     let a = rng.normal();
     (a, r * a + (1.0 - r * r).sqrt() * rng.normal())
@@ -167,21 +188,7 @@ pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
         });
     }
     let mut rng = Rng::new(p.seed);
-    // Unequal caseloads: every therapist gets at least one client, the rest by a skewed draw.
-    let mut therapist: Vec<usize> = (0..p.therapists.min(p.clients)).collect();
-    let weights: Vec<f64> = (0..p.therapists)
-        .map(|_| (0.5 * rng.normal()).exp())
-        .collect();
-    let total: f64 = weights.iter().sum();
-    while therapist.len() < p.clients {
-        let mut u = rng.uniform() * total;
-        let mut t = 0;
-        while t + 1 < p.therapists && u > weights[t] {
-            u -= weights[t];
-            t += 1;
-        }
-        therapist.push(t);
-    }
+    let therapist = allocate(&mut rng, p.therapists, p.clients);
     let tau = (p.icc / (1.0 - p.icc)).sqrt();
     let ut: Vec<[f64; 3]> = (0..p.therapists)
         .map(|_| [tau * rng.normal(), tau * rng.normal(), tau * rng.normal()])

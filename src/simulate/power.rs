@@ -242,7 +242,7 @@ fn replicate(d: &PowerDesign, seed: u64, i: u64) -> Outcome {
 
 impl PowerResult {
     /// A result from its counts: power among the fitted replicates, with Wilson's interval.
-    fn from_counts(
+    pub(crate) fn from_counts(
         replicates: usize,
         significant: usize,
         singular: usize,
