@@ -308,8 +308,9 @@ pub struct PathArrow {
     pub label: String,
 }
 
-/// A mediation path diagram: the variables as boxes left to right (X, mediators, Y), arrows
-/// labelled with the estimates, and a caption line under it (e.g. the indirect effect).
+/// A mediation path diagram: X at the lower left, Y at the lower right, the mediators on a row
+/// above between them; arrows labelled with the estimates; caption lines under it (e.g. the
+/// indirect effects).
 pub fn path_diagram_svg(
     boxes: &[String],
     arrows: &[PathArrow],
@@ -317,29 +318,23 @@ pub fn path_diagram_svg(
     title: &str,
 ) -> String {
     let n = boxes.len().max(2);
-    let (bw, bh) = (150.0, 46.0);
+    let (bw, bh, gap) = (170.0, 46.0, 150.0);
+    let width = 40.0 + n as f64 * bw + (n - 1) as f64 * gap;
+    let (y_low, y_high) = (200.0, 70.0);
     let height = 300.0 + 18.0 * caption.len() as f64;
-    let xs: Vec<f64> = (0..n)
-        .map(|i| 20.0 + i as f64 * (W - 40.0 - bw) / (n - 1) as f64)
-        .collect();
+    let xs: Vec<f64> = (0..n).map(|i| 20.0 + i as f64 * (bw + gap)).collect();
     let ys: Vec<f64> = (0..n)
-        .map(|i| {
-            if i == 0 || i == n - 1 {
-                190.0
-            } else {
-                80.0 + 30.0 * ((i + 1) % 2) as f64
-            }
-        })
+        .map(|i| if i == 0 || i == n - 1 { y_low } else { y_high })
         .collect();
     let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" font-family="sans-serif">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">"#
     );
     out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     out.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>"#);
     let _ = write!(
         out,
-        r#"<text x="{:.1}" y="22" font-size="15" text-anchor="middle">{}</text>"#,
-        W / 2.0,
+        r#"<text x="{:.1}" y="24" font-size="15" text-anchor="middle">{}</text>"#,
+        width / 2.0,
         escape(title)
     );
     for (i, b) in boxes.iter().enumerate() {
@@ -362,40 +357,50 @@ pub fn path_diagram_svg(
         // From the edge of one box to the edge of the other.
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1e-9);
-        let shrink = |w: f64| -> f64 {
-            let tx = if dx.abs() > 1e-9 {
-                (bw / 2.0) / dx.abs()
-            } else {
-                f64::INFINITY
-            };
-            let ty = if dy.abs() > 1e-9 {
-                (bh / 2.0) / dy.abs()
-            } else {
-                f64::INFINITY
-            };
-            tx.min(ty) * len * w
+        let tx = if dx.abs() > 1e-9 {
+            (bw / 2.0) / dx.abs()
+        } else {
+            f64::INFINITY
         };
-        let s = shrink(1.0);
+        let ty = if dy.abs() > 1e-9 {
+            (bh / 2.0) / dy.abs()
+        } else {
+            f64::INFINITY
+        };
+        let s = tx.min(ty) * len;
         let (ax, ay) = (x1 + dx / len * s, y1 + dy / len * s);
         let (bx, by) = (x2 - dx / len * s, y2 - dy / len * s);
         let _ = write!(
             out,
             r#"<line x1="{ax:.1}" y1="{ay:.1}" x2="{bx:.1}" y2="{by:.1}" stroke="black" stroke-width="1.5" marker-end="url(#arrow)"/>"#
         );
-        let below = a.from == 0 && a.to == boxes.len() - 1;
-        let _ = write!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
-            (ax + bx) / 2.0,
-            (ay + by) / 2.0 + if below { 16.0 } else { -6.0 },
-            escape(&a.label)
-        );
+        // Labels: below the long bottom arrow, above the row of mediators for arrows between
+        // them, beside a diagonal on its outer side.
+        let (mx, my) = ((ax + bx) / 2.0, (ay + by) / 2.0);
+        let (lx, ly, anchor) = if dy.abs() < 1e-9 && ys[a.from] == y_low {
+            (mx, my + 18.0, "middle")
+        } else if dy.abs() < 1e-9 {
+            (mx, y_high - 12.0, "middle")
+        } else if dy < 0.0 {
+            (mx - 8.0, my, "end")
+        } else {
+            (mx + 8.0, my, "start")
+        };
+        // One line per estimate ("a = …; b = …" stacks).
+        for (k, part) in a.label.split("; ").enumerate() {
+            let _ = write!(
+                out,
+                r#"<text x="{lx:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}">{}</text>"#,
+                ly + 13.0 * k as f64,
+                escape(part)
+            );
+        }
     }
     for (k, c) in caption.iter().enumerate() {
         let _ = write!(
             out,
             r#"<text x="20" y="{:.1}" font-size="12">{}</text>"#,
-            275.0 + 18.0 * k as f64,
+            285.0 + 18.0 * k as f64,
             escape(c)
         );
     }

@@ -596,9 +596,19 @@ impl StudyReport {
             let b = m.bootstrap.effect(n)?;
             Some(format!("{n} = {} {}", num(e.estimate), ci(b.percentile)))
         };
-        let mut boxes = vec![self.label(&m.plan.x).to_string()];
-        boxes.extend(m.plan.m.iter().map(|v| self.label(v).to_string()));
-        boxes.push(self.label(&m.plan.y).to_string());
+        // A box holds about 24 characters: the label up to a colon, else the column name.
+        let short = |c: &str| -> String {
+            let l = self.label(c);
+            let head = l.split(':').next().unwrap_or(l).trim();
+            if head.chars().count() <= 24 {
+                head.to_string()
+            } else {
+                c.to_string()
+            }
+        };
+        let mut boxes = vec![short(&m.plan.x)];
+        boxes.extend(m.plan.m.iter().map(|v| short(v)));
+        boxes.push(short(&m.plan.y));
         let y = boxes.len() - 1;
         let mut arrows = Vec::new();
         let mut push = |from: usize, to: usize, names: &[&str]| {
