@@ -125,6 +125,27 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A column-type error with where the column was used (e.g. "in term 'a:b'"); other
+    /// errors as they are.
+    pub(crate) fn in_context(self, context: impl Into<String>) -> Error {
+        match self {
+            Error::ColumnType {
+                name,
+                expected,
+                found,
+                ..
+            } => Error::ColumnType {
+                name,
+                expected,
+                found,
+                context: Some(context.into()),
+            },
+            other => other,
+        }
+    }
+}
+
 fn numbered(problems: &[String]) -> String {
     problems
         .iter()

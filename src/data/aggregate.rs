@@ -2,7 +2,7 @@
 
 use super::keys::{KeySpace, RowKeys};
 use super::{Column, Data, SortKey};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// A summary statistic of one column within each group.
@@ -225,20 +225,9 @@ impl Data {
 
     fn check_agg(&self, a: &Agg) -> Result<()> {
         let need_numeric = |name: &str| -> Result<()> {
-            self.numeric(name).map(|_| ()).map_err(|e| match e {
-                Error::ColumnType {
-                    name,
-                    expected,
-                    found,
-                    ..
-                } => Error::ColumnType {
-                    name,
-                    expected,
-                    found,
-                    context: Some(format!("aggregate '{}'", a.name)),
-                },
-                other => other,
-            })
+            self.numeric(name)
+                .map(|_| ())
+                .map_err(|e| e.in_context(format!("aggregate '{}'", a.name)))
         };
         match &a.stat {
             Stat::Rows => Ok(()),

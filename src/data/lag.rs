@@ -65,20 +65,9 @@ impl Data {
             });
         }
         let col = self.column(column)?;
-        let t = self.numeric(time).map_err(|e| match e {
-            Error::ColumnType {
-                name,
-                expected,
-                found,
-                ..
-            } => Error::ColumnType {
-                name,
-                expected,
-                found,
-                context: Some("the time of a lag or lead".into()),
-            },
-            other => other,
-        })?;
+        let t = self
+            .numeric(time)
+            .map_err(|e| e.in_context("the time of a lag or lead"))?;
         let mut space = KeySpace::default();
         let groups = RowKeys::build(&mut space, self, by, false)?.groups();
         // Per group, its (time, row) in row order, checked increasing.

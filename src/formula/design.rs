@@ -498,18 +498,5 @@ fn missing(name: &str, row: usize) -> Error {
 }
 
 fn with_context(e: Error, term: &str) -> Error {
-    match e {
-        Error::ColumnType {
-            name,
-            expected,
-            found,
-            ..
-        } => Error::ColumnType {
-            name,
-            expected,
-            found,
-            context: Some(format!("in term '{term}'")),
-        },
-        other => other,
-    }
+    e.in_context(format!("in term '{term}'"))
 }

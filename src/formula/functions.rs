@@ -311,20 +311,7 @@ fn eval(a: &Arith, data: &Data, context: &str) -> Result<Vec<Option<f64>>> {
     Ok(match a {
         Arith::Column(name) => data
             .numeric(name)
-            .map_err(|e| match e {
-                Error::ColumnType {
-                    name,
-                    expected,
-                    found,
-                    ..
-                } => Error::ColumnType {
-                    name,
-                    expected,
-                    found,
-                    context: Some(format!("in {context}")),
-                },
-                other => other,
-            })?
+            .map_err(|e| e.in_context(format!("in {context}")))?
             .to_vec(),
         Arith::Number(v) => vec![Some(*v); n],
         Arith::Paren(e) | Arith::Pos(e) => eval(e, data, context)?,

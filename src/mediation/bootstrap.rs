@@ -63,6 +63,17 @@ impl BootstrapOptions {
         self.level = level;
         self
     }
+
+    /// At least 2 replicates and a level strictly between 0 and 1.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.replicates < 2 {
+            return Err(Error::Argument {
+                name: "replicates".into(),
+                message: "need at least 2".into(),
+            });
+        }
+        crate::stats::check_level(self.level)
+    }
 }
 
 /// Bootstrap summary of one effect.
@@ -331,13 +342,7 @@ impl Mediation {
     /// (0, 1), cluster resampling without a cluster variable, or case resampling of a
     /// multilevel model (whose paths need whole clusters).
     pub fn bootstrap(&self, data: &Data, options: &BootstrapOptions) -> Result<Bootstrap> {
-        if options.replicates < 2 {
-            return Err(Error::Argument {
-                name: "replicates".into(),
-                message: "need at least 2".into(),
-            });
-        }
-        crate::stats::check_level(options.level)?;
+        options.check()?;
         let point = self.fit(data)?;
         let (rows, _) = self.prepare(data)?;
         let sub = data.select_rows(&rows)?;

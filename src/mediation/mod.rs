@@ -88,6 +88,26 @@ impl MediationFit {
     }
 }
 
+/// Every variable of a mediation: in one role only, numeric, and not all missing.
+pub(crate) fn check_roles(data: &Data, vars: &[String]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for v in vars {
+        if !seen.insert(v) {
+            return Err(Error::Argument {
+                name: "variables".into(),
+                message: format!("'{v}' has more than one role"),
+            });
+        }
+        let col = data
+            .numeric(v)
+            .map_err(|e| e.in_context("mediation variables must be numeric"))?;
+        if col.iter().all(Option::is_none) {
+            return Err(Error::Model(format!("'{v}' has no non-missing values")));
+        }
+    }
+    Ok(())
+}
+
 /// Effect names for one or two (serial) mediators.
 pub(crate) fn effect_names(serial: bool) -> Vec<&'static str> {
     if serial {
@@ -202,27 +222,7 @@ impl Mediation {
             });
         }
         let vars = self.variables();
-        let mut seen = std::collections::BTreeSet::new();
-        for v in &vars {
-            if !seen.insert(v) {
-                return Err(Error::Argument {
-                    name: "variables".into(),
-                    message: format!("'{v}' has more than one role"),
-                });
-            }
-            let col = data.numeric(v).map_err(|e| match e {
-                Error::ColumnType { name, .. } => Error::ColumnType {
-                    name,
-                    expected: "numeric".into(),
-                    found: "categorical".into(),
-                    context: Some("mediation variables must be numeric".into()),
-                },
-                other => other,
-            })?;
-            if col.iter().all(Option::is_none) {
-                return Err(Error::Model(format!("'{v}' has no non-missing values")));
-            }
-        }
+        check_roles(data, &vars)?;
         let mut need = vars.clone();
         if let Some(c) = &self.cluster {
             data.column(c)?;

@@ -236,24 +236,7 @@ impl MultilevelMediation {
         vars.extend(self.mediators.iter().cloned());
         vars.push(self.y.clone());
         vars.extend(self.covariates.iter().cloned());
-        let mut seen = std::collections::HashSet::new();
-        for v in &vars {
-            if !seen.insert(v) {
-                return Err(Error::Argument {
-                    name: "variables".into(),
-                    message: format!("'{v}' has more than one role"),
-                });
-            }
-            data.numeric(v).map_err(|e| match e {
-                Error::ColumnType { name, .. } => Error::ColumnType {
-                    name,
-                    expected: "numeric".into(),
-                    found: "categorical".into(),
-                    context: Some("mediation variables must be numeric".into()),
-                },
-                other => other,
-            })?;
-        }
+        super::check_roles(data, &vars)?;
         let mut need = vars.clone();
         need.push(self.cluster.clone());
         if let Some(c2) = &self.cluster2 {
@@ -712,13 +695,7 @@ impl MultilevelMediation {
     /// As [`MultilevelMediation::fit`]; [`Error::Argument`] for fewer than 2 replicates, a bad
     /// level, or case resampling (a multilevel model resamples whole clusters).
     pub fn bootstrap(&self, data: &Data, options: &BootstrapOptions) -> Result<Bootstrap> {
-        if options.replicates < 2 {
-            return Err(Error::Argument {
-                name: "replicates".into(),
-                message: "need at least 2".into(),
-            });
-        }
-        crate::stats::check_level(options.level)?;
+        options.check()?;
         if options.resampling == Resampling::Case {
             return Err(Error::Argument {
                 name: "resampling".into(),

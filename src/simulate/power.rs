@@ -203,9 +203,52 @@ pub struct PowerResult {
     pub seed: u64,
 }
 
-enum Outcome {
+/// One replicate's outcome: `Fit { significant, singular }`, or `Failed`.
+pub(crate) enum Outcome {
     Fit { significant: bool, singular: bool },
     Failed,
+}
+
+/// Replicates `start .. start + count` of a run seeded with `seed`, each `replicate(i)` in
+/// parallel (collected in order, so the counts do not depend on the thread count), counted
+/// into a [`PowerResult`].
+pub(crate) fn run_replicates<F>(
+    start: usize,
+    count: usize,
+    seed: u64,
+    replicate: F,
+) -> Result<PowerResult>
+where
+    F: Fn(u64) -> Outcome + Sync,
+{
+    if count == 0 {
+        return Err(Error::Argument {
+            name: "replicates".into(),
+            message: "need at least one".into(),
+        });
+    }
+    let end = start.checked_add(count).ok_or_else(|| Error::Argument {
+        name: "start".into(),
+        message: format!("replicates {start} + {count} overflow"),
+    })?;
+    let outcomes: Vec<Outcome> = (start as u64..end as u64)
+        .into_par_iter()
+        .map(&replicate)
+        .collect();
+    let (mut sig, mut singular, mut failed) = (0, 0, 0);
+    for o in &outcomes {
+        match o {
+            Outcome::Fit {
+                significant,
+                singular: s,
+            } => {
+                sig += usize::from(*significant);
+                singular += usize::from(*s);
+            }
+            Outcome::Failed => failed += 1,
+        }
+    }
+    Ok(PowerResult::from_counts(count, sig, singular, failed, seed))
 }
 
 fn replicate(d: &PowerDesign, seed: u64, i: u64) -> Outcome {
@@ -318,37 +361,7 @@ pub fn power_range(
     seed: u64,
 ) -> Result<PowerResult> {
     design.validate()?;
-    if count == 0 {
-        return Err(Error::Argument {
-            name: "replicates".into(),
-            message: "need at least one".into(),
-        });
-    }
-    let end = start.checked_add(count).ok_or_else(|| Error::Argument {
-        name: "start".into(),
-        message: format!("replicates {start} + {count} overflow"),
-    })?;
-    let replicates = count;
-    let outcomes: Vec<Outcome> = (start as u64..end as u64)
-        .into_par_iter()
-        .map(|i| replicate(design, seed, i))
-        .collect();
-    let (mut sig, mut singular, mut failed) = (0, 0, 0);
-    for o in &outcomes {
-        match o {
-            Outcome::Fit {
-                significant,
-                singular: s,
-            } => {
-                sig += usize::from(*significant);
-                singular += usize::from(*s);
-            }
-            Outcome::Failed => failed += 1,
-        }
-    }
-    Ok(PowerResult::from_counts(
-        replicates, sig, singular, failed, seed,
-    ))
+    run_replicates(start, count, seed, |i| replicate(design, seed, i))
 }
 
 /// Power over a range of numbers of therapists (the caseload held fixed). Each point uses its

@@ -16,12 +16,11 @@
 //! `Rng::stream(seed, i)`, so results do not depend on the number of threads, and parts of a
 //! run merge exactly ([`crate::simulate::power::PowerResult::merge`]).
 
-use super::power::PowerResult;
+use super::power::{Outcome, PowerResult, run_replicates};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
 use crate::rng::Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The coefficient whose power is estimated.
@@ -254,20 +253,9 @@ pub fn session_power(
     seed: u64,
 ) -> Result<PowerResult> {
     design.validate()?;
-    if count == 0 {
-        return Err(Error::Argument {
-            name: "replicates".into(),
-            message: "need at least one".into(),
-        });
-    }
-    let end = start.checked_add(count).ok_or_else(|| Error::Argument {
-        name: "start".into(),
-        message: format!("replicates {start} + {count} overflow"),
-    })?;
     let term = design.term();
-    let outcomes: Vec<Option<(bool, bool)>> = (start as u64..end as u64)
-        .into_par_iter()
-        .map(|i| {
+    run_replicates(start, count, seed, |i| {
+        let fitted = (|| {
             let data = design.simulate(seed, i).ok()?;
             let mut options = FitOptions::with_ddf(Ddf::Satterthwaite);
             // Restarts would multiply the cost of a run; a singular fit is counted as such.
@@ -277,20 +265,13 @@ pub fn session_power(
                 .fit_with(Criterion::Reml, &options)
                 .ok()?;
             let c = fit.coefficient(term)?;
-            c.p.is_finite()
-                .then_some((c.p < design.alpha, fit.is_singular()))
-        })
-        .collect();
-    let significant = outcomes.iter().flatten().filter(|o| o.0).count();
-    let singular = outcomes.iter().flatten().filter(|o| o.1).count();
-    let failed = outcomes.iter().filter(|o| o.is_none()).count();
-    Ok(PowerResult::from_counts(
-        count,
-        significant,
-        singular,
-        failed,
-        seed,
-    ))
+            c.p.is_finite().then_some(Outcome::Fit {
+                significant: c.p < design.alpha,
+                singular: fit.is_singular(),
+            })
+        })();
+        fitted.unwrap_or(Outcome::Failed)
+    })
 }
 
 #[cfg(test)]

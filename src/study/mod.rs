@@ -443,18 +443,21 @@ fn evaluate(data: &Data, expr: &str) -> Result<Column> {
     Ok(cols.swap_remove(0).1)
 }
 
-/// Standardized coefficients of the numeric terms: β · SD(column) / SD(y).
+/// Standardized coefficients of the numeric terms: β · SD(column) / SD(y), with y the fitted
+/// values plus the residuals (the response in the rows used).
 fn standardized(
     coefs: &[crate::stats::Coefficient],
     column: &dyn Fn(&str) -> Option<Vec<f64>>,
-    y: &[f64],
+    fitted: &[f64],
+    residuals: &[f64],
 ) -> Vec<(String, f64)> {
     let sd = |v: &[f64]| {
         let n = v.len() as f64;
         let m = v.iter().sum::<f64>() / n;
         (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
     };
-    let sy = sd(y);
+    let y: Vec<f64> = fitted.iter().zip(residuals).map(|(a, b)| a + b).collect();
+    let sy = sd(&y);
     coefs
         .iter()
         .filter(|c| c.term != "(Intercept)")
@@ -648,13 +651,12 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
         let f = Formula::parse(&m.formula)?;
         let result = if f.is_mixed() {
             let fit = LmmSpec::from_formula(rows, &f)?.fit(Criterion::Reml)?;
-            let y: Vec<f64> = fit
-                .fitted()
-                .iter()
-                .zip(fit.residuals())
-                .map(|(a, b)| a + b)
-                .collect();
-            let standardized = standardized(fit.coefficients(), &|t| fit.column_values(t), &y);
+            let standardized = standardized(
+                fit.coefficients(),
+                &|t| fit.column_values(t),
+                fit.fitted(),
+                fit.residuals(),
+            );
             ModelResult {
                 plan: m.clone(),
                 lmm: Some(fit),
@@ -663,13 +665,12 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
             }
         } else {
             let fit = Ols::fit_formula(rows, &f)?;
-            let y: Vec<f64> = fit
-                .fitted()
-                .iter()
-                .zip(fit.residuals())
-                .map(|(a, b)| a + b)
-                .collect();
-            let standardized = standardized(fit.coefficients(), &|t| fit.column_values(t), &y);
+            let standardized = standardized(
+                fit.coefficients(),
+                &|t| fit.column_values(t),
+                fit.fitted(),
+                fit.residuals(),
+            );
             ModelResult {
                 plan: m.clone(),
                 lmm: None,
