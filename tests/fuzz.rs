@@ -298,11 +298,10 @@ proptest! {
                 7 => { let mut e = d.clone(); e.to_categorical(b).map(|_| e) }
                 _ => { let mut e = d.clone(); e.rename(a, b).map(|_| e) }
             };
-            if let Ok(next) = r {
-                if next.ncols() > 0 {
+            if let Ok(next) = r
+                && next.ncols() > 0 {
                     d = next;
                 }
-            }
         }
     }
 }

@@ -103,11 +103,11 @@ pub fn parse<T: clap::Parser>() -> Result<T, ExitCode> {
 
 /// Write `contents` to `path`, creating its folder; an error says which file and why.
 pub fn write_file(path: &str, contents: &str) -> Result<(), String> {
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the folder of '{path}': {e}"))?;
-        }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the folder of '{path}': {e}"))?;
     }
     std::fs::write(path, contents).map_err(|e| format!("cannot write '{path}': {e}"))
 }

@@ -77,33 +77,33 @@ impl Data {
                 continue;
             };
             let list = &mut members[*g as usize];
-            if let Some(&(prev, pr)) = list.last() {
-                if tr <= prev {
-                    let what = if tr == prev {
-                        format!(
-                            "{time} {} appears twice for {} (rows {} and {})",
-                            super::factor::format_number(tr),
-                            describe_key(self, by, r),
-                            self.row_ids[pr],
-                            self.row_ids[r]
-                        )
-                    } else {
-                        format!(
-                            "the rows of {} are not in {time} order ({time} {} at row {} comes after {} at row {}); sort first with Data::sort_by",
-                            describe_key(self, by, r),
-                            super::factor::format_number(tr),
-                            self.row_ids[r],
-                            super::factor::format_number(prev),
-                            self.row_ids[pr]
-                        )
-                    };
-                    return Err(Error::InvalidValue {
-                        column: time.to_string(),
-                        row: self.row_ids[r],
-                        value: super::factor::format_number(tr),
-                        reason: what,
-                    });
-                }
+            if let Some(&(prev, pr)) = list.last()
+                && tr <= prev
+            {
+                let what = if tr == prev {
+                    format!(
+                        "{time} {} appears twice for {} (rows {} and {})",
+                        super::factor::format_number(tr),
+                        describe_key(self, by, r),
+                        self.row_ids[pr],
+                        self.row_ids[r]
+                    )
+                } else {
+                    format!(
+                        "the rows of {} are not in {time} order ({time} {} at row {} comes after {} at row {}); sort first with Data::sort_by",
+                        describe_key(self, by, r),
+                        super::factor::format_number(tr),
+                        self.row_ids[r],
+                        super::factor::format_number(prev),
+                        self.row_ids[pr]
+                    )
+                };
+                return Err(Error::InvalidValue {
+                    column: time.to_string(),
+                    row: self.row_ids[r],
+                    value: super::factor::format_number(tr),
+                    reason: what,
+                });
             }
             list.push((tr, r));
         }

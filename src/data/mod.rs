@@ -325,16 +325,16 @@ impl Data {
         }
         if let Column::Numeric(v) = &column {
             for (i, x) in v.iter().enumerate() {
-                if let Some(x) = x {
-                    if !x.is_finite() {
-                        let row = self.row_ids.get(i).copied().unwrap_or(i + 1);
-                        return Err(Error::InvalidValue {
-                            column: name.into(),
-                            row,
-                            value: x.to_string(),
-                            reason: "not a finite number (use None for a missing value)".into(),
-                        });
-                    }
+                if let Some(x) = x
+                    && !x.is_finite()
+                {
+                    let row = self.row_ids.get(i).copied().unwrap_or(i + 1);
+                    return Err(Error::InvalidValue {
+                        column: name.into(),
+                        row,
+                        value: x.to_string(),
+                        reason: "not a finite number (use None for a missing value)".into(),
+                    });
                 }
             }
         }

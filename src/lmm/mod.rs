@@ -118,13 +118,14 @@ impl LmmSpec {
         let structure = Structure::new(formula, &frame, data)?;
         // Aliasing: the Gram matrix X'X (already in the dense block) settles clear full rank
         // cheaply; anything near the boundary gets R's QR rule on X itself.
-        if frame.x.ncols() > 0 && !structure.x_clearly_full_rank() {
-            if let Err(j) = Qr::new(&frame.x) {
-                return Err(Error::Term {
+        if frame.x.ncols() > 0
+            && !structure.x_clearly_full_rank()
+            && let Err(j) = Qr::new(&frame.x)
+        {
+            return Err(Error::Term {
                     term: frame.design.column_names()[j].clone(),
                     message: "aliased: this column is a linear combination of earlier columns (rank-deficient fixed effects)".into(),
                 });
-            }
         }
         Ok(LmmSpec {
             formula: formula.clone(),

@@ -224,9 +224,10 @@ pub(crate) fn optimize(
             final_check = Some(check(s, criterion, &best.theta));
         }
     }
-    if let Some(c) = &final_check {
-        if !c.on_boundary {
-            match c.scaled_gradient {
+    if let Some(c) = &final_check
+        && !c.on_boundary
+    {
+        match c.scaled_gradient {
                 Some(g) if g >= GRADIENT_TOL => checks.push(format!(
                     "the optimizer may not have converged: the scaled gradient is {g:.2e} (lme4 warns above {GRADIENT_TOL})"
                 )),
@@ -236,7 +237,6 @@ pub(crate) fn optimize(
                 ),
                 _ => {}
             }
-        }
     }
     let optimization = Optimization {
         optimizer: "BOBYQA".into(),

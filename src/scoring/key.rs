@@ -234,13 +234,13 @@ impl ScaleKey {
                         s.name
                     )));
                 }
-                if let Some(other) = owner.insert(i, &s.name) {
-                    if !self.allow_shared_items {
-                        return Err(invalid(format!(
-                            "item '{i}' is in subscales '{other}' and '{}'; set allow_shared_items if that is intended",
-                            s.name
-                        )));
-                    }
+                if let Some(other) = owner.insert(i, &s.name)
+                    && !self.allow_shared_items
+                {
+                    return Err(invalid(format!(
+                        "item '{i}' is in subscales '{other}' and '{}'; set allow_shared_items if that is intended",
+                        s.name
+                    )));
                 }
             }
             for r in &s.reverse {
@@ -282,12 +282,12 @@ impl ScaleKey {
                 }
             }
         }
-        if !self.allow_unscored_items {
-            if let Some(i) = self.items.iter().find(|i| !owner.contains_key(i.as_str())) {
-                return Err(invalid(format!(
-                    "item '{i}' is in no subscale; set allow_unscored_items if that is intended"
-                )));
-            }
+        if !self.allow_unscored_items
+            && let Some(i) = self.items.iter().find(|i| !owner.contains_key(i.as_str()))
+        {
+            return Err(invalid(format!(
+                "item '{i}' is in no subscale; set allow_unscored_items if that is intended"
+            )));
         }
         Ok(())
     }

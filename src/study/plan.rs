@@ -362,10 +362,10 @@ impl Plan {
                 problems.push("level_comparison needs ids.therapist".into());
             }
         }
-        if let Some(t) = &plan.trajectories {
-            if !names.contains(t.model.as_str()) {
-                problems.push(format!("trajectories names no model '{}'", t.model));
-            }
+        if let Some(t) = &plan.trajectories
+            && !names.contains(t.model.as_str())
+        {
+            problems.push(format!("trajectories names no model '{}'", t.model));
         }
         for m in &plan.mediations {
             if m.m.is_empty() || m.m.len() > 2 {
