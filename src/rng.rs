@@ -1,10 +1,45 @@
 //! A small, version-stable random number generator for resampling and simulation.
 //!
-//! xoshiro256** (Blackman & Vigna 2021) seeded through splitmix64. Replicate `i` of a run with
-//! master seed `s` uses the stream `Rng::stream(s, i)`, so results do not depend on how many
-//! threads ran the replicates, and runs can be split across machines and merged. The crate
-//! keeps its own generator so that published results stay reproducible across updates of
-//! third-party RNG crates.
+//! xoshiro256** (Blackman & Vigna 2021) seeded through splitmix64: bit for bit the generator
+//! `rand_xoshiro::Xoshiro256StarStar`, whose `seed_from_u64(s)` equals [`Rng::new`]`(s)` (tested).
+//! [`Rng`] implements `rand_core`'s [`TryRng`](rand_core::TryRng) (hence
+//! [`rand_core::Rng`]) and [`SeedableRng`], so it works with every `rand` distribution, and
+//! any `rand` generator can seed this crate's random procedures through [`seed_from`] or the
+//! `from_rng` constructors (e.g. [`BootstrapOptions::from_rng`](crate::mediation::BootstrapOptions::from_rng)).
+//!
+//! # The reproducibility guarantee
+//!
+//! Every random procedure in the crate (bootstraps, Monte Carlo intervals, simulation, power)
+//! takes one *master seed*. Replicate `i` of a run with master seed `s` draws only from its own
+//! stream [`Rng::stream`]`(s, i)`, so
+//! - results do not depend on the number of threads (the `parallel` feature on or off, any
+//!   `RAYON_NUM_THREADS`),
+//! - a run can be split over machines by replicate ranges and merged to exactly the
+//!   single-machine result (see `power --shard`),
+//! - results do not change with updates of `rand` or other third-party crates: the generator,
+//!   its seeding and the streams are this crate's own code, and a change to any of them is a
+//!   breaking change announced in the changelog.
+//!
+//! A generator passed in is used only to draw the master seed (one `u64`), so the guarantee
+//! holds for it too: the same generator state gives the same results.
+//!
+//! ```
+//! use rand_core::{Rng as _, SeedableRng};
+//! use securebase::rng::{seed_from, Rng};
+//!
+//! // The crate's generator is a rand generator…
+//! let mut g = Rng::seed_from_u64(2024);
+//! let first = g.next_u64();
+//! assert_eq!(first, Rng::new(2024).next_u64());
+//! // …and any rand generator can seed the crate's procedures.
+//! let seed = seed_from(&mut g);
+//! let options = securebase::mediation::BootstrapOptions::new(1000, seed);
+//! assert_eq!(options.seed, seed);
+//! ```
+use rand_core::{Infallible, SeedableRng, TryRng};
+
+/// The `rand_core` this crate implements (0.10), re-exported so callers name the same traits.
+pub use rand_core;
 
 /// xoshiro256** state.
 #[derive(Debug, Clone)]
@@ -82,6 +117,59 @@ impl Rng {
     pub fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// A master seed drawn from any `rand` generator (one `u64`): how a caller's generator seeds the
+/// crate's random procedures. The same generator state gives the same seed, hence the same
+/// results.
+pub fn seed_from<R: rand_core::Rng + ?Sized>(rng: &mut R) -> u64 {
+    rng.next_u64()
+}
+
+impl TryRng for Rng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        // The high half, as rand_xoshiro does: the best bits of xoshiro256**.
+        Ok((Rng::next_u64(self) >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(Rng::next_u64(self))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = Rng::next_u64(self).to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl SeedableRng for Rng {
+    /// The four state words, little-endian.
+    type Seed = [u8; 32];
+
+    /// The state from 32 bytes (little-endian words). An all-zero seed (a state xoshiro never
+    /// leaves) is replaced by `Rng::new(0)`, as `rand_xoshiro` does.
+    fn from_seed(seed: [u8; 32]) -> Rng {
+        if seed.iter().all(|&b| b == 0) {
+            return Rng::new(0);
+        }
+        let mut s = [0u64; 4];
+        for (word, bytes) in s.iter_mut().zip(seed.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(bytes);
+            *word = u64::from_le_bytes(b);
+        }
+        Rng { s }
+    }
+
+    /// Equal to [`Rng::new`] (splitmix64 seeding).
+    fn seed_from_u64(state: u64) -> Rng {
+        Rng::new(state)
     }
 }
 

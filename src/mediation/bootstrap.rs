@@ -52,6 +52,24 @@ impl BootstrapOptions {
         }
     }
 
+    /// `replicates` case resamples at the 95% level, the master seed drawn from a caller's
+    /// `rand` generator (one `u64`; see [`crate::rng`] for the reproducibility guarantee).
+    ///
+    /// ```
+    /// use securebase::mediation::BootstrapOptions;
+    /// use securebase::rng::{rand_core::SeedableRng, Rng};
+    /// let mut mine = Rng::seed_from_u64(99); // or any rand generator, e.g. StdRng
+    /// let a = BootstrapOptions::from_rng(5000, &mut mine);
+    /// let b = BootstrapOptions::from_rng(5000, &mut Rng::seed_from_u64(99));
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn from_rng<R: rand_core::Rng + ?Sized>(
+        replicates: usize,
+        rng: &mut R,
+    ) -> BootstrapOptions {
+        BootstrapOptions::new(replicates, crate::rng::seed_from(rng))
+    }
+
     /// The same with another resampling scheme.
     pub fn resampling(mut self, r: Resampling) -> BootstrapOptions {
         self.resampling = r;

@@ -56,6 +56,17 @@ pub struct CohortParams {
     pub seed: u64,
 }
 
+impl CohortParams {
+    /// The default cohort with its master seed drawn from a caller's `rand` generator
+    /// (see [`crate::rng`] for the reproducibility guarantee).
+    pub fn from_rng<R: rand_core::Rng + ?Sized>(rng: &mut R) -> CohortParams {
+        CohortParams {
+            seed: crate::rng::seed_from(rng),
+            ..CohortParams::default()
+        }
+    }
+}
+
 impl Default for CohortParams {
     /// The reference study's shape: 330 clients of 44 therapists.
     fn default() -> Self {

@@ -117,6 +117,15 @@ impl Default for SessionParams {
 }
 
 impl SessionParams {
+    /// The default session-level cohort with its master seed drawn from a caller's `rand`
+    /// generator (see [`crate::rng`] for the reproducibility guarantee).
+    pub fn from_rng<R: rand_core::Rng + ?Sized>(rng: &mut R) -> SessionParams {
+        SessionParams {
+            seed: crate::rng::seed_from(rng),
+            ..SessionParams::default()
+        }
+    }
+
     /// Check the parameters.
     ///
     /// # Errors
