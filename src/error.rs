@@ -18,8 +18,11 @@ pub enum Error {
     Io {
         /// The path as given.
         path: String,
-        /// The operating system's message.
+        /// What went wrong (the operating system's message, or e.g. "is a directory").
         message: String,
+        /// The underlying [`std::io::Error`], when there is one; also [`std::error::Error::source`].
+        #[source]
+        source: Option<Cause>,
     },
     /// A CSV file is malformed (ragged rows, bad quoting, no header).
     #[error("CSV error{}: {message}", .row.map(|r| format!(" at data row {r}")).unwrap_or_default())]
@@ -28,14 +31,22 @@ pub enum Error {
         row: Option<usize>,
         /// What is wrong.
         message: String,
+        /// The underlying `csv::Error` or [`std::io::Error`], when there is one; also
+        /// [`std::error::Error::source`].
+        #[source]
+        source: Option<Cause>,
     },
-    /// A column name was used that the data do not have.
-    #[error("unknown column '{name}'{}", suggestion(.available))]
+    /// A column name was used that the data do not have (in a formula: with its position).
+    #[error("{}", unknown_column(.name, .available, .formula.as_deref(), *.position))]
     UnknownColumn {
         /// The name asked for.
         name: String,
         /// The columns the data do have.
         available: Vec<String>,
+        /// The formula that used the name, if it came from one.
+        formula: Option<String>,
+        /// 0-based character position of the name in `formula`.
+        position: Option<usize>,
     },
     /// Columns a key or analysis needs are absent from the data (all of them are listed).
     #[error("{context}: the data lack {} column{}: {}", .missing.len(), if .missing.len() == 1 { "" } else { "s" }, .missing.join(", "))]
@@ -125,7 +136,90 @@ pub enum Error {
     },
 }
 
+/// The error underneath another (an I/O or CSV library error), shared so that [`Error`] stays
+/// `Clone`. Compare causes by their message; get the original with [`Cause::downcast_ref`].
+#[derive(Debug, Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    /// Wrap an error.
+    pub fn new<E: std::error::Error + Send + Sync + 'static>(error: E) -> Cause {
+        Cause(std::sync::Arc::new(error))
+    }
+
+    /// The original error, if it is a `T`.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// let e = Data::from_csv_path("/no/such/file.csv").unwrap_err();
+    /// let io = std::error::Error::source(&e)
+    ///     .and_then(|s| s.downcast_ref::<securebase::error::Cause>())
+    ///     .and_then(|c| c.downcast_ref::<std::io::Error>())
+    ///     .unwrap();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    /// Equal when the messages are.
+    fn eq(&self, other: &Cause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
 impl Error {
+    /// [`Error::Io`] for `path` from an I/O error, keeping it as the source.
+    pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> Error {
+        Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+            source: Some(Cause::new(e)),
+        }
+    }
+
+    /// [`Error::Io`] without an underlying error (e.g. "is a directory").
+    pub(crate) fn io_message(path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Io {
+            path: path.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::Csv`] without an underlying error.
+    pub(crate) fn csv(row: Option<usize>, message: impl Into<String>) -> Error {
+        Error::Csv {
+            row,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::UnknownColumn`] outside a formula.
+    pub(crate) fn unknown_column(name: impl Into<String>, available: &[String]) -> Error {
+        Error::UnknownColumn {
+            name: name.into(),
+            available: available.to_vec(),
+            formula: None,
+            position: None,
+        }
+    }
+
     /// A column-type error with where the column was used (e.g. "in term 'a:b'"); other
     /// errors as they are.
     pub(crate) fn in_context(self, context: impl Into<String>) -> Error {
@@ -153,6 +247,27 @@ fn numbered(problems: &[String]) -> String {
         .map(|(i, p)| format!("({}) {p}", i + 1))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+fn unknown_column(
+    name: &str,
+    available: &[String],
+    formula: Option<&str>,
+    position: Option<usize>,
+) -> String {
+    let mut s = format!("unknown column '{name}'");
+    if let Some(f) = formula {
+        s.push_str(&format!(" in formula '{f}'"));
+    }
+    if let Some(k) = closest(name, available.iter().map(String::as_str)) {
+        s.push_str(&format!("; did you mean '{k}'?"));
+    }
+    s.push_str(&suggestion(available));
+    s.push_str(&crate::data::delimiter_hint(available));
+    if let (Some(f), Some(p)) = (formula, position) {
+        s.push_str(&format!("\n  {f}\n  {}^", " ".repeat(p)));
+    }
+    s
 }
 
 fn suggestion(available: &[String]) -> String {

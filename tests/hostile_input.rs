@@ -302,3 +302,39 @@ fn messages_say_what_is_really_wrong() {
     let e = securebase::scoring::load_key("ecr_r").unwrap_err();
     assert!(e.to_string().contains("did you mean 'ecr-r'?"), "{e}");
 }
+
+#[test]
+fn errors_keep_their_source_and_unknown_columns_suggest() {
+    use std::error::Error as _;
+    // A ragged CSV: the csv crate's error is kept as the source.
+    let e = securebase::Data::from_csv_reader("a,b\n1,2\n3\n".as_bytes()).unwrap_err();
+    let cause = e
+        .source()
+        .and_then(|s| s.downcast_ref::<securebase::error::Cause>())
+        .expect("a source");
+    assert!(cause.downcast_ref::<csv::Error>().is_some(), "{cause}");
+    // A missing file: the io::Error is kept.
+    let e = securebase::Data::from_csv_path("/definitely/not/here.csv").unwrap_err();
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<securebase::error::Cause>())
+        .and_then(|c| c.downcast_ref::<std::io::Error>())
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    // Errors without an underlying one have no source.
+    let e = securebase::Data::from_csv_reader("a,b\n".as_bytes()).unwrap_err();
+    assert!(e.source().is_none(), "{e}");
+    // A typo in a formula: UnknownColumn with the formula, position and the closest name.
+    let d = securebase::Data::from_csv_reader("anxiety,y\n1,2\n2,3\n3,5\n".as_bytes()).unwrap();
+    let e = securebase::Ols::fit(&d, "y ~ anxeity").unwrap_err();
+    match &e {
+        securebase::Error::UnknownColumn {
+            name,
+            formula: Some(f),
+            position: Some(4),
+            ..
+        } => assert!(name == "anxeity" && f == "y ~ anxeity"),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().contains("did you mean 'anxiety'?"), "{e}");
+}

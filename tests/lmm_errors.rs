@@ -53,11 +53,12 @@ fn non_numeric_response() {
 #[test]
 fn random_slope_on_a_missing_column() {
     match LmmSpec::new(&data(), "y ~ x + (dose | g)") {
-        Err(Error::Formula {
-            position, message, ..
-        }) => {
-            assert_eq!(position, 9);
-            assert!(message.contains("unknown column 'dose'"), "{message}");
+        Err(
+            e @ Error::UnknownColumn {
+                position: Some(9), ..
+            },
+        ) => {
+            assert!(e.to_string().contains("unknown column 'dose'"), "{e}");
         }
         other => panic!("{other:?}"),
     }

@@ -65,7 +65,10 @@ fn bad_input_gives_clear_errors() {
     ));
     assert!(matches!(
         Ols::fit(&d, "y ~ x + nope"),
-        Err(Error::Formula { position: 8, .. })
+        Err(Error::UnknownColumn {
+            position: Some(8),
+            ..
+        })
     ));
     // a level unseen at fit time, and a missing predictor, when predicting
     let fit = Ols::fit(&d, "y ~ x + g").unwrap();

@@ -16,7 +16,7 @@
 //! - `NaN` and `Inf` in a numeric column are errors naming row and column.
 
 use super::{Column, Data, Factor};
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -221,17 +221,13 @@ impl CsvOptions {
     /// [`CsvOptions::read`].
     pub fn read_path<P: AsRef<std::path::Path>>(&self, path: P) -> Result<(Data, CsvReport)> {
         let p = path.as_ref();
-        let io = |e: std::io::Error| Error::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        };
         if p.is_dir() {
-            return Err(Error::Io {
-                path: p.display().to_string(),
-                message: "is a directory, not a file".into(),
-            });
+            return Err(Error::io_message(
+                p.display().to_string(),
+                "is a directory, not a file",
+            ));
         }
-        let file = std::fs::File::open(p).map_err(io)?;
+        let file = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
         self.read(file)
     }
 
@@ -257,6 +253,7 @@ impl CsvOptions {
                 let sample = buf.fill_buf().map_err(|e| Error::Csv {
                     row: None,
                     message: e.to_string(),
+                    source: Some(Cause::new(e)),
                 })?;
                 (detect_delimiter(sample), true)
             }
@@ -269,10 +266,7 @@ impl CsvOptions {
         let headers = read_header(&mut rdr)?;
         for (name, _) in &self.kinds {
             if !headers.contains(name) {
-                return Err(Error::UnknownColumn {
-                    name: name.clone(),
-                    available: headers.clone(),
-                });
+                return Err(Error::unknown_column(name.clone(), &headers));
             }
         }
         let mut builders: Vec<ColumnBuilder> = headers
@@ -294,6 +288,7 @@ impl CsvOptions {
                     return Err(Error::Csv {
                         row: Some(row + 1),
                         message: csv_message(&e, delimiter),
+                        source: Some(Cause::new(e)),
                     });
                 }
             }
@@ -311,10 +306,7 @@ impl CsvOptions {
             }
         }
         if row == 0 {
-            return Err(Error::Csv {
-                row: None,
-                message: "the file has a header but no data rows".into(),
-            });
+            return Err(Error::csv(None, "the file has a header but no data rows"));
         }
         let mut data = Data::new();
         let mut columns = Vec::with_capacity(headers.len());
@@ -358,16 +350,18 @@ fn read_header<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Result<Vec<String>
         .map_err(|e| Error::Csv {
             row: None,
             message: e.to_string(),
+            source: Some(Cause::new(e)),
         })?
         .clone();
     let mut headers = Vec::with_capacity(raw.len());
     for (j, h) in raw.iter().enumerate() {
-        let mut h = std::str::from_utf8(h).map_err(|_| Error::Csv {
+        let mut h = std::str::from_utf8(h).map_err(|e| Error::Csv {
             row: None,
             message: format!(
                 "header field {} is not valid UTF-8 (save the file as UTF-8)",
                 j + 1
             ),
+            source: Some(Cause::new(e)),
         })?;
         if j == 0 {
             h = h.trim_start_matches('\u{feff}').trim();
@@ -375,20 +369,17 @@ fn read_header<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Result<Vec<String>
         headers.push(h.to_string());
     }
     if headers.is_empty() || headers.iter().all(String::is_empty) {
-        return Err(Error::Csv {
-            row: None,
-            message: "the file has no header row".into(),
-        });
+        return Err(Error::csv(None, "the file has no header row"));
     }
     // R's write.csv writes an empty first header above the row names; read.csv calls it "X".
     if headers[0].is_empty() && !headers[1..].iter().any(|h| h == "X") {
         headers[0] = "X".into();
     }
     if let Some(j) = headers.iter().position(String::is_empty) {
-        return Err(Error::Csv {
-            row: None,
-            message: format!("header field {} is empty: every column needs a name", j + 1),
-        });
+        return Err(Error::csv(
+            None,
+            format!("header field {} is empty: every column needs a name", j + 1),
+        ));
     }
     Ok(headers)
 }
@@ -863,6 +854,7 @@ pub(super) fn write_csv<W: std::io::Write>(data: &Data, writer: W) -> Result<()>
     let err = |e: csv::Error| Error::Csv {
         row: None,
         message: e.to_string(),
+        source: Some(Cause::new(e)),
     };
     w.write_record(data.names()).map_err(err)?;
     let cols: Vec<&Column> = data
@@ -883,6 +875,7 @@ pub(super) fn write_csv<W: std::io::Write>(data: &Data, writer: W) -> Result<()>
     w.flush().map_err(|e| Error::Csv {
         row: None,
         message: e.to_string(),
+        source: Some(Cause::new(e)),
     })
 }
 

@@ -197,10 +197,7 @@ impl Data {
         self.names
             .iter()
             .position(|n| n == name)
-            .ok_or_else(|| Error::UnknownColumn {
-                name: name.to_string(),
-                available: self.names.clone(),
-            })
+            .ok_or_else(|| Error::unknown_column(name, &self.names))
     }
 
     /// The column called `name`.

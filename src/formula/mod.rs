@@ -687,21 +687,16 @@ impl Formula {
     /// Check every column the formula reads against the data's columns.
     ///
     /// # Errors
-    /// [`Error::Formula`] pointing at the first unknown column, listing the data's columns.
+    /// [`Error::UnknownColumn`] for the first unknown column, with the formula, the name's
+    /// position in it, the closest known name and the data's columns.
     pub fn check_columns(&self, data: &crate::Data) -> Result<()> {
         for (name, pos) in &self.columns {
             if !data.has_column(name) {
-                let names = data.names();
-                let avail = if names.len() <= 12 {
-                    names.join(", ")
-                } else {
-                    format!("{} columns, e.g. {}", names.len(), names[..12].join(", "))
-                };
-                let hint = crate::data::delimiter_hint(names);
-                return Err(Error::Formula {
-                    formula: self.text.clone(),
-                    position: *pos,
-                    message: format!("unknown column '{name}' (the data have: {avail}){hint}"),
+                return Err(Error::UnknownColumn {
+                    name: name.clone(),
+                    available: data.names().to_vec(),
+                    formula: Some(self.text.clone()),
+                    position: Some(*pos),
                 });
             }
         }

@@ -154,12 +154,16 @@ fn unknown_column_points_at_it() {
         .unwrap();
     let f = Formula::parse("y ~ x + (1 | clinic)").unwrap();
     match f.check_columns(&data) {
-        Err(Error::Formula {
-            position, message, ..
-        }) => {
-            assert_eq!(position, 13);
+        Err(
+            e @ Error::UnknownColumn {
+                position: Some(13), ..
+            },
+        ) => {
+            let message = e.to_string();
             assert!(
-                message.contains("unknown column 'clinic'") && message.contains("y, x"),
+                message.contains("unknown column 'clinic'")
+                    && message.contains("y, x")
+                    && message.contains("y ~ x + (1 | clinic)\n               ^"),
                 "{message}"
             );
         }

@@ -50,15 +50,12 @@ pub fn load_key(name_or_path: &str) -> Result<ScaleKey> {
     if path.is_file() {
         ScaleKey::from_path(name_or_path)
     } else if path.is_dir() {
-        Err(crate::Error::Io {
-            path: name_or_path.to_string(),
-            message: "is a directory, not a key file".into(),
-        })
+        Err(crate::Error::io_message(
+            name_or_path,
+            "is a directory, not a key file",
+        ))
     } else if name_or_path.ends_with(".json") || name_or_path.contains(std::path::MAIN_SEPARATOR) {
-        Err(crate::Error::Io {
-            path: name_or_path.to_string(),
-            message: "no such key file".into(),
-        })
+        Err(crate::Error::io_message(name_or_path, "no such key file"))
     } else {
         builtin(name_or_path)
     }

@@ -166,10 +166,7 @@ impl ScaleKey {
     /// [`Error::Io`] and the errors of [`ScaleKey::from_json`].
     pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<ScaleKey> {
         let p = path.as_ref();
-        let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
         Self::from_json(&text)
     }
 

@@ -392,10 +392,7 @@ impl Plan {
     /// [`Error::Io`] and the errors of [`Plan::from_json`].
     pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<Plan> {
         let p = path.as_ref();
-        let text = std::fs::read_to_string(p).map_err(|e| Error::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
         Self::from_json(&text)
     }
 
