@@ -192,7 +192,7 @@ fn json_out(args: &Args, r: &Results) -> Value {
         .effects
         .iter()
         .map(|e| {
-            let b = r.boot.effect(&e.name);
+            let b = r.boot.effect(&e.name).ok();
             let mc = r.mc.effects.iter().find(|m| m.name == e.name);
             json!({
                 "name": e.name,
@@ -247,7 +247,7 @@ fn table(args: &Args, r: &Results) -> String {
         "effect", "estimate", "SE", "percentile", "BCa", "Monte Carlo"
     ));
     for e in &r.effects {
-        let b = r.boot.effect(&e.name);
+        let b = r.boot.effect(&e.name).ok();
         let mc = r.mc.effects.iter().find(|m| m.name == e.name);
         out.push_str(&format!(
             "{:<24} {:>10.4} {:>9}  {:<22} {:<22} {:<22}\n",

@@ -85,9 +85,10 @@ impl Residualizer {
     pub fn fit(
         data: &Data,
         target: &str,
-        controls: &[&str],
+        controls: &[impl AsRef<str>],
         standardize: bool,
     ) -> Result<Residualizer> {
+        let controls = &crate::data::borrowed_names(controls)[..];
         require_controls(controls)?;
         let formula = regression_formula(target, controls, true);
         let fit = Ols::fit(data, &formula)?;
@@ -114,10 +115,11 @@ impl Residualizer {
     pub fn fit_within(
         data: &Data,
         target: &str,
-        controls: &[&str],
+        controls: &[impl AsRef<str>],
         cluster: &str,
         standardize: bool,
     ) -> Result<Residualizer> {
+        let controls = &crate::data::borrowed_names(controls)[..];
         require_controls(controls)?;
         let centred = within_centred(data, target, controls, cluster)?;
         let names: Vec<String> = std::iter::once(target)
@@ -240,7 +242,13 @@ fn corr(a: &[f64], b: &[f64]) -> f64 {
 ///
 /// # Errors
 /// Unknown or categorical columns; OLS errors.
-pub fn partial_correlation(data: &Data, x: &str, y: &str, controls: &[&str]) -> Result<f64> {
+pub fn partial_correlation(
+    data: &Data,
+    x: &str,
+    y: &str,
+    controls: &[impl AsRef<str>],
+) -> Result<f64> {
+    let controls = &crate::data::borrowed_names(controls)[..];
     let all: Vec<&str> = [x, y].into_iter().chain(controls.iter().copied()).collect();
     let rx = residuals_on(data, x, controls, &all)?;
     let ry = residuals_on(data, y, controls, &all)?;
@@ -251,7 +259,13 @@ pub fn partial_correlation(data: &Data, x: &str, y: &str, controls: &[&str]) -> 
 ///
 /// # Errors
 /// As [`partial_correlation`].
-pub fn semipartial_correlation(data: &Data, y: &str, x: &str, controls: &[&str]) -> Result<f64> {
+pub fn semipartial_correlation(
+    data: &Data,
+    y: &str,
+    x: &str,
+    controls: &[impl AsRef<str>],
+) -> Result<f64> {
+    let controls = &crate::data::borrowed_names(controls)[..];
     let all: Vec<&str> = [x, y].into_iter().chain(controls.iter().copied()).collect();
     let rx = residuals_on(data, x, controls, &all)?;
     let yv = &complete_columns(data, &all)?[1];
@@ -282,8 +296,9 @@ pub fn suppression_check(
     data: &Data,
     outcome: &str,
     target: &str,
-    controls: &[&str],
+    controls: &[impl AsRef<str>],
 ) -> Result<SuppressionCheck> {
+    let controls = &crate::data::borrowed_names(controls)[..];
     let all: Vec<String> = [outcome, target]
         .into_iter()
         .chain(controls.iter().copied())

@@ -105,6 +105,6 @@ fn scores_new_data_with_the_stored_equation_and_standardizes() {
         res.add_to(&mut with, "hp_resid"),
         Err(Error::DuplicateColumn { .. })
     ));
-    assert!(Residualizer::fit(&d, "hp", &[], false).is_err());
+    assert!(Residualizer::fit(&d, "hp", &[] as &[&str], false).is_err());
     assert!(Residualizer::fit(&d, "hp", &["nope"], false).is_err());
 }

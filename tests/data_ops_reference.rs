@@ -179,7 +179,7 @@ fn aggregate_errors() {
     let e = s.aggregate(&["nope"], &[Agg::rows()]).unwrap_err();
     assert!(matches!(e, Error::UnknownColumn { .. }), "{e}");
     // No keys: one group.
-    let all = s.aggregate(&[], &[Agg::rows()]).unwrap();
+    let all = s.summarize(&[Agg::rows()]).unwrap();
     assert_eq!(all.data.numeric("n").unwrap(), [Some(s.nrows() as f64)]);
 }
 

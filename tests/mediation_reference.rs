@@ -211,7 +211,7 @@ fn bad_input_is_a_clear_error() {
         Err(Error::UnknownColumn { .. })
     ));
     assert!(Mediation::new("hp", &["hp"], "mpg").fit(&d).is_err());
-    assert!(Mediation::new("hp", &[], "mpg").fit(&d).is_err());
+    assert!(Mediation::new("hp", &[] as &[&str], "mpg").fit(&d).is_err());
     assert!(
         Mediation::new("hp", &["wt"], "mpg")
             .multilevel(true)
@@ -249,4 +249,41 @@ proptest! {
         let (c, cp, ab) = (fit.effect("c").unwrap(), fit.effect("c_prime").unwrap(), fit.effect("indirect").unwrap());
         prop_assert!((c - (cp + ab)).abs() <= 1e-10 * (1.0 + c.abs()));
     }
+}
+
+#[test]
+fn effects_by_typed_id_or_name_and_typos_are_errors() {
+    use securebase::mediation::{EffectId, Path};
+    let d = mtcars();
+    let med = Mediation::new("hp", &["wt"], "mpg");
+    let fit = med.fit(&d).unwrap();
+    assert_eq!(
+        fit.effect(Path::Indirect).unwrap(),
+        fit.effect("indirect").unwrap()
+    );
+    let named = String::from("c_prime");
+    assert_eq!(
+        fit.effect(&named).unwrap(),
+        fit.effect(EffectId::from(Path::CPrime)).unwrap()
+    );
+    // c = c' + ab exactly with OLS on the same rows (a closed-form identity).
+    let (c, cp, ab) = (
+        fit.effect(Path::C).unwrap(),
+        fit.effect(Path::CPrime).unwrap(),
+        fit.effect(Path::Indirect).unwrap(),
+    );
+    assert!((c - cp - ab).abs() < 1e-12);
+    let boot = med.bootstrap(&d, &BootstrapOptions::new(50, 1)).unwrap();
+    let e = boot.effect("indrect").unwrap_err();
+    assert!(
+        e.to_string().contains("did you mean 'indirect'?")
+            && e.to_string().contains("a, b, c_prime, c, indirect"),
+        "{e}"
+    );
+    // A path the model does not have is an error too, not a silent None.
+    let e = fit.effect(Path::Ind12).unwrap_err();
+    assert!(e.to_string().contains("'ind12'"), "{e}");
+    let mc = med.monte_carlo(&d, 500, 3, 0.95).unwrap();
+    assert_eq!(mc.effect(Path::Indirect).unwrap().name, "indirect");
+    assert!(mc.effect(Path::B.between()).is_err());
 }

@@ -17,8 +17,7 @@ fn check(what: &str, fit: &securebase::mediation::MultilevelFit, r: &Value, name
     for name in names {
         close(
             &format!("{what}: {name}"),
-            fit.effect(name)
-                .unwrap_or_else(|| panic!("{what}: no effect {name}")),
+            fit.effect(name).unwrap_or_else(|e| panic!("{what}: {e}")),
             r[*name].as_f64().unwrap(),
             1e-4,
         );

@@ -142,7 +142,9 @@ impl GroupRows {
 
 impl Data {
     /// One row per group of `by`, with the statistics `aggs`; missing values are skipped and
-    /// counted. With no `by` columns the whole data set is one group.
+    /// counted. With no `by` columns the whole data set is one group (see [`Data::summarize`]).
+    /// Column names may be given as any string type (`&["client"]`, `&names` for a
+    /// `Vec<String>`).
     ///
     /// # Examples
     ///
@@ -167,7 +169,30 @@ impl Data {
     /// # Errors
     /// [`Error::UnknownColumn`]; [`Error::ColumnType`] for a numeric statistic of a categorical
     /// column or a categorical time; [`Error::DuplicateColumn`] if output names collide.
-    pub fn aggregate(&self, by: &[&str], aggs: &[Agg]) -> Result<Aggregated> {
+    pub fn aggregate(&self, by: &[impl AsRef<str>], aggs: &[Agg]) -> Result<Aggregated> {
+        self.aggregate_by(&super::borrowed_names(by), aggs)
+    }
+
+    /// The statistics `aggs` over the whole data set, as one row (dplyr's `summarise` without
+    /// `group_by`).
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// use securebase::data::Agg;
+    /// let d = Data::new().with_numeric_opt("x", vec![Some(1.0), None, Some(3.0)])?;
+    /// let s = d.summarize(&[Agg::mean("x"), Agg::rows()])?;
+    /// assert_eq!(s.data.numeric("x_mean")?, [Some(2.0)]);
+    /// assert_eq!(s.data.numeric("n")?, [Some(3.0)]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Data::aggregate`].
+    pub fn summarize(&self, aggs: &[Agg]) -> Result<Aggregated> {
+        self.aggregate_by(&[], aggs)
+    }
+
+    fn aggregate_by(&self, by: &[&str], aggs: &[Agg]) -> Result<Aggregated> {
         for a in aggs {
             self.check_agg(a)?;
         }

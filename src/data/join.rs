@@ -47,8 +47,8 @@ impl Data {
     /// [`Error::UnknownColumn`] for a key either side lacks; [`Error::ColumnType`] for a key
     /// numeric on one side and categorical on the other; [`Error::InvalidValue`] naming the key
     /// when the right side has a key twice.
-    pub fn left_join(&self, right: &Data, by: &[&str]) -> Result<Joined> {
-        self.join(right, by, false)
+    pub fn left_join(&self, right: &Data, by: &[impl AsRef<str>]) -> Result<Joined> {
+        self.join(right, &super::borrowed_names(by), false)
     }
 
     /// As [`Data::left_join`], keeping only the left rows that match; the dropped rows are
@@ -70,8 +70,8 @@ impl Data {
     ///
     /// # Errors
     /// As [`Data::left_join`].
-    pub fn inner_join(&self, right: &Data, by: &[&str]) -> Result<Joined> {
-        self.join(right, by, true)
+    pub fn inner_join(&self, right: &Data, by: &[impl AsRef<str>]) -> Result<Joined> {
+        self.join(right, &super::borrowed_names(by), true)
     }
 
     fn join(&self, right: &Data, by: &[&str], inner: bool) -> Result<Joined> {

@@ -34,8 +34,8 @@ impl Data {
     /// [`Error::UnknownColumn`]; [`Error::ColumnType`] for a categorical time;
     /// [`Error::Argument`] for `k = 0`; [`Error::InvalidValue`] for a time repeated or out of
     /// order within a group.
-    pub fn lag(&self, column: &str, by: &[&str], time: &str, k: u32) -> Result<Column> {
-        self.shift(column, by, time, k, -1.0)
+    pub fn lag(&self, column: &str, by: &[impl AsRef<str>], time: &str, k: u32) -> Result<Column> {
+        self.shift(column, &super::borrowed_names(by), time, k, -1.0)
     }
 
     /// The value of `column` at time `t + k` in the same group; see [`Data::lag`].
@@ -53,8 +53,8 @@ impl Data {
     ///
     /// # Errors
     /// As [`Data::lag`].
-    pub fn lead(&self, column: &str, by: &[&str], time: &str, k: u32) -> Result<Column> {
-        self.shift(column, by, time, k, 1.0)
+    pub fn lead(&self, column: &str, by: &[impl AsRef<str>], time: &str, k: u32) -> Result<Column> {
+        self.shift(column, &super::borrowed_names(by), time, k, 1.0)
     }
 
     fn shift(&self, column: &str, by: &[&str], time: &str, k: u32, sign: f64) -> Result<Column> {

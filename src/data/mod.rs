@@ -30,6 +30,16 @@ use serde::{Deserialize, Serialize};
 
 /// A hint for an unknown-column message when the data look read with the wrong delimiter: one
 /// column whose name holds `;`, a tab or `,`.
+/// Names given as any string type, owned.
+pub(crate) fn owned_names(names: &[impl AsRef<str>]) -> Vec<String> {
+    names.iter().map(|n| n.as_ref().to_string()).collect()
+}
+
+/// Names given as any string type, borrowed.
+pub(crate) fn borrowed_names(names: &[impl AsRef<str>]) -> Vec<&str> {
+    names.iter().map(AsRef::as_ref).collect()
+}
+
 pub(crate) fn delimiter_hint(names: &[String]) -> String {
     match names {
         [one] if one.contains([';', '\t', ',', '|']) => format!(

@@ -126,8 +126,11 @@ pub struct Bootstrap {
 
 impl Bootstrap {
     /// The summary of effect `name`.
-    pub fn effect(&self, name: &str) -> Option<&BootEffect> {
-        self.effects.iter().find(|e| e.name == name)
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if the model has no such effect (naming its effects and the closest).
+    pub fn effect<K: super::EffectKey>(&self, key: K) -> Result<&BootEffect> {
+        super::effects::find(&self.effects, key, |e| &e.name)
     }
 }
 
@@ -158,6 +161,16 @@ pub struct MonteCarlo {
     pub seed: u64,
     /// Level.
     pub level: f64,
+}
+
+impl MonteCarlo {
+    /// The summary of one effect.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if the model has no such effect (naming its effects and the closest).
+    pub fn effect<K: super::EffectKey>(&self, key: K) -> Result<&McEffect> {
+        super::effects::find(&self.effects, key, |e| &e.name)
+    }
 }
 
 /// Least squares on a sub-block of a cross-product matrix; `None` if singular.

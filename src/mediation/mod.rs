@@ -12,10 +12,12 @@
 //! within clusters) unless asked for with [`Mediation::blended`].
 
 mod bootstrap;
+mod effects;
 mod multilevel;
 mod random_slopes;
 
 pub use bootstrap::{BootEffect, Bootstrap, BootstrapOptions, McEffect, MonteCarlo, Resampling};
+pub use effects::{EffectId, EffectKey, Part, Path};
 pub use multilevel::{MlDesign, MultilevelFit, MultilevelMediation, PathFit};
 
 use crate::controls::q;
@@ -80,11 +82,11 @@ pub struct MediationFit {
 
 impl MediationFit {
     /// The estimate of the effect called `name`.
-    pub fn effect(&self, name: &str) -> Option<f64> {
-        self.effects
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| e.estimate)
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if the model has no such effect (naming its effects and the closest).
+    pub fn effect<K: EffectKey>(&self, key: K) -> Result<f64> {
+        effects::find(&self.effects, key, |e| &e.name).map(|e| e.estimate)
     }
 }
 
@@ -151,10 +153,10 @@ pub(crate) fn effects_from(
 
 impl Mediation {
     /// X → mediators → Y. One mediator, or two in a serial chain (M1 → M2).
-    pub fn new(x: &str, mediators: &[&str], y: &str) -> Mediation {
+    pub fn new(x: &str, mediators: &[impl AsRef<str>], y: &str) -> Mediation {
         Mediation {
             x: x.into(),
-            mediators: mediators.iter().map(|m| m.to_string()).collect(),
+            mediators: crate::data::owned_names(mediators),
             y: y.into(),
             covariates: Vec::new(),
             cluster: None,
@@ -174,8 +176,8 @@ impl Mediation {
     }
 
     /// Covariates entered in every path.
-    pub fn covariates(mut self, covariates: &[&str]) -> Mediation {
-        self.covariates = covariates.iter().map(|c| c.to_string()).collect();
+    pub fn covariates(mut self, covariates: &[impl AsRef<str>]) -> Mediation {
+        self.covariates = crate::data::owned_names(covariates);
         self
     }
 

@@ -142,11 +142,11 @@ pub struct MultilevelFit {
 
 impl MultilevelFit {
     /// The estimate of the effect called `name`.
-    pub fn effect(&self, name: &str) -> Option<f64> {
-        self.effects
-            .iter()
-            .find(|e| e.name == name)
-            .map(|e| e.estimate)
+    ///
+    /// # Errors
+    /// [`Error::Argument`] if the model has no such effect (naming its effects and the closest).
+    pub fn effect<K: super::EffectKey>(&self, key: K) -> Result<f64> {
+        super::effects::find(&self.effects, key, |e| &e.name).map(|e| e.estimate)
     }
 }
 
@@ -184,10 +184,15 @@ const TOP: &str = ".therapist";
 impl MultilevelMediation {
     /// X → mediator(s) → Y with sessions in clients (`cluster`, e.g. `"client"`). One mediator,
     /// or two in a serial chain.
-    pub fn new(x: &str, mediators: &[&str], y: &str, cluster: &str) -> MultilevelMediation {
+    pub fn new(
+        x: &str,
+        mediators: &[impl AsRef<str>],
+        y: &str,
+        cluster: &str,
+    ) -> MultilevelMediation {
         MultilevelMediation {
             x: x.into(),
-            mediators: mediators.iter().map(|m| m.to_string()).collect(),
+            mediators: crate::data::owned_names(mediators),
             y: y.into(),
             covariates: Vec::new(),
             cluster: cluster.into(),
@@ -210,8 +215,8 @@ impl MultilevelMediation {
     }
 
     /// Covariates in every path.
-    pub fn covariates(mut self, covariates: &[&str]) -> MultilevelMediation {
-        self.covariates = covariates.iter().map(|c| c.to_string()).collect();
+    pub fn covariates(mut self, covariates: &[impl AsRef<str>]) -> MultilevelMediation {
+        self.covariates = crate::data::owned_names(covariates);
         self
     }
 

@@ -511,7 +511,7 @@ impl StudyReport {
         );
         out.push_str("| effect | estimate | SE | percentile CI | BCa CI | Monte Carlo CI | bootstrap CI |\n|---|---:|---:|---|---|---|---|\n");
         for e in &f.effects {
-            let b = m.bootstrap.effect(&e.name);
+            let b = m.bootstrap.effect(&e.name).ok();
             let mc = m.monte_carlo.effects.iter().find(|x| x.name == e.name);
             let _ = writeln!(
                 out,
@@ -530,7 +530,7 @@ impl StudyReport {
             .iter()
             .filter(|e| e.name.starts_with("ind") || e.name.starts_with("total_ind"))
         {
-            if let Some(b) = m.bootstrap.effect(&e.name) {
+            if let Ok(b) = m.bootstrap.effect(&e.name) {
                 let supported = b.percentile[0] > 0.0 || b.percentile[1] < 0.0;
                 let _ = writeln!(
                     out,
@@ -593,7 +593,7 @@ impl StudyReport {
         let f = &m.fit;
         let est = |n: &str| {
             let e = f.effects.iter().find(|e| e.name == n)?;
-            let b = m.bootstrap.effect(n)?;
+            let b = m.bootstrap.effect(n).ok()?;
             Some(format!("{n} = {} {}", num(e.estimate), ci(b.percentile)))
         };
         // A box holds about 24 characters: the label up to a colon, else the column name.
