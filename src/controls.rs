@@ -11,7 +11,6 @@ use crate::data::{Column, Data};
 use crate::error::{Error, Result};
 use crate::formula::design::complete_rows;
 use crate::regression::Ols;
-use serde::Serialize;
 
 /// Backtick-quote a column name for a formula.
 pub(crate) fn q(name: &str) -> String {
@@ -55,21 +54,26 @@ fn require_controls(controls: &[&str]) -> Result<()> {
 /// assert!(scores.iter().flatten().sum::<f64>().abs() < 1e-12);
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Residualizer {
     /// The residualized score.
     pub target: String,
     /// The controls partialled out.
     pub controls: Vec<String>,
     /// Intercept b0 (0 for the within-cluster variant).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub intercept: f64,
     /// Coefficients of the controls.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub slopes: Vec<f64>,
     /// R² of the target on the controls.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub r_squared: f64,
     /// Rows used to fit the equation.
     pub n: usize,
     /// Mean and SD of the fitted residuals, when scores are standardized.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub standardize: Option<(f64, f64)>,
     /// The clustering variable of the within-cluster variant.
     pub cluster: Option<String>,
@@ -273,14 +277,18 @@ pub fn semipartial_correlation(
 }
 
 /// Raw and residualized effects of a target score on an outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SuppressionCheck {
     /// Coefficient of the raw target in `outcome ~ target`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub raw: f64,
     /// Coefficient of the residualized target in `outcome ~ residual`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub residualized: f64,
     /// Coefficient of the target in `outcome ~ target + controls` (equal to `residualized`
     /// by Frisch–Waugh–Lovell).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub partial: f64,
     /// Whether partialling the controls flips the sign or enlarges the effect (suppression).
     pub suppression: bool,

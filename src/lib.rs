@@ -75,6 +75,8 @@ pub mod regression;
 mod report;
 pub mod rng;
 pub mod scoring;
+#[cfg(feature = "serde")]
+mod serde_float;
 pub mod simulate;
 pub mod stats;
 pub mod study;

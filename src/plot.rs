@@ -299,6 +299,8 @@ pub fn trajectories_svg(
 }
 
 /// One arrow of a path diagram: from box `from` to box `to`, labelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PathArrow {
     /// Index of the source box.
     pub from: usize,

@@ -3,7 +3,6 @@
 //! Tail probabilities are computed from the regularized incomplete beta function directly (not
 //! as `1 - cdf`), so p-values keep their relative accuracy down to 1e-300.
 
-use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 use statrs::function::beta::beta_reg;
 
@@ -123,21 +122,28 @@ pub fn check_level(level: f64) -> crate::Result<()> {
 
 /// One row of a coefficient table: estimate, standard error, df, t (or z), p, and a confidence
 /// interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Coefficient {
     /// Term name as R prints it (`(Intercept)`, `SexMale`, `age:SexMale`).
     pub term: String,
     /// Point estimate.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub estimate: f64,
     /// Standard error.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std_error: f64,
     /// Degrees of freedom of the t reference distribution (infinite for a z test).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub df: f64,
     /// Estimate / standard error.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub t: f64,
     /// Two-sided p-value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub p: f64,
     /// Confidence interval (lower, upper) at the level the table was made for.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ci: [f64; 2],
 }
 
@@ -219,6 +225,19 @@ pub(crate) fn format_p(p: f64) -> String {
     }
 }
 
+/// Whether two coefficient tables have the same terms and, to 1e-9 relative, the same
+/// estimates and standard errors (how a deserialized fit is checked against its refit).
+#[cfg(feature = "serde")]
+pub(crate) fn same_estimates(a: &[Coefficient], b: &[Coefficient]) -> bool {
+    let agree = |x: f64, y: f64| {
+        (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
+    };
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            a.term == b.term && agree(a.estimate, b.estimate) && agree(a.std_error, b.std_error)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,3 +284,4 @@ mod tests {
         assert_relative_eq!(chisq_upper(3.0, 2.0), (-1.5f64).exp(), max_relative = 1e-12);
     }
 }
+

@@ -3,10 +3,10 @@
 use super::keys::{KeySpace, RowKeys};
 use super::{Column, Data, SortKey};
 use crate::error::Result;
-use serde::{Deserialize, Serialize};
 
 /// A summary statistic of one column within each group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Stat {
     /// Mean of the non-missing values (missing if there are none).
@@ -34,7 +34,8 @@ pub enum Stat {
 }
 
 /// One output column of [`Data::aggregate`]: a statistic of a column, and its name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Agg {
     /// The input column (empty for [`Stat::Rows`]).
     pub column: String,
@@ -116,7 +117,8 @@ impl Agg {
 }
 
 /// The result of [`Data::aggregate`]: one row per group, and what was skipped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Aggregated {
     /// The key columns, then one column per [`Agg`]. Rows are groups sorted by their keys

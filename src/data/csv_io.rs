@@ -17,12 +17,12 @@
 
 use super::{Column, Data, Factor};
 use crate::error::{Cause, Error, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::BufRead;
 
 /// The kind a column is read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ColumnKind {
     /// Numbers (with missing values).
@@ -79,6 +79,8 @@ impl ColumnKind {
 /// # Ok::<(), securebase::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct CsvOptions {
     na: Vec<String>,
     delimiter: Option<u8>,
@@ -98,7 +100,8 @@ impl Default for CsvOptions {
 }
 
 /// What the reader decided about one column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ColumnRead {
     /// Column name.
@@ -114,7 +117,8 @@ pub struct ColumnRead {
 }
 
 /// What the reader did: the delimiter it used and how it read each column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct CsvReport {
     /// The delimiter used.

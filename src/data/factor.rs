@@ -1,6 +1,5 @@
 //! `Factor`: a categorical variable stored as codes into sorted levels, like R's `factor()`.
 
-use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -9,16 +8,17 @@ use std::collections::BTreeMap;
 /// Levels are sorted the way R sorts strings in an English UTF-8 locale (case-insensitive first,
 /// lower case before upper case on ties), so the first level, the baseline of treatment
 /// contrasts, is the one R would choose.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "FactorParts")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "FactorParts"))]
 pub struct Factor {
     codes: Vec<Option<u32>>,
     levels: Vec<String>,
 }
 
 /// A [`Factor`] as serialized, checked by [`Factor::from_codes`] before it becomes one.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 struct FactorParts {
     codes: Vec<Option<u32>>,
     levels: Vec<String>,

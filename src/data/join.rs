@@ -4,11 +4,11 @@
 use super::Data;
 use super::keys::{KeySpace, RowKeys, describe_key};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The result of a join: the joined data and what did not match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Joined {
     /// The left rows (all of them for a left join, the matched ones for an inner join), in

@@ -26,7 +26,6 @@ pub use reshape::{Longer, Wider};
 pub use sort::SortKey;
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// A hint for an unknown-column message when the data look read with the wrong delimiter: one
 /// column whose name holds `;`, a tab or `,`.
@@ -50,7 +49,8 @@ pub(crate) fn delimiter_hint(names: &[String]) -> String {
 }
 
 /// One column of a [`Data`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Column {
     /// Numbers; `None` is a missing value.
     Numeric(Vec<Option<f64>>),
@@ -127,8 +127,9 @@ impl Column {
 /// assert_eq!(data.factor("group")?.levels(), ["a", "b"]);
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(try_from = "DataParts")]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "DataParts"))]
 pub struct Data {
     names: Vec<String>,
     columns: Vec<Column>,
@@ -136,8 +137,8 @@ pub struct Data {
 }
 
 /// A [`Data`] as serialized, checked before it becomes one.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 struct DataParts {
     names: Vec<String>,
     columns: Vec<Column>,

@@ -5,10 +5,10 @@ use super::factor::format_number;
 use super::keys::{KeySpace, RowKeys, describe_key};
 use super::{Column, Data, Factor};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// Which columns of a wide data set become one long column each: [`Data::pivot_longer`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Longer {
     time: String,
     stems: Vec<(String, String)>,
@@ -32,7 +32,8 @@ impl Longer {
 }
 
 /// How a long data set spreads into columns: [`Data::pivot_wider`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Wider {
     id: Vec<String>,
     time: String,

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 /// Numbers sort numerically, categorical columns by their level order (as R's `order()` sorts a
 /// factor); missing values sort last in either direction (R's `na.last = TRUE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SortKey {
     /// Column name.
     pub column: String,

@@ -13,10 +13,10 @@ use super::functions::{Bound, apply_bound};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
-use serde::{Deserialize, Serialize};
 
 /// How one variable of a term is coded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum VarCoding {
     /// A numeric variable.
     Numeric(String),
@@ -39,7 +39,8 @@ pub enum VarCoding {
 }
 
 /// One term's coding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TermCoding {
     /// The term's label (`a:b`).
     pub label: String,
@@ -48,25 +49,27 @@ pub struct TermCoding {
 }
 
 /// A built fixed-effects design: how every column is made, so new data can be coded the same way.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Design {
     intercept: bool,
     terms: Vec<TermCoding>,
     columns: Vec<String>,
     column_term: Vec<Option<usize>>,
     /// Functions of variables (with their fitted constants) to apply to new data.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     transforms: Vec<Bound>,
     /// The data columns behind the design's variables, at their reference values: numeric
     /// columns at their mean over the rows used, categorical ones with their levels there (the
     /// reference grid of R's emmeans).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     reference: Vec<(String, Reference)>,
 }
 
 /// A data column's reference value: the mean of a numeric column, the levels of a categorical
 /// one (over the rows the model used).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Reference {
     /// The mean.

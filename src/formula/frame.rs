@@ -6,11 +6,11 @@ use super::functions::{self, Bound};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
 use std::borrow::Cow;
 
 /// Rows dropped listwise because a variable the model uses is missing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Missingness {
     /// Rows in the data given.
     pub n_input: usize,

@@ -17,10 +17,10 @@
 
 use crate::data::{Column, Data, Factor};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// A mathematical function usable inside a formula.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum MathFn {
     Log,
     Log2,
@@ -83,7 +83,8 @@ impl MathFn {
 }
 
 /// An arithmetic expression (the argument of a call).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum Arith {
     Column(String),
     Number(f64),
@@ -96,7 +97,8 @@ pub(crate) enum Arith {
 }
 
 /// One argument of a call, possibly named.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Arg {
     pub(crate) name: Option<String>,
     pub(crate) value: ArgValue,
@@ -105,7 +107,8 @@ pub(crate) struct Arg {
 }
 
 /// An argument's value: an expression, or a logical constant (with its text: `TRUE`, `T`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum ArgValue {
     Arith(Arith),
     Logical(bool, String),
@@ -126,7 +129,8 @@ impl Arg {
 }
 
 /// What a formula-level call makes of its argument.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) enum VarFn {
     /// `I(expr)`, `log(x)`, …: a numeric variable.
     Value(Arith),
@@ -145,21 +149,24 @@ pub(crate) enum VarFn {
 }
 
 /// A variable defined by a call, with its R label.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Derived {
     pub(crate) label: String,
     pub(crate) func: VarFn,
 }
 
 /// A derived variable with the constants fitted on the data it was first evaluated on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Bound {
     label: String,
     func: VarFn,
     params: Params,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 enum Params {
     None,
     /// The centre and scale `scale()` used.

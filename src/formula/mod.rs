@@ -53,7 +53,6 @@ pub use parse::MAX_DEPTH;
 use crate::error::{Error, Result};
 use functions::Derived;
 use parse::{Expr, Parser};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The most fixed-effect terms a formula may expand to (checked before expanding, so
@@ -61,7 +60,8 @@ use std::collections::HashSet;
 pub const MAX_TERMS: usize = 5_000;
 
 /// A fixed-effects term: the variables it multiplies, in formula order (`a:b` is `["a", "b"]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Term {
     /// Variable names.
     pub vars: Vec<String>,
@@ -81,7 +81,8 @@ impl Term {
 
 /// The fixed part of a formula (or the left side of a random-effect term): an intercept flag
 /// and terms in R's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TermList {
     /// Whether the intercept is in.
     pub intercept: bool,
@@ -90,7 +91,8 @@ pub struct TermList {
 }
 
 /// One random-effect term after expansion of `||` and `/`: `(lhs | group)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RandomTerm {
     /// The effects that vary by group (`(Intercept)`, slopes).
     pub effects: TermList,
@@ -125,7 +127,8 @@ impl RandomTerm {
 /// assert_eq!(f.response(), "log(y)");
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Formula {
     text: String,
     response: String,

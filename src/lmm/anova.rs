@@ -5,33 +5,40 @@
 use super::{Criterion, LmmFit};
 use crate::error::{Error, Result};
 use crate::stats::chisq_upper;
-use serde::Serialize;
 
 /// One row of an [`Anova`] table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AnovaRow {
     /// The model's formula.
     pub formula: String,
     /// Number of parameters (β, θ, σ).
     pub npar: usize,
     /// AIC of the ML fit.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub aic: f64,
     /// BIC of the ML fit.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bic: f64,
     /// Log-likelihood of the ML fit.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub loglik: f64,
     /// Deviance −2 log L of the ML fit.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub deviance: f64,
     /// χ² against the previous row (`None` for the first).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub chisq: Option<f64>,
     /// Its df.
     pub df: Option<usize>,
     /// Its upper-tail p-value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub p: Option<f64>,
 }
 
 /// A likelihood-ratio test table for nested mixed models.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Anova {
     /// Rows, from the smallest model to the largest.
     pub rows: Vec<AnovaRow>,

@@ -4,14 +4,15 @@ use super::objective::Factorization;
 use super::satterthwaite;
 use super::structure::Structure;
 use super::{Criterion, LmmSpec};
+use crate::Data;
 use crate::error::{Error, Result};
 use crate::formula::Missingness;
 use crate::stats::Coefficient;
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
 
 /// How the optimization went: the optimizer, its end, and the check of the optimum.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Optimization {
     /// The optimizer ("BOBYQA").
@@ -28,8 +29,10 @@ pub struct Optimization {
     /// At the kept optimum, the largest gradient component scaled by the Hessian's Cholesky
     /// factor (lme4's convergence measure), over the parameters not at their bound; `None` when
     /// not checked or when the Hessian is not positive definite.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub max_scaled_gradient: Option<f64>,
     /// At the kept optimum, the largest absolute gradient component (same parameters).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub max_gradient: Option<f64>,
     /// What the check of the optimum found and did, in words (also among the fit's
     /// diagnostics).
@@ -53,24 +56,30 @@ impl Optimization {
 }
 
 /// Variance components of one grouping factor: σ² T Tᵀ as variances, SDs and correlations.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VarCorr {
     /// Grouping factor (`Subject`, `cask:batch`).
     pub group: String,
     /// Effect names (`(Intercept)`, `Days`).
     pub effects: Vec<String>,
     /// Variances of the effects.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub variance: Vec<f64>,
     /// Standard deviations.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sd: Vec<f64>,
     /// Correlation matrix (rows).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub correlation: Vec<Vec<f64>>,
     /// Covariance matrix (rows).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub covariance: Vec<Vec<f64>>,
 }
 
 /// Conditional modes (BLUPs) of one random-effect term.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RandomEffects {
     /// Grouping factor.
     pub group: String,
@@ -79,9 +88,11 @@ pub struct RandomEffects {
     /// Level labels.
     pub levels: Vec<String>,
     /// Conditional modes, one row per level, one column per effect (lme4's `ranef`).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub modes: Vec<Vec<f64>>,
     /// Conditional variances of the modes, one q × q matrix per level, as lme4's
     /// `ranef(condVar = TRUE)`: σ² Λ (L_Z L_Zᵀ)⁻¹ Λᵀ.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub cond_var: Vec<Vec<Vec<f64>>>,
 }
 
@@ -89,13 +100,16 @@ pub struct RandomEffects {
 /// `performance::icc` computes them. σ²_random is the variance of the random effects at the
 /// data's values (for a random slope, zᵢ'Σzᵢ averaged over the rows, Johnson 2014, as the R²
 /// uses), σ²_fixed the variance of the fixed part Xβ̂, σ² the residual variance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Icc {
     /// σ²_random / (σ²_random + σ²): the share of the variance not explained by the fixed
     /// effects that lies between groups.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub adjusted: f64,
     /// σ²_random / (σ²_fixed + σ²_random + σ²): the same share of all variance.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub conditional: f64,
     /// Per grouping factor with a random intercept: its intercept variance over
     /// (σ²_random + σ²), so that in a three-level model the therapist and client shares each have
@@ -105,12 +119,14 @@ pub struct Icc {
 }
 
 /// One grouping factor's ICC; see [`Icc::by_group`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct GroupIcc {
     /// The grouping factor, as lme4 names it.
     pub group: String,
     /// Its intercept variance over all random variance plus the residual variance.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc: f64,
 }
 
@@ -125,38 +141,112 @@ impl Icc {
 }
 
 /// A fitted linear mixed model. Immutable; see [`LmmSpec::fit`].
-#[derive(Debug, Clone, Serialize)]
+///
+/// With the `serde` feature it serializes with every number it reports, the df method, and
+/// the data columns its formula reads (`data`); deserializing rebuilds the specification from
+/// those columns, recomputes the fit at the stored θ, and checks the result against the stored
+/// estimates, so a fit read back is whole again (refits, predictions, contrasts, anova and
+/// Kenward–Roger work) and a file whose numbers do not belong to its data is an error.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "LmmFitRepr"))]
 pub struct LmmFit {
     formula: String,
     criterion: Criterion,
+    ddf: Ddf,
     nobs: usize,
     ngroups: Vec<(String, usize)>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     theta: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     sigma: f64,
     coefficients: Vec<Coefficient>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     vcov: Vec<Vec<f64>>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     objective: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     loglik: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     aic: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     bic: f64,
     varcorr: Vec<VarCorr>,
     ranef: Vec<RandomEffects>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     fitted: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     residuals: Vec<f64>,
     icc: Icc,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     r2_marginal: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     r2_conditional: f64,
     singular: bool,
     optimization: Optimization,
     diagnostics: Vec<String>,
     missing: Missingness,
     row_ids: Vec<usize>,
-    #[serde(skip)]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "data", serialize_with = "serialize_source")
+    )]
     pub(crate) spec: LmmSpec,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     satterthwaite: Option<satterthwaite::Satterthwaite>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     unscaled_vcov: DMatrix<f64>,
+}
+
+#[cfg(feature = "serde")]
+fn serialize_source<S: serde::Serializer>(
+    spec: &LmmSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&*spec.source, s)
+}
+
+/// What rebuilding a serialized [`LmmFit`] needs, and the estimates it is checked against.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct LmmFitRepr {
+    formula: String,
+    criterion: Criterion,
+    ddf: Ddf,
+    #[serde(with = "crate::serde_float")]
+    theta: Vec<f64>,
+    optimization: Optimization,
+    diagnostics: Vec<String>,
+    coefficients: Vec<Coefficient>,
+    #[serde(with = "crate::serde_float")]
+    objective: f64,
+    data: Data,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<LmmFitRepr> for LmmFit {
+    type Error = Error;
+
+    fn try_from(r: LmmFitRepr) -> Result<LmmFit> {
+        let formula = crate::Formula::parse(&r.formula)?;
+        let spec = LmmSpec::from_formula(&r.data, &formula)?;
+        let mut fit = spec.fit_at(&r.theta, r.criterion, r.optimization, r.ddf)?;
+        let same_objective =
+            (fit.objective - r.objective).abs() <= 1e-9 * fit.objective.abs().max(1.0);
+        if !crate::stats::same_estimates(&fit.coefficients, &r.coefficients) || !same_objective {
+            return Err(Error::Argument {
+                name: "fit".into(),
+                message: format!(
+                    "the serialized fit of '{}' does not match its data: refitted at its θ, the estimates differ from the stored ones",
+                    r.formula
+                ),
+            });
+        }
+        // The diagnostics as they were (they include the optimizer's, which a refit at θ
+        // cannot see).
+        fit.diagnostics = r.diagnostics;
+        Ok(fit)
+    }
 }
 
 /// Solve Lᵀ x = b for lower-triangular L.
@@ -200,7 +290,8 @@ pub(crate) fn unscaled_vcov_from(l22: &DMatrix<f64>, q_rest: usize, p: usize) ->
 }
 
 /// Denominator degrees of freedom for the fixed-effect t tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Ddf {
     /// Satterthwaite's approximation, as lmerTest (the default).
     Satterthwaite,
@@ -211,6 +302,8 @@ pub enum Ddf {
 
 /// Options for [`LmmSpec::fit_with`].
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct FitOptions {
     /// Which df the coefficient table uses.
@@ -564,6 +657,7 @@ impl LmmSpec {
         Ok(LmmFit {
             formula: self.formula.text().to_string(),
             criterion,
+            ddf,
             nobs: n,
             ngroups: s
                 .terms

@@ -17,29 +17,29 @@ use super::{Criterion, LmmFit};
 use crate::error::{Error, Result};
 use crate::stats::Coefficient;
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
 
 /// Largest number of observations for which Kenward–Roger is computed.
 pub const MAX_N: usize = 2000;
 
 /// Kenward–Roger adjusted inference for the fixed effects of a REML fit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct KenwardRoger {
     /// Coefficients with the adjusted SEs, KR df, t, p and 95% CIs.
     pub coefficients: Vec<Coefficient>,
     /// The adjusted covariance Φ_A of β̂ (rows).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub vcov_adjusted: Vec<Vec<f64>>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     phi: DMatrix<f64>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     phi_a: DMatrix<f64>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     w: DMatrix<f64>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     p_r: Vec<DMatrix<f64>>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     beta: DVector<f64>,
-    #[serde(skip)]
     names: Vec<String>,
 }
 

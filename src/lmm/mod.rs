@@ -41,12 +41,12 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::formula::{Formula, Missingness, ModelFrame};
 use crate::linalg::Qr;
-use serde::Serialize;
 use std::sync::Arc;
 use structure::Structure;
 
 /// The criterion a mixed model is fitted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Criterion {
     /// Restricted maximum likelihood (lme4's default).
     Reml,
@@ -80,6 +80,38 @@ pub struct LmmSpec {
     pub(crate) y: Arc<nalgebra::DVector<f64>>,
     /// The offsets' sum per row used, if the formula has offsets.
     pub(crate) offset: Option<Arc<nalgebra::DVector<f64>>>,
+    /// The data columns the formula reads, every row: what a serialized fit carries to rebuild
+    /// its specification.
+    pub(crate) source: Arc<Data>,
+}
+
+/// A specification serializes as its formula and the data columns the formula reads, and
+/// deserializes by building it again from them.
+#[cfg(feature = "serde")]
+impl serde::Serialize for LmmSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("LmmSpec", 2)?;
+        st.serialize_field("formula", self.formula.text())?;
+        st.serialize_field("data", &*self.source)?;
+        st.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LmmSpecRepr {
+    formula: String,
+    data: Data,
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for LmmSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<LmmSpec, D::Error> {
+        let r = LmmSpecRepr::deserialize(d)?;
+        LmmSpec::new(&r.data, &r.formula).map_err(serde::de::Error::custom)
+    }
 }
 
 impl LmmSpec {
@@ -106,6 +138,7 @@ impl LmmSpec {
             )));
         }
         let (mdata, bound) = crate::formula::prepare(formula, data)?;
+        let source = Arc::new(data.select_columns(&formula.columns())?);
         let data = &*mdata;
         let frame = ModelFrame::from_model_data(formula, data, bound)?;
         if frame.rows.len() <= frame.x.ncols() {
@@ -137,6 +170,7 @@ impl LmmSpec {
             y: Arc::new(frame.y),
             offset: frame.offset.map(Arc::new),
             structure: Arc::new(structure),
+            source,
         })
     }
 

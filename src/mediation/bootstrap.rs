@@ -15,11 +15,11 @@ use crate::rng::Rng;
 use crate::stats::normal_quantile;
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
-use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// What is resampled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Resampling {
     /// Rows (clients), with replacement.
     Case,
@@ -28,7 +28,8 @@ pub enum Resampling {
 }
 
 /// Bootstrap settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct BootstrapOptions {
     /// Number of resamples (e.g. 5000).
@@ -38,6 +39,7 @@ pub struct BootstrapOptions {
     /// Case or cluster resampling.
     pub resampling: Resampling,
     /// Confidence level (e.g. 0.95).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
 }
 
@@ -95,24 +97,31 @@ impl BootstrapOptions {
 }
 
 /// Bootstrap summary of one effect.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BootEffect {
     /// Effect name.
     pub name: String,
     /// Point estimate on the original data.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub estimate: f64,
     /// Bootstrap standard error.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub boot_se: f64,
     /// Mean of the replicates minus the estimate.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bias: f64,
     /// Percentile interval.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub percentile: [f64; 2],
     /// Bias-corrected and accelerated interval (`None` when every replicate falls on one side).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bca: Option<[f64; 2]>,
 }
 
 /// Bootstrap intervals for every effect of a mediation model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Bootstrap {
     /// Per effect.
     pub effects: Vec<BootEffect>,
@@ -135,23 +144,29 @@ impl Bootstrap {
 }
 
 /// One effect's Monte Carlo summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct McEffect {
     /// Effect name.
     pub name: String,
     /// Point estimate.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub estimate: f64,
     /// Mean of the draws.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub mean: f64,
     /// SD of the draws (the Monte Carlo standard error of the effect).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sd: f64,
     /// Quantile interval.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ci: [f64; 2],
 }
 
 /// Monte Carlo intervals (Preacher & Selig 2012): path coefficients drawn from their
 /// estimated sampling distributions, products formed, quantiles taken.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MonteCarlo {
     /// Every effect.
     pub effects: Vec<McEffect>,
@@ -160,6 +175,7 @@ pub struct MonteCarlo {
     /// Seed.
     pub seed: u64,
     /// Level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
 }
 

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 /// A path or product of paths in a mediation model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Path {
     /// X → M (one mediator).
@@ -103,6 +105,8 @@ impl Path {
 
 /// Which part of a path a multilevel mediation reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Part {
     /// The path as one coefficient (single-level models; level-2 paths).
@@ -123,6 +127,8 @@ pub enum Part {
 /// # Ok::<(), securebase::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(into = "String", try_from = "String"))]
 pub struct EffectId {
     /// The path.
     pub path: Path,
@@ -147,6 +153,21 @@ impl fmt::Display for EffectId {
             Part::Between => "_between",
         };
         write!(f, "{}{suffix}", self.path.name())
+    }
+}
+
+impl From<EffectId> for String {
+    /// The name as results print it.
+    fn from(id: EffectId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for EffectId {
+    type Error = Error;
+
+    fn try_from(name: String) -> Result<EffectId> {
+        name.parse()
     }
 }
 

@@ -27,7 +27,6 @@ use crate::formula::Missingness;
 use crate::formula::design::complete_rows;
 use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
 use crate::regression::Ols;
-use serde::Serialize;
 
 /// A mediation model to estimate.
 ///
@@ -41,7 +40,8 @@ use serde::Serialize;
 /// assert!((c - (c_prime + ab)).abs() < 1e-12); // exact for OLS
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Mediation {
     x: String,
     mediators: Vec<String>,
@@ -53,19 +53,23 @@ pub struct Mediation {
 }
 
 /// One estimated effect.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Effect {
     /// Name (`a`, `b`, `c_prime`, `c`, `indirect`; serial: `a1`, `a2`, `d21`, `b1`, `b2`,
     /// `ind1`, `ind2`, `ind12`, `total_indirect`).
     pub name: String,
     /// Point estimate.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub estimate: f64,
     /// Model-based standard error, for single paths.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std_error: Option<f64>,
 }
 
 /// Point estimates of a mediation model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MediationFit {
     /// The model.
     pub model: Mediation,

@@ -38,7 +38,6 @@ use crate::regression::Ols;
 use crate::rng::Rng;
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::HashMap;
 
 /// A multilevel mediation model: X → M (→ M2) → Y with sessions in clients (in therapists).
@@ -58,7 +57,8 @@ use std::collections::HashMap;
 /// assert!((ind - fit.effect("a").unwrap() * bb).abs() < 1e-12);
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MultilevelMediation {
     x: String,
     mediators: Vec<String>,
@@ -70,7 +70,8 @@ pub struct MultilevelMediation {
 }
 
 /// The level structure of a multilevel mediation (levels of X, the mediators and Y).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum MlDesign {
     /// X client-level, M and Y session-level.
@@ -99,7 +100,8 @@ impl MlDesign {
 }
 
 /// One path model of a multilevel mediation, as fitted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PathFit {
     /// The formula.
     pub formula: String,
@@ -108,13 +110,16 @@ pub struct PathFit {
     /// Coefficient names.
     pub terms: Vec<String>,
     /// Estimates.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub estimates: Vec<f64>,
     /// Standard errors.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std_errors: Vec<f64>,
 }
 
 /// Point estimates of a multilevel mediation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct MultilevelFit {
     /// The model.
@@ -137,6 +142,7 @@ pub struct MultilevelFit {
     pub notes: Vec<String>,
     /// With random slopes: the stacked model's residual variance ratio σ²_Y/σ²_M and its REML
     /// criterion.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub stacked: Option<(f64, f64)>,
 }
 

@@ -15,10 +15,10 @@ use crate::lmm::LmmFit;
 use crate::regression::OlsFit;
 use crate::report::quantiles5;
 use crate::stats::{Coefficient, t_quantile};
-use serde::Serialize;
 
 /// Which degrees of freedom the slope tests use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DfMethod {
     /// The model's own: residual df (OLS), Satterthwaite (LMM).
     Model,
@@ -29,7 +29,8 @@ pub enum DfMethod {
 }
 
 /// Where along the moderator to evaluate simple slopes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ModeratorValues {
     /// Mean − 1 SD, mean, mean + 1 SD (sample SD, n − 1), as R's `interactions::sim_slopes`.
     MeanSd,
@@ -127,29 +128,38 @@ impl Probeable for LmmFit {
 }
 
 /// The slope of the focal predictor at one moderator value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SimpleSlope {
     /// Moderator value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub at: f64,
     /// How the value was chosen (`"mean - 1 SD"`, `"p16"`, `"value"`).
     pub label: String,
     /// Slope estimate.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub slope: f64,
     /// Its standard error.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std_error: f64,
     /// Degrees of freedom.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub df: f64,
     /// t statistic.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub t: f64,
     /// Two-sided p-value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub p: f64,
     /// Confidence interval.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ci: [f64; 2],
 }
 
 /// The sign of a slope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Direction {
     /// Above zero.
     Positive,
@@ -158,8 +168,9 @@ pub enum Direction {
 }
 
 /// Where a region lies relative to the moderator's observed range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Observed {
     /// Wholly inside the observed range.
     Within,
@@ -171,12 +182,15 @@ pub enum Observed {
 }
 
 /// One stretch of the moderator's line with the slope's significance and sign.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Region {
     /// Lower end (−∞ for an open region; `null` in JSON).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub from: f64,
     /// Upper end (+∞ for an open region; `null` in JSON).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub to: f64,
     /// Whether the slope is significant at α throughout.
     pub significant: bool,
@@ -187,6 +201,7 @@ pub struct Region {
     pub observed: Observed,
     /// Share of the units (rows, or clusters for a cluster-level moderator; see
     /// [`Probe::moderator_level`]) whose moderator value falls in the region.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub share: f64,
 }
 
@@ -208,21 +223,26 @@ impl Region {
 }
 
 /// The Johnson–Neyman boundaries of the focal slope along the moderator.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JohnsonNeyman {
     /// Significance level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub alpha: f64,
     /// The boundaries (ascending), or `None` where the slope is significant everywhere or
     /// nowhere.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bounds: Option<[f64; 2]>,
     /// The regions the boundaries cut the real line into, with the share of the units in each.
     pub regions: Vec<Region>,
     /// The observed moderator range.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub observed_range: [f64; 2],
 }
 
 /// Over which units the moderator's mean, SD, percentiles and Johnson–Neyman shares are taken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ModeratorLevel {
     /// Over clusters when the moderator is constant within the clusters of a grouping factor of
@@ -233,7 +253,8 @@ pub enum ModeratorLevel {
 }
 
 /// Simple slopes and the Johnson–Neyman regions of one focal × moderator interaction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Probe {
     /// The focal predictor.
@@ -248,6 +269,7 @@ pub struct Probe {
     /// The df method.
     pub df_method: DfMethod,
     /// Confidence level of the intervals.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
     /// Slopes at the requested moderator values.
     pub simple_slopes: Vec<SimpleSlope>,
@@ -522,7 +544,8 @@ impl Setup<'_> {
 /// assert_eq!(rows.moderator_level, "rows");
 /// # Ok::<(), securebase::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ProbeSpec {
     /// The focal predictor.
@@ -534,6 +557,7 @@ pub struct ProbeSpec {
     /// The df of the slope tests.
     pub df_method: DfMethod,
     /// Confidence level (α = 1 − level for Johnson–Neyman).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
     /// Over which units the moderator is summarized.
     pub moderator_level: ModeratorLevel,

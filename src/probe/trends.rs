@@ -16,10 +16,10 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::formula::design::Reference;
 use crate::stats::Coefficient;
-use serde::Serialize;
 
 /// Values of one variable of the grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum At {
     /// Numbers, for a numeric variable.
@@ -29,7 +29,8 @@ pub enum At {
 }
 
 /// One slope of the grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Trend {
     /// The grid point: each variable with its value (as text).
@@ -40,7 +41,8 @@ pub struct Trend {
 
 /// The slopes of a focal predictor over a grid, with pairwise contrasts between the levels of
 /// the grid's first categorical variable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Trends {
     /// The focal predictor.
@@ -53,10 +55,12 @@ pub struct Trends {
     /// Categorical variables not in the grid, averaged over.
     pub averaged_over: Vec<String>,
     /// Numeric variables not in the grid, at their means.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub at_means: Vec<(String, f64)>,
     /// The df method.
     pub df_method: DfMethod,
     /// The confidence level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
 }
 

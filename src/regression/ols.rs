@@ -7,7 +7,6 @@ use crate::formula::{Formula, Missingness, ModelFrame};
 use crate::linalg::{Qr, upper_inverse};
 use crate::stats::{Coefficient, f_upper, t_quantile};
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
 
 /// Entry point for ordinary least squares.
 ///
@@ -58,7 +57,8 @@ impl Ols {
 }
 
 /// Heteroskedasticity-consistent covariance estimators (White 1980; MacKinnon & White 1985).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HcType {
     /// White's estimator: (X'X)⁻¹ X' diag(eᵢ²) X (X'X)⁻¹.
     Hc0,
@@ -67,56 +67,110 @@ pub enum HcType {
 }
 
 /// The overall F test of all non-intercept coefficients.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FTest {
     /// F statistic.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub statistic: f64,
     /// Numerator df.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub df1: f64,
     /// Denominator df.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub df2: f64,
     /// Upper-tail p-value.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub p: f64,
 }
 
 /// A fitted OLS model. Immutable; every number R's `summary(lm)` reports, and more.
-#[derive(Debug, Clone, Serialize)]
+///
+/// With the `serde` feature it serializes with every number it reports and the data columns
+/// its formula reads (`data`); deserializing refits on those columns and checks the result
+/// against the stored estimates, so a fit read back is whole (predictions, robust SEs) and a
+/// file whose numbers do not belong to its data is an error.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "OlsFitRepr"))]
 pub struct OlsFit {
     formula: String,
     response: String,
     coefficients: Vec<Coefficient>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     vcov: Vec<Vec<f64>>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     sigma: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     df_residual: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     r_squared: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     adj_r_squared: f64,
     f_test: Option<FTest>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     fitted: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     residuals: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     leverage: Vec<f64>,
     row_ids: Vec<usize>,
     missing: Missingness,
     offsets: Vec<String>,
-    #[serde(skip)]
     design: Design,
-    #[serde(skip)]
+    data: Data,
+    #[cfg_attr(feature = "serde", serde(skip))]
     x: DMatrix<f64>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     xtx_inv: DMatrix<f64>,
 }
 
+/// What rebuilding a serialized [`OlsFit`] needs, and the estimates it is checked against.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct OlsFitRepr {
+    formula: String,
+    coefficients: Vec<Coefficient>,
+    data: Data,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<OlsFitRepr> for OlsFit {
+    type Error = Error;
+
+    fn try_from(r: OlsFitRepr) -> Result<OlsFit> {
+        let fit = Ols::fit(&r.data, &r.formula)?;
+        if !crate::stats::same_estimates(&fit.coefficients, &r.coefficients) {
+            return Err(Error::Argument {
+                name: "fit".into(),
+                message: format!(
+                    "the serialized fit of '{}' does not match its data: refitted, the estimates differ from the stored ones",
+                    r.formula
+                ),
+            });
+        }
+        Ok(fit)
+    }
+}
+
 /// Predictions for new data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Prediction {
     /// Predicted mean.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub fit: Vec<f64>,
     /// Standard error of the predicted mean.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub se_fit: Vec<f64>,
     /// Confidence interval for the mean, at `level`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub confidence: Vec<[f64; 2]>,
     /// Prediction interval for a new observation, at `level`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub prediction: Vec<[f64; 2]>,
     /// The interval level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub level: f64,
 }
 
@@ -201,6 +255,7 @@ impl OlsFit {
             missing,
             offsets: formula.offsets().to_vec(),
             design,
+            data: data.select_columns(&formula.columns())?,
             x,
             xtx_inv,
         })

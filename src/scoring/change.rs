@@ -9,10 +9,10 @@
 
 use super::key::Norms;
 use crate::error::{Error, Result};
-use serde::Serialize;
 
 /// A client's change category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ChangeCategory {
     /// Reliable improvement ending past the cut-off.
     Recovered,
@@ -25,7 +25,8 @@ pub enum ChangeCategory {
 }
 
 /// Which cut-off defines the end state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Cutoff {
     /// Two SD beyond the dysfunctional mean.
     A,
@@ -36,26 +37,33 @@ pub enum Cutoff {
 }
 
 /// The three cut-offs (where the norms allow them).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Cutoffs {
     /// Cut-off a.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub a: Option<f64>,
     /// Cut-off b.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b: Option<f64>,
     /// Cut-off c.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub c: Option<f64>,
 }
 
 /// Reliable change for a set of clients.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ReliableChange {
     /// Standard error of a difference.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub se_diff: f64,
     /// The cut-offs.
     pub cutoffs: Cutoffs,
     /// The cut-off used.
     pub cutoff: Cutoff,
     /// RCI per client (`None` if pre or post is missing).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub rci: Vec<Option<f64>>,
     /// Category per client.
     pub category: Vec<Option<ChangeCategory>>,

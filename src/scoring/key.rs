@@ -22,14 +22,14 @@
 //! Item names are the data's column names. A key never contains item wording.
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 
 /// The format tag this version of the crate reads and writes.
 pub const KEY_FORMAT: &str = "securebase-key/1";
 
 /// How item responses combine into a subscale score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Aggregation {
     /// Mean of the answered items.
     Mean,
@@ -38,8 +38,9 @@ pub enum Aggregation {
 }
 
 /// The least a respondent must answer for a subscale score; below it the score is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum MinAnswered {
     /// At least this many items.
     Count(usize),
@@ -58,60 +59,70 @@ impl MinAnswered {
 }
 
 /// Reference values for reliable and clinically significant change (Jacobson & Truax 1991).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Norms {
     /// Mean of the reference (usually clinical, pretreatment) sample.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub mean: f64,
     /// Its SD.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sd: f64,
     /// Reliability (test–retest or α) used for the standard error of measurement.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub reliability: f64,
     /// Mean of a functional (non-clinical) population.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub functional_mean: Option<f64>,
     /// SD of the functional population.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub functional_sd: Option<f64>,
     /// Mean of a dysfunctional (clinical) population.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dysfunctional_mean: Option<f64>,
     /// SD of the dysfunctional population.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dysfunctional_sd: Option<f64>,
     /// True for symptom measures (improvement is a decrease).
     pub higher_is_worse: bool,
 }
 
 /// One subscale of an instrument.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Subscale {
     /// Name (becomes the score column's suffix).
     pub name: String,
     /// Item columns.
     pub items: Vec<String>,
     /// Reverse-keyed items (a subset of `items`), reversed as max + min − x.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub reverse: Vec<String>,
     /// Mean or (prorated) sum.
     pub aggregation: Aggregation,
     /// Minimum answered for a score.
     pub min_answered: MinAnswered,
     /// Optional norms for reliable change.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub norms: Option<Norms>,
 }
 
 /// A scoring key for one instrument.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ScaleKey {
     /// Must be [`KEY_FORMAT`].
     pub format: String,
     /// Instrument name.
     pub name: String,
     /// Form (e.g. "36-item").
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub form: String,
     /// Version of the key.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub version: String,
     /// Published source of the scoring key.
     pub source: String,
@@ -119,7 +130,10 @@ pub struct ScaleKey {
     pub licence: String,
     /// How this key was checked against its source (which documents were compared, what
     /// agreed). Empty for user keys; every built-in key states it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "String::is_empty")
+    )]
     pub verification: String,
     /// Lowest response on the scale.
     pub response_min: i64,
@@ -130,10 +144,10 @@ pub struct ScaleKey {
     /// Subscales.
     pub subscales: Vec<Subscale>,
     /// Whether an item may belong to more than one subscale.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub allow_shared_items: bool,
     /// Whether items may belong to no subscale.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub allow_unscored_items: bool,
 }
 

@@ -18,10 +18,10 @@ use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::stats::normal_quantile;
 use nalgebra::{DMatrix, SymmetricEigen};
-use serde::Serialize;
 
 /// How missing responses enter the covariance matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MissingItems {
     /// Only respondents who answered every item of the subscale.
     CompleteCases,
@@ -30,22 +30,28 @@ pub enum MissingItems {
 }
 
 /// Statistics of one item within its subscale (after reverse keying).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ItemStats {
     /// Item column.
     pub item: String,
     /// Mean response.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub mean: f64,
     /// SD of the responses.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sd: f64,
     /// Corrected item–total correlation (with the sum of the other items).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub r_drop: f64,
     /// α of the subscale without this item.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub alpha_if_deleted: f64,
 }
 
 /// Reliability of one subscale.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Reliability {
     /// Subscale.
     pub subscale: String,
@@ -56,17 +62,23 @@ pub struct Reliability {
     /// How missing responses were handled.
     pub missing: MissingItems,
     /// Cronbach's α from covariances.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub alpha: f64,
     /// Standardized α (from correlations).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub std_alpha: f64,
     /// Feldt 95% interval (n = complete cases).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub feldt: [f64; 2],
     /// Asymptotic standard error of α (Duhachek & Iacobucci).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ase: f64,
     /// Duhachek 95% interval, α ± 1.96 ASE.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub duhachek: [f64; 2],
     /// McDonald's ω total (one-factor model); `None` when the one-factor solution is improper
     /// or cannot be estimated ([`Reliability::omega_note`] says why).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub omega_total: Option<f64>,
     /// Why ω total is missing, if it is.
     pub omega_note: Option<String>,

@@ -4,11 +4,11 @@
 use super::key::{Aggregation, ScaleKey};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What to do with a response outside the key's range or not a whole number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum InvalidResponses {
     /// Stop with an error naming row and column (the default: never clamp silently).
     Error,
@@ -17,31 +17,36 @@ pub enum InvalidResponses {
 }
 
 /// One response that was set missing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct InvalidResponse {
     /// 1-based data row (its origin).
     pub row: usize,
     /// Item column.
     pub column: String,
     /// The value found.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub value: f64,
 }
 
 /// Scores of one subscale.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SubscaleScores {
     /// Subscale name.
     pub name: String,
     /// Number of items.
     pub n_items: usize,
     /// Score per respondent (`None` when fewer items were answered than the key requires).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub scores: Vec<Option<f64>>,
     /// Items answered per respondent.
     pub answered: Vec<usize>,
 }
 
 /// Scores of every subscale of an instrument.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ScaleScores {
     /// Instrument name.
     pub instrument: String,

@@ -26,10 +26,10 @@ pub mod sessions;
 use crate::data::{Column, Data};
 use crate::rng::Rng;
 use crate::scoring::ScaleKey;
-use serde::Serialize;
 
 /// Parameters of a simulated cohort.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct CohortParams {
     /// Number of therapists.
@@ -37,20 +37,28 @@ pub struct CohortParams {
     /// Number of clients (allocated to therapists unequally).
     pub clients: usize,
     /// Intraclass correlation of therapist effects on ESAT, autonomy and outcome.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc: f64,
     /// Effect of attachment anxiety on individuated-secure attachment.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub anx_to_esat: f64,
     /// Effect of ESAT on growing autonomy.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub esat_to_autonomy: f64,
     /// Anxiety × ESAT interaction on growing autonomy.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub interaction: f64,
     /// Effect of growing engagement on post-treatment problems (a reduction).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub engagement_to_iip: f64,
     /// Loading of CATS Preoccupied-Merger in CATS Secure (pseudosecurity).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub pseudosecurity: f64,
     /// Probability that any one item response is missing.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub missing_item_rate: f64,
     /// Probability that a client has no post-treatment questionnaires.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dropout: f64,
     /// Master seed.
     pub seed: u64,

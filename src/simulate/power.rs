@@ -14,11 +14,11 @@ use crate::regression::Ols;
 use crate::rng::Rng;
 use crate::stats::{normal_quantile, t_quantile};
 use rayon::prelude::*;
-use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Which coefficient's power is estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Target {
     /// The focal predictor x.
     X,
@@ -39,7 +39,8 @@ impl Target {
 }
 
 /// A design to simulate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct PowerDesign {
     /// Number of therapists.
@@ -47,16 +48,21 @@ pub struct PowerDesign {
     /// Clients per therapist.
     pub clients_per_therapist: usize,
     /// Intraclass correlation of the therapist random intercept (0 for none).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc: f64,
     /// Effect of x (residual SD is 1).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_x: f64,
     /// Effect of z.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_z: f64,
     /// Effect of x·z.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_xz: f64,
     /// The coefficient whose power is estimated.
     pub target: Target,
     /// Significance level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub alpha: f64,
     /// Fit `(1 | therapist)` by REML with Satterthwaite df (true) or OLS (false).
     pub multilevel: bool,
@@ -185,11 +191,14 @@ impl PowerDesign {
 }
 
 /// The outcome of a power simulation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PowerResult {
     /// Estimated power: share of fitted replicates with p < α.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub power: f64,
     /// Wilson 95% interval for the power.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ci: [f64; 2],
     /// Replicates run.
     pub replicates: usize,

@@ -21,11 +21,11 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
 
 /// The coefficient whose power is estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum SessionTarget {
     /// The cross-level interaction `session:z` (a client-level moderator of growth).
@@ -37,8 +37,9 @@ pub enum SessionTarget {
 }
 
 /// A session-level design to simulate; also readable from JSON (`securebase-power/1`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct SessionPowerDesign {
     /// Format tag when read from a file (`securebase-power/1`).
@@ -50,22 +51,30 @@ pub struct SessionPowerDesign {
     /// Planned sessions per client.
     pub sessions: usize,
     /// Share of clients who drop out (at a random session after the second).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dropout: f64,
     /// Intraclass correlation of the therapist intercept.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc_therapist: f64,
     /// Intraclass correlation of the client intercept.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc_client: f64,
     /// SD of the clients' growth slopes.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub slope_sd: f64,
     /// Average growth per session (residual SD 1).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_session: f64,
     /// Effect of the client-level variable z.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_z: f64,
     /// The cross-level interaction session × z.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub b_cross: f64,
     /// The coefficient tested.
     pub target: SessionTarget,
     /// Significance level.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub alpha: f64,
 }
 

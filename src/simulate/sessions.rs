@@ -38,11 +38,11 @@ use super::{INSTRUMENTS, item_name};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
 
 /// Parameters of a simulated session-level study (see the module docs for the model).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct SessionParams {
     /// Therapists.
@@ -52,36 +52,52 @@ pub struct SessionParams {
     /// Mean planned sessions per client (each client plans `sessions_mean` ± 4, at least 3).
     pub sessions_mean: usize,
     /// Probability that a planned session (after the first) is missed.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub missed_rate: f64,
     /// Share of clients who drop out (average probability).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dropout: f64,
     /// Log-odds of drop-out per SD of attachment anxiety and of avoidance.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub dropout_attachment: f64,
     /// Intraclass correlation of the therapist effects.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub icc: f64,
     /// Effect of attachment anxiety on the individuated-secure part of CATS Secure.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub anx_to_esat: f64,
     /// Loading of Preoccupied-Merger in CATS Secure (pseudosecurity).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub pseudosecurity: f64,
     /// Loading of Avoidant-Fearful in CATS Secure (negative).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub secure_avoidfear: f64,
     /// Average growth of engagement per session.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub engagement_growth: f64,
     /// Average growth of autonomy per session.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub autonomy_growth: f64,
     /// SD of the clients' growth deviations.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub growth_sd: f64,
     /// Effect of the client's individuated-secure attachment on engagement.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub esat_to_engagement: f64,
     /// Effect of the client's preoccupation on autonomy (negative: merger).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub preocc_to_autonomy: f64,
     /// Anxiety × ESAT_anx interaction on autonomy.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub interaction: f64,
     /// Effect of mean engagement on problems after therapy (negative: a decrease).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub engagement_to_iip: f64,
     /// Effect of ESAT_anx on problems after therapy (negative: a decrease).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub esat_anx_to_iip: f64,
     /// Probability that any one item response is missing.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub missing_item_rate: f64,
     /// Master seed.
     pub seed: u64,

@@ -46,11 +46,11 @@ use crate::mediation::{
 use crate::probe::{Probe, ProbeSpec, SimpleSlope};
 use crate::regression::{Ols, OlsFit};
 use crate::scoring::{InvalidResponses, MissingItems, Reliability, ScaleKey, reliability, score};
-use serde::Serialize;
 use std::collections::HashMap;
 
 /// What the data are and where relative key files live.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct StudyOptions {
     /// One sentence on the data, for the report's first lines (e.g. that they are simulated).
@@ -84,7 +84,8 @@ impl StudyOptions {
 }
 
 /// How one instrument was scored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct InstrumentReport {
     /// The key's name.
@@ -102,11 +103,13 @@ pub struct InstrumentReport {
     /// Per score column: rows (or clients) without a score.
     pub missing_scores: Vec<(String, usize)>,
     /// Per score column: the lowest and highest possible score.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub ranges: Vec<(String, f64, f64)>,
 }
 
 /// Reliability of one subscale on one set of rows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ScaleReliability {
     /// The score column.
@@ -118,7 +121,8 @@ pub struct ScaleReliability {
 }
 
 /// A fitted model of the plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ModelResult {
     /// The plan's entry.
@@ -128,6 +132,7 @@ pub struct ModelResult {
     /// The OLS fit otherwise.
     pub ols: Option<OlsFit>,
     /// Standardized coefficients (β · SD(x) / SD(y) over the rows used) of numeric terms.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub standardized: Vec<(String, f64)>,
 }
 
@@ -142,7 +147,8 @@ impl ModelResult {
 }
 
 /// A probe of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct ProbeResult {
     /// The model probed.
@@ -154,7 +160,8 @@ pub struct ProbeResult {
 }
 
 /// A mediation of the plan with its intervals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct MediationResult {
     /// The plan's entry.
@@ -168,7 +175,8 @@ pub struct MediationResult {
 }
 
 /// The two- against three-level comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct LevelResult {
     /// The model compared.
@@ -178,23 +186,28 @@ pub struct LevelResult {
     /// The likelihood-ratio test (ML refits), smaller model first.
     pub anova: Anova,
     /// The therapist share of variance (its ICC) in the three-level REML fit.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub therapist_icc: Option<f64>,
 }
 
 /// Individual trajectories and the model's average curve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Trajectories {
     /// The variable.
     pub variable: String,
     /// Per client drawn: (session, value) points.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub clients: Vec<Vec<(f64, f64)>>,
     /// The fixed part of the growth model along sessions, other variables at their means.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub average: Vec<(f64, f64)>,
 }
 
 /// Every result of a study run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct StudyReport {
     /// The plan run.
@@ -208,6 +221,7 @@ pub struct StudyReport {
     /// Therapists, with a third level.
     pub therapists: Option<usize>,
     /// Sessions per client: fewest, mean, most.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sessions_per_client: (usize, f64, usize),
     /// Per instrument.
     pub instruments: Vec<InstrumentReport>,
@@ -216,6 +230,7 @@ pub struct StudyReport {
     /// Session-level scales per occasion (sessions with at least 20 complete rows).
     pub reliability_by_session: Vec<ScaleReliability>,
     /// Correlations of the Secure score with its controls over all session rows, per ESAT.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub esat_correlations: Vec<(String, String, f64)>,
     /// The ESAT equations, by name.
     pub esat: Vec<(String, Residualizer)>,

@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use crate::scoring::ScaleKey;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The format tag of plan files.
@@ -65,8 +64,9 @@ pub const PLAN_FORMAT: &str = "securebase-plan/1";
 ///
 /// Unknown fields are errors naming the closest known one; [`check`](crate::study::check) lists every problem
 /// with the data at once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct Plan {
     /// Must be [`PLAN_FORMAT`].
@@ -74,47 +74,47 @@ pub struct Plan {
     /// The study's name.
     pub name: String,
     /// A description (e.g. the reference).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub description: String,
     /// Identifier columns.
     pub ids: Ids,
     /// Instruments to score.
     pub instruments: Vec<InstrumentPlan>,
     /// Derived columns.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub derived: Vec<DerivedPlan>,
     /// Residualized (ESAT) scores.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub esat: Vec<EsatPlan>,
     /// Variables split into client mean and within-client parts.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub split: Vec<String>,
     /// Models to fit.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub models: Vec<ModelPlan>,
     /// Interactions to probe.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub probes: Vec<ProbePlan>,
     /// Mediations to estimate.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub mediations: Vec<MediationPlan>,
     /// Two- against three-level comparison.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub level_comparison: Option<LevelComparison>,
     /// The growth plot.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub trajectories: Option<TrajectoryPlan>,
     /// Human labels of columns.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub labels: BTreeMap<String, String>,
     /// Bootstrap resamples.
-    #[serde(default = "default_bootstrap")]
+    #[cfg_attr(feature = "serde", serde(default = "default_bootstrap"))]
     pub bootstrap: usize,
     /// Monte Carlo draws.
-    #[serde(default = "default_draws")]
+    #[cfg_attr(feature = "serde", serde(default = "default_draws"))]
     pub draws: usize,
     /// Seed of the bootstrap and Monte Carlo draws.
-    #[serde(default = "default_seed")]
+    #[cfg_attr(feature = "serde", serde(default = "default_seed"))]
     pub seed: u64,
 }
 
@@ -132,12 +132,13 @@ fn yes() -> bool {
 }
 
 /// The identifier columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct Ids {
     /// The therapist (a third level), if any.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub therapist: Option<String>,
     /// The client.
     pub client: String,
@@ -146,8 +147,9 @@ pub struct Ids {
 }
 
 /// When an instrument is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum InstrumentLevel {
     /// Once per client (its items repeat on the client's rows).
@@ -157,8 +159,9 @@ pub enum InstrumentLevel {
 }
 
 /// Item columns for a key: a list, or one pattern with `{}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
 #[non_exhaustive]
 pub enum Columns {
     /// A pattern (`ECR_{}`).
@@ -168,8 +171,9 @@ pub enum Columns {
 }
 
 /// One instrument to score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct InstrumentPlan {
     /// A built-in key, an example key (`example-…`), or a key file.
@@ -177,19 +181,20 @@ pub struct InstrumentPlan {
     /// Client- or session-level.
     pub level: InstrumentLevel,
     /// The data's columns for the key's items (optional).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub columns: Option<Columns>,
     /// Prefix of the score columns.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub prefix: String,
     /// Score column per subscale (overrides the prefix).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub names: BTreeMap<String, String>,
 }
 
 /// A derived column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct DerivedPlan {
     /// Its name.
@@ -199,8 +204,9 @@ pub struct DerivedPlan {
 }
 
 /// How an ESAT equation is fitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum EsatVariant {
     /// One equation over all session rows.
@@ -210,8 +216,9 @@ pub enum EsatVariant {
 }
 
 /// A residualized score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct EsatPlan {
     /// The new column.
@@ -223,13 +230,14 @@ pub struct EsatPlan {
     /// Pooled or within-client.
     pub variant: EsatVariant,
     /// z-score the residuals.
-    #[serde(default = "yes")]
+    #[cfg_attr(feature = "serde", serde(default = "yes"))]
     pub standardize: bool,
 }
 
 /// The level of a model's rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum ModelLevel {
     /// One row per session.
@@ -240,25 +248,27 @@ pub enum ModelLevel {
 }
 
 /// A model to fit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ModelPlan {
     /// Its name (for probes and the report).
     pub name: String,
     /// What it tests, for the report.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub label: String,
     /// The formula.
     pub formula: String,
     /// Session or client rows.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub level: ModelLevel,
 }
 
 /// An interaction to probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ProbePlan {
     /// The model (by name).
@@ -270,14 +280,15 @@ pub struct ProbePlan {
 }
 
 /// A mediation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct MediationPlan {
     /// Its name.
     pub name: String,
     /// What it tests, for the report.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub label: String,
     /// The predictor.
     pub x: String,
@@ -286,16 +297,17 @@ pub struct MediationPlan {
     /// The outcome.
     pub y: String,
     /// Covariates.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub covariates: Vec<String>,
     /// A therapist intercept in every path (default: when the plan has a therapist column).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub third_level: Option<bool>,
 }
 
 /// A two- against three-level comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct LevelComparison {
     /// The model (by name), with a therapist term.
@@ -303,8 +315,9 @@ pub struct LevelComparison {
 }
 
 /// The growth plot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct TrajectoryPlan {
     /// The variable over sessions.
@@ -312,7 +325,7 @@ pub struct TrajectoryPlan {
     /// The growth model whose average curve is drawn.
     pub model: String,
     /// How many clients' trajectories to draw.
-    #[serde(default = "default_clients")]
+    #[cfg_attr(feature = "serde", serde(default = "default_clients"))]
     pub clients: usize,
 }
 
