@@ -184,6 +184,7 @@ impl PartialEq for Cause {
 
 impl Error {
     /// [`Error::Io`] for `path` from an I/O error, keeping it as the source.
+    #[cfg(any(feature = "csv", feature = "serde"))]
     pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> Error {
         Error::Io {
             path: path.display().to_string(),
@@ -193,6 +194,7 @@ impl Error {
     }
 
     /// [`Error::Io`] without an underlying error (e.g. "is a directory").
+    #[cfg(any(feature = "csv", feature = "serde"))]
     pub(crate) fn io_message(path: impl Into<String>, message: impl Into<String>) -> Error {
         Error::Io {
             path: path.into(),
@@ -202,6 +204,7 @@ impl Error {
     }
 
     /// [`Error::Csv`] without an underlying error.
+    #[cfg(feature = "csv")]
     pub(crate) fn csv(row: Option<usize>, message: impl Into<String>) -> Error {
         Error::Csv {
             row,
@@ -315,6 +318,7 @@ pub(crate) fn closest<'a, I: IntoIterator<Item = &'a str>>(
 
 /// Parse JSON strictly (the types deny unknown fields), turning serde's message about an
 /// unknown field or variant into one that names it and suggests the known one closest to it.
+#[cfg(feature = "serde")]
 pub(crate) fn from_json_strict<T: serde::de::DeserializeOwned>(
     text: &str,
     what: &str,
@@ -331,6 +335,7 @@ pub(crate) fn from_json_strict<T: serde::de::DeserializeOwned>(
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"), a
 /// "; did you mean 'a'?" suggestion.
+#[cfg(feature = "serde")]
 fn unknown_name_hint(msg: &str) -> Option<String> {
     let rest = msg
         .strip_prefix("unknown field `")
@@ -358,6 +363,11 @@ mod tests {
             Some("min_answered")
         );
         assert_eq!(closest("zzzzzz", ["name", "items"]), None);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_messages_get_the_closest_known_name() {
         let hint = unknown_name_hint(
             "unknown field `reversed`, expected one of `name`, `items`, `reverse` at line 3 column 20",
         );

@@ -69,6 +69,7 @@ pub mod formula;
 mod linalg;
 pub mod lmm;
 pub mod mediation;
+mod par;
 pub mod plot;
 pub mod probe;
 pub mod regression;
@@ -79,6 +80,7 @@ pub mod scoring;
 mod serde_float;
 pub mod simulate;
 pub mod stats;
+#[cfg(feature = "serde")]
 pub mod study;
 
 pub use data::{Column, Data, Factor};

@@ -284,4 +284,3 @@ mod tests {
         assert_relative_eq!(chisq_upper(3.0, 2.0), (-1.5f64).exp(), max_relative = 1e-12);
     }
 }
-

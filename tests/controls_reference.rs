@@ -1,4 +1,5 @@
 //! Residualized controls, partial correlations and FWL against R (tests/reference/probe_mediation.R).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

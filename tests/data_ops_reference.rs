@@ -1,4 +1,5 @@
 //! Data operations against R/dplyr/tidyr (tests/reference/data_ops.R → tests/fixtures/data_ops/).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::{close, fixture, load_json};

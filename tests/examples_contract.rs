@@ -1,6 +1,7 @@
 //! The command-line contracts of DESIGN.md, checked on the example binaries that `cargo test`
 //! builds: the JSON fields of `fit` (OLS and LMM, with `--probe`) and `score`, and one-line
 //! errors with exit status 2 for bad input.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

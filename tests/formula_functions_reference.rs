@@ -1,6 +1,7 @@
 //! Functions of variables in formulas against `lm`/`lmer` on the same CSV, and the
 //! session-level model with per-level ICCs against `performance::icc`
 //! (tests/reference/formula_functions.R → tests/fixtures/functions/).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::{close, close_all, f64s, fixture, load_json, strs};

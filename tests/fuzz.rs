@@ -4,6 +4,7 @@
 //!
 //! Cases per property: `SECUREBASE_FUZZ_CASES` (default 500, so `cargo test` stays quick);
 //! `.ci/run` runs it again with many more under a time limit.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;

@@ -1,5 +1,6 @@
 //! Real files and hostile input: every case the reliability review reproduced, each showing the
 //! error (or the corrected result) that replaces the silent coercion, abort or panic.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::fixture;

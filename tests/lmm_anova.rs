@@ -1,4 +1,5 @@
 //! Likelihood-ratio tests against R's anova(m0, m1) (tests/reference/lmm_more.R).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! Bad input to mixed models: each a clear error, never a panic.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

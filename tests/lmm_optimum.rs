@@ -1,6 +1,7 @@
 //! The check of the optimum and the restarts (tests/reference/local_optima.R →
 //! tests/fixtures/local_optima/): a factor random slope whose first BOBYQA run stops on a worse
 //! face of the boundary than lme4's optimum.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::{close, fixture, load_json};

@@ -1,6 +1,7 @@
 //! Linear mixed models against lme4 1.1-31 / lmerTest 3.1-3 (R 4.2.2).
 //! Fixtures: tests/fixtures/lme4/*.json from tests/reference/lme4_shared.R (the project's shared
 //! reference set) and tests/reference/lmm_more.R (models made for this crate).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

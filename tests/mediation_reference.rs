@@ -1,5 +1,6 @@
 //! Mediation against R's lm/lmer paths (tests/reference/probe_mediation.R), exact identities,
 //! determinism across thread counts, and bootstrap coverage.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

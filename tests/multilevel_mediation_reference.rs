@@ -1,6 +1,7 @@
 //! Multilevel mediation with the within/between split against lmer fits of the same
 //! decomposition and a two-level lavaan SEM (tests/reference/multilevel_mediation.R →
 //! tests/fixtures/mlmed/), plus the blended-case guard, determinism and coverage.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::{close, fixture, load_json};

@@ -1,4 +1,5 @@
 //! OLS invariants and bad-input behaviour.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 use proptest::prelude::*;
 use securebase::{Data, Error, Ols};

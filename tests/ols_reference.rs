@@ -1,5 +1,6 @@
 //! OLS against R's `lm()` and `sandwich::vcovHC()` on real data sets.
 //! Fixtures: tests/reference/ols.R → tests/fixtures/ols_reference.json.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! Power by simulation: agreement with the closed form and determinism across thread counts.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 use securebase::simulate::power::{PowerDesign, Target, exact_ols_power, power, power_curve};
 

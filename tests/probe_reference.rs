@@ -1,5 +1,6 @@
 //! Simple slopes and Johnson–Neyman against R (tests/reference/probe_mediation.R): lm and
 //! lmerTest refits with the moderator re-centred at each value.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

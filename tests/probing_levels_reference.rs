@@ -1,5 +1,6 @@
 //! Probing at the moderator's level and slopes over grids, against lmerTest::contest,
 //! uniroot and emmeans::emtrends (tests/reference/probing.R → tests/fixtures/mlmed/probing.*).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::{close, close_all, f64s, fixture, load_json, strs};

@@ -1,5 +1,6 @@
 //! The crate's generator is rand's xoshiro256** bit for bit, implements rand's traits, and a
 //! caller's generator seeds the crate's procedures reproducibly.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 use rand::RngExt;
 use rand_core::SeedableRng;

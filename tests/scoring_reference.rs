@@ -1,5 +1,6 @@
 //! Scoring and reliability against R's psych 2.2.9 on its bfi data
 //! (tests/reference/scoring.R → tests/fixtures/psych_bfi.json).
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;
@@ -197,16 +198,10 @@ fn feldt_interval_matches_its_closed_form() {
 fn reliable_change_by_hand() {
     // SD 7.5, r = 0.88 → S_diff = 7.5·√(0.24) = 3.674235; cut-off c between a clinical
     // population (M 28, SD 7.5) and a functional one (M 12, SD 6): (6·28 + 7.5·12)/13.5 = 19.111…
-    let norms = Norms {
-        mean: 28.0,
-        sd: 7.5,
-        reliability: 0.88,
-        functional_mean: Some(12.0),
-        functional_sd: Some(6.0),
-        dysfunctional_mean: Some(28.0),
-        dysfunctional_sd: Some(7.5),
-        higher_is_worse: true,
-    };
+    let norms = Norms::new(28.0, 7.5, 0.88)
+        .functional(12.0, 6.0)
+        .dysfunctional(28.0, 7.5)
+        .higher_is_worse(true);
     let c = cutoffs(&norms);
     close("a", c.a.unwrap(), 13.0, 1e-12);
     close("b", c.b.unwrap(), 24.0, 1e-12);

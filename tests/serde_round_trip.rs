@@ -2,6 +2,7 @@
 //! again, the JSON is identical; where the type has `PartialEq`, the values are equal). Non-
 //! finite numbers (an infinite df, NaN) survive; fits read back are whole again (they refit
 //! on their data) and refuse numbers that do not belong to their data; ragged data are refused.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;
@@ -262,16 +263,10 @@ fn scoring_simulation_power_and_the_study() {
     round_trip_eq("ScaleScores", &sc);
     let rel = reliability(&cohort, &keys[0], MissingItems::Pairwise).unwrap();
     round_trip_eq("Reliability", &rel[0]);
-    let norms = Norms {
-        mean: 2.0,
-        sd: 0.6,
-        reliability: 0.9,
-        functional_mean: Some(1.2),
-        functional_sd: Some(0.5),
-        dysfunctional_mean: Some(2.0),
-        dysfunctional_sd: Some(0.6),
-        higher_is_worse: true,
-    };
+    let norms = Norms::new(2.0, 0.6, 0.9)
+        .functional(1.2, 0.5)
+        .dysfunctional(2.0, 0.6)
+        .higher_is_worse(true);
     round_trip_eq("Norms", &norms);
     round_trip_eq("Cutoffs", &cutoffs(&norms));
     let pre = vec![Some(2.5), Some(2.0), None, Some(3.0)];

@@ -1,6 +1,7 @@
 //! The session-level study: the embedded cohort is the simulator's output, the plan's analysis
 //! agrees with R on it (tests/reference/study_sessions.R), the simulated cohort shows the
 //! published pattern over seeds, and plans that do not fit give every problem at once.
+#![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
 use common::*;

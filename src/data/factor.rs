@@ -70,6 +70,7 @@ impl Factor {
 
     /// Build from codes into labels in any order (e.g. first seen): the labels are sorted as R
     /// sorts them and the codes renumbered. Labels must be distinct.
+    #[cfg(feature = "csv")]
     pub(crate) fn from_labels(codes: Vec<Option<u32>>, labels: Vec<String>) -> Factor {
         let mut order: Vec<u32> = (0..labels.len() as u32).collect();
         order.sort_by(|&a, &b| r_level_order(&labels[a as usize], &labels[b as usize]));

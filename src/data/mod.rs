@@ -10,6 +10,7 @@
 //! `NA` / an empty cell in a CSV, for a missing value).
 
 mod aggregate;
+#[cfg(feature = "csv")]
 mod csv_io;
 mod factor;
 mod join;
@@ -19,6 +20,7 @@ mod reshape;
 mod sort;
 
 pub use aggregate::{Agg, Aggregated, Stat};
+#[cfg(feature = "csv")]
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
 pub use join::Joined;
@@ -574,6 +576,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::Io`], [`Error::Csv`], [`Error::DuplicateColumn`], [`Error::InvalidValue`].
+    #[cfg(feature = "csv")]
     pub fn from_csv_path<P: AsRef<std::path::Path>>(path: P) -> Result<Data> {
         CsvOptions::default().read_path(path).map(|(d, _)| d)
     }
@@ -583,6 +586,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::Csv`] if writing fails.
+    #[cfg(feature = "csv")]
     pub fn write_csv<W: std::io::Write>(&self, writer: W) -> Result<()> {
         csv_io::write_csv(self, writer)
     }
@@ -591,6 +595,7 @@ impl Data {
     ///
     /// # Errors
     /// As [`Data::from_csv_path`].
+    #[cfg(feature = "csv")]
     pub fn from_csv_reader<R: std::io::Read>(reader: R) -> Result<Data> {
         csv_io::read_csv(reader)
     }

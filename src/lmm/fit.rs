@@ -4,6 +4,7 @@ use super::objective::Factorization;
 use super::satterthwaite;
 use super::structure::Structure;
 use super::{Criterion, LmmSpec};
+#[cfg(feature = "serde")]
 use crate::Data;
 use crate::error::{Error, Result};
 use crate::formula::Missingness;
@@ -890,6 +891,11 @@ impl LmmFit {
     pub fn column_values(&self, name: &str) -> Option<Vec<f64>> {
         let j = self.spec.fixed_names.iter().position(|c| c == name)?;
         Some(self.spec.x.column(j).iter().copied().collect())
+    }
+
+    /// The df method of the coefficient table.
+    pub fn ddf(&self) -> Ddf {
+        self.ddf
     }
 
     /// The specification this fit came from (for refits).

@@ -82,6 +82,7 @@ pub struct LmmSpec {
     pub(crate) offset: Option<Arc<nalgebra::DVector<f64>>>,
     /// The data columns the formula reads, every row: what a serialized fit carries to rebuild
     /// its specification.
+    #[cfg(feature = "serde")]
     pub(crate) source: Arc<Data>,
 }
 
@@ -138,6 +139,7 @@ impl LmmSpec {
             )));
         }
         let (mdata, bound) = crate::formula::prepare(formula, data)?;
+        #[cfg(feature = "serde")]
         let source = Arc::new(data.select_columns(&formula.columns())?);
         let data = &*mdata;
         let frame = ModelFrame::from_model_data(formula, data, bound)?;
@@ -170,6 +172,7 @@ impl LmmSpec {
             y: Arc::new(frame.y),
             offset: frame.offset.map(Arc::new),
             structure: Arc::new(structure),
+            #[cfg(feature = "serde")]
             source,
         })
     }

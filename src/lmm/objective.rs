@@ -144,8 +144,7 @@ pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>) -> bool {
                 target.gemm(-1.0, &lhs, &rhs.transpose(), 1.0);
             };
             if rest >= PARALLEL_CHOLESKY {
-                use rayon::prelude::*;
-                tail.par_chunks_mut(NB * n).enumerate().for_each(update);
+                crate::par::for_each_chunk_mut(tail, NB * n, update);
             } else {
                 tail.chunks_mut(NB * n).enumerate().for_each(update);
             }

@@ -129,10 +129,8 @@ impl Satterthwaite {
             evaluate(s, &t, criterion, ws)
         };
         let values: Vec<Vec<f64>> = if s.n * s.ntheta() >= PARALLEL_WORK {
-            use rayon::prelude::*;
-            points
-                .par_iter()
-                .map_init(|| Workspace::new(s), at)
+            crate::par::map_items_with(&points, || Workspace::new(s), at)
+                .into_iter()
                 .collect::<Option<_>>()?
         } else {
             let mut ws = Workspace::new(s);

@@ -14,7 +14,6 @@ use crate::probe::quantile7;
 use crate::rng::Rng;
 use crate::stats::normal_quantile;
 use nalgebra::{DMatrix, DVector};
-use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// What is resampled.
@@ -454,34 +453,28 @@ impl Mediation {
                 None => self.multilevel_replicate(&sub, &drawn).ok(),
             }
         };
-        let reps: Vec<Option<Vec<f64>>> = (0..options.replicates)
-            .into_par_iter()
-            .map(replicate)
-            .collect();
+        let reps: Vec<Option<Vec<f64>>> = crate::par::map(options.replicates, replicate);
         // Jackknife (leave one case or one cluster out) for the BCa acceleration.
         let units: Vec<Vec<usize>> = match &groups {
             Some(g) => g.clone(),
             None => (0..n).map(|i| vec![i]).collect(),
         };
-        let jack: Vec<Option<Vec<f64>>> = units
-            .par_iter()
-            .map(|leave| match &design {
-                Some(d) => {
-                    let mut w = vec![1.0; n];
-                    for &r in leave {
-                        w[r] = 0.0;
-                    }
-                    d.effects(&w)
+        let jack: Vec<Option<Vec<f64>>> = crate::par::map_items(&units, |leave| match &design {
+            Some(d) => {
+                let mut w = vec![1.0; n];
+                for &r in leave {
+                    w[r] = 0.0;
                 }
-                None => {
-                    let keep: Vec<(usize, usize)> = (0..n)
-                        .filter(|r| !leave.contains(r))
-                        .map(|r| (r, 0))
-                        .collect();
-                    self.multilevel_replicate(&sub, &keep).ok()
-                }
-            })
-            .collect();
+                d.effects(&w)
+            }
+            None => {
+                let keep: Vec<(usize, usize)> = (0..n)
+                    .filter(|r| !leave.contains(r))
+                    .map(|r| (r, 0))
+                    .collect();
+                self.multilevel_replicate(&sub, &keep).ok()
+            }
+        });
         let names: Vec<String> = point.effects.iter().map(|e| e.name.clone()).collect();
         let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
         summarize_draws(&names, &estimates, &reps, &jack, options)
@@ -556,32 +549,29 @@ impl Mediation {
         }
         let serial = self.is_serial();
         let ny = if serial { 3 } else { 2 };
-        let sims: Vec<Vec<f64>> = (0..draws)
-            .into_par_iter()
-            .map(|i| {
-                let mut rng = Rng::stream(seed, i as u64);
-                let drawn: Vec<DVector<f64>> = models
-                    .iter()
-                    .map(|(b, l)| {
-                        let z = DVector::from_fn(b.len(), |_, _| rng.normal());
-                        b + l * z
-                    })
-                    .collect();
-                let (m1, rest) = (&drawn[0], &drawn[1..]);
-                let (m2, y, total) = if serial {
-                    (Some(&rest[0]), &rest[1], &rest[2])
-                } else {
-                    (None, &rest[0], &rest[1])
-                };
-                effects_from(
-                    serial,
-                    m1[1],
-                    m2.map_or((0.0, 0.0), |m| (m[1], m[2])),
-                    &y.as_slice()[1..=ny],
-                    total[1],
-                )
-            })
-            .collect();
+        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+            let mut rng = Rng::stream(seed, i as u64);
+            let drawn: Vec<DVector<f64>> = models
+                .iter()
+                .map(|(b, l)| {
+                    let z = DVector::from_fn(b.len(), |_, _| rng.normal());
+                    b + l * z
+                })
+                .collect();
+            let (m1, rest) = (&drawn[0], &drawn[1..]);
+            let (m2, y, total) = if serial {
+                (Some(&rest[0]), &rest[1], &rest[2])
+            } else {
+                (None, &rest[0], &rest[1])
+            };
+            effects_from(
+                serial,
+                m1[1],
+                m2.map_or((0.0, 0.0), |m| (m[1], m[2])),
+                &y.as_slice()[1..=ny],
+                total[1],
+            )
+        });
         let names: Vec<String> = effect_names(serial).iter().map(|s| s.to_string()).collect();
         let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
         Ok(summarize_monte_carlo(
@@ -640,7 +630,7 @@ impl std::fmt::Display for MonteCarlo {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "csv"))]
 mod tests {
     use super::*;
 

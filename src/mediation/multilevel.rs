@@ -37,7 +37,6 @@ use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
 use crate::regression::Ols;
 use crate::rng::Rng;
 use nalgebra::{DMatrix, DVector};
-use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// A multilevel mediation model: X → M (→ M2) → Y with sessions in clients (in therapists).
@@ -765,22 +764,16 @@ impl MultilevelMediation {
             }
             estimate(&rows, client, top)
         };
-        let reps: Vec<Option<Vec<f64>>> = (0..options.replicates)
-            .into_par_iter()
-            .map(resample)
-            .collect();
+        let reps: Vec<Option<Vec<f64>>> = crate::par::map(options.replicates, resample);
         // Jackknife over top-level units for the BCa acceleration (not with random slopes,
         // where it would refit the stacked model once per client).
         let jack_units = if self.random_slopes { 0 } else { units.len() };
-        let jack: Vec<Option<Vec<f64>>> = (0..jack_units)
-            .into_par_iter()
-            .map(|leave| {
-                let rows: Vec<usize> = (0..p.data.nrows()).filter(|&r| p.top[r] != leave).collect();
-                let client = rows.iter().map(|&r| p.client[r]).collect();
-                let top = rows.iter().map(|&r| p.top[r]).collect();
-                estimate(&rows, client, top)
-            })
-            .collect();
+        let jack: Vec<Option<Vec<f64>>> = crate::par::map(jack_units, |leave| {
+            let rows: Vec<usize> = (0..p.data.nrows()).filter(|&r| p.top[r] != leave).collect();
+            let client = rows.iter().map(|&r| p.client[r]).collect();
+            let top = rows.iter().map(|&r| p.top[r]).collect();
+            estimate(&rows, client, top)
+        });
         let names: Vec<String> = point.effects.iter().map(|e| e.name.clone()).collect();
         let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
         summarize_draws(&names, &estimates, &reps, &jack, options)
@@ -829,20 +822,16 @@ impl MultilevelMediation {
             lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
         };
         let estimates = self.effects(p.design, &coef_point);
-        let sims: Vec<Vec<f64>> = (0..draws)
-            .into_par_iter()
-            .map(|i| {
-                let mut rng = Rng::stream(seed, i as u64);
-                let drawn: Vec<DVector<f64>> = chol
-                    .iter()
-                    .map(|(b, l)| b + l * DVector::from_fn(b.len(), |_, _| rng.normal()))
-                    .collect();
-                let coef = |i: usize, name: &str| {
-                    lookup(&paths[i], name).map_or(f64::NAN, |k| drawn[i][k])
-                };
-                self.effects(p.design, &coef)
-            })
-            .collect();
+        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+            let mut rng = Rng::stream(seed, i as u64);
+            let drawn: Vec<DVector<f64>> = chol
+                .iter()
+                .map(|(b, l)| b + l * DVector::from_fn(b.len(), |_, _| rng.normal()))
+                .collect();
+            let coef =
+                |i: usize, name: &str| lookup(&paths[i], name).map_or(f64::NAN, |k| drawn[i][k]);
+            self.effects(p.design, &coef)
+        });
         let names: Vec<String> = Self::effect_names(p.design)
             .iter()
             .map(|s| s.to_string())
@@ -930,21 +919,18 @@ impl MultilevelMediation {
         let se_ab = s.cov_ab_se.ok_or_else(|| {
             Error::Numerical("no standard error for the slopes' covariance (the Hessian of the variance parameters is not usable)".into())
         })?;
-        let sims: Vec<Vec<f64>> = (0..draws)
-            .into_par_iter()
-            .map(|i| {
-                let mut rng = Rng::stream(seed, i as u64);
-                let drawn = &b + &l * DVector::from_fn(k, |_, _| rng.normal());
-                let cov = s.cov_ab + se_ab * rng.normal();
-                let coef = |n: &str| {
-                    s.names
-                        .iter()
-                        .position(|m| m == n)
-                        .map_or(f64::NAN, |j| drawn[j])
-                };
-                slopes_effects(&coef, cov)
-            })
-            .collect();
+        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+            let mut rng = Rng::stream(seed, i as u64);
+            let drawn = &b + &l * DVector::from_fn(k, |_, _| rng.normal());
+            let cov = s.cov_ab + se_ab * rng.normal();
+            let coef = |n: &str| {
+                s.names
+                    .iter()
+                    .position(|m| m == n)
+                    .map_or(f64::NAN, |j| drawn[j])
+            };
+            slopes_effects(&coef, cov)
+        });
         let estimates = slopes_effects(&|n| s.coef(n), s.cov_ab);
         let names: Vec<String> = SLOPES_NAMES.iter().map(|n| n.to_string()).collect();
         Ok(summarize_monte_carlo(

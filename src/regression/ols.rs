@@ -118,6 +118,7 @@ pub struct OlsFit {
     missing: Missingness,
     offsets: Vec<String>,
     design: Design,
+    #[cfg(feature = "serde")]
     data: Data,
     #[cfg_attr(feature = "serde", serde(skip))]
     x: DMatrix<f64>,
@@ -255,6 +256,7 @@ impl OlsFit {
             missing,
             offsets: formula.offsets().to_vec(),
             design,
+            #[cfg(feature = "serde")]
             data: data.select_columns(&formula.columns())?,
             x,
             xtx_inv,

@@ -62,6 +62,7 @@ impl MinAnswered {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+#[non_exhaustive]
 pub struct Norms {
     /// Mean of the reference (usually clinical, pretreatment) sample.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
@@ -92,6 +93,7 @@ pub struct Norms {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+#[non_exhaustive]
 pub struct Subscale {
     /// Name (becomes the score column's suffix).
     pub name: String,
@@ -113,6 +115,7 @@ pub struct Subscale {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+#[non_exhaustive]
 pub struct ScaleKey {
     /// Must be [`KEY_FORMAT`].
     pub format: String,
@@ -151,6 +154,85 @@ pub struct ScaleKey {
     pub allow_unscored_items: bool,
 }
 
+impl Norms {
+    /// Norms from the reference sample's mean, SD and reliability, for a measure where higher
+    /// is better; add the populations with [`Norms::functional`] and [`Norms::dysfunctional`].
+    pub fn new(mean: f64, sd: f64, reliability: f64) -> Norms {
+        Norms {
+            mean,
+            sd,
+            reliability,
+            functional_mean: None,
+            functional_sd: None,
+            dysfunctional_mean: None,
+            dysfunctional_sd: None,
+            higher_is_worse: false,
+        }
+    }
+
+    /// The functional (non-clinical) population's mean and SD.
+    pub fn functional(mut self, mean: f64, sd: f64) -> Norms {
+        self.functional_mean = Some(mean);
+        self.functional_sd = Some(sd);
+        self
+    }
+
+    /// The dysfunctional (clinical) population's mean and SD.
+    pub fn dysfunctional(mut self, mean: f64, sd: f64) -> Norms {
+        self.dysfunctional_mean = Some(mean);
+        self.dysfunctional_sd = Some(sd);
+        self
+    }
+
+    /// A symptom measure: improvement is a decrease.
+    pub fn higher_is_worse(mut self, yes: bool) -> Norms {
+        self.higher_is_worse = yes;
+        self
+    }
+}
+
+impl Subscale {
+    /// A subscale scored as the mean of its answered items, missing when fewer than 80% are
+    /// answered (this crate's default rule).
+    pub fn mean(name: &str, items: &[impl AsRef<str>]) -> Subscale {
+        Subscale {
+            name: name.into(),
+            items: crate::data::owned_names(items),
+            reverse: Vec::new(),
+            aggregation: Aggregation::Mean,
+            min_answered: MinAnswered::Proportion(0.8),
+            norms: None,
+        }
+    }
+
+    /// A subscale scored as the sum of its items, prorated to all items when some are
+    /// missing; missing when fewer than 80% are answered.
+    pub fn sum(name: &str, items: &[impl AsRef<str>]) -> Subscale {
+        Subscale {
+            aggregation: Aggregation::Sum,
+            ..Subscale::mean(name, items)
+        }
+    }
+
+    /// The reverse-keyed items (a subset of the subscale's).
+    pub fn reversed(mut self, items: &[impl AsRef<str>]) -> Subscale {
+        self.reverse = crate::data::owned_names(items);
+        self
+    }
+
+    /// Another minimum-answered rule.
+    pub fn min_answered(mut self, rule: MinAnswered) -> Subscale {
+        self.min_answered = rule;
+        self
+    }
+
+    /// Norms for reliable change.
+    pub fn with_norms(mut self, norms: Norms) -> Subscale {
+        self.norms = Some(norms);
+        self
+    }
+}
+
 fn invalid(message: String) -> Error {
     Error::Argument {
         name: "key".into(),
@@ -159,6 +241,66 @@ fn invalid(message: String) -> Error {
 }
 
 impl ScaleKey {
+    /// A key built in code (the same rules as a key file; without the `serde` feature the only
+    /// way to make one): the instrument's name and response range; add subscales with
+    /// [`ScaleKey::with_subscale`], which also lists their items, and the citation with
+    /// [`ScaleKey::cited`]. [`score`](crate::scoring::score) validates it.
+    ///
+    /// ```
+    /// use securebase::scoring::{score, InvalidResponses, ScaleKey, Subscale};
+    /// use securebase::Data;
+    /// let key = ScaleKey::new("Example", 1, 5)
+    ///     .cited("Author (2024). Title. Journal.", "public domain")
+    ///     .with_subscale(Subscale::mean("a", &["q1", "q2", "q3"]).reversed(&["q2"]))
+    ///     .with_subscale(Subscale::sum("b", &["q4", "q5"]));
+    /// key.validate()?;
+    /// let data = Data::new()
+    ///     .with_numeric("q1", vec![1.0, 4.0])?
+    ///     .with_numeric("q2", vec![5.0, 2.0])?
+    ///     .with_numeric("q3", vec![1.0, 5.0])?
+    ///     .with_numeric("q4", vec![2.0, 3.0])?
+    ///     .with_numeric("q5", vec![2.0, 3.0])?;
+    /// let s = score(&data, &key, InvalidResponses::Error)?;
+    /// assert_eq!(s.subscale("a").unwrap().scores, [Some(1.0), Some(13.0 / 3.0)]);
+    /// assert_eq!(s.subscale("b").unwrap().scores, [Some(4.0), Some(6.0)]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    pub fn new(name: &str, response_min: i64, response_max: i64) -> ScaleKey {
+        ScaleKey {
+            format: KEY_FORMAT.into(),
+            name: name.into(),
+            form: String::new(),
+            version: String::new(),
+            source: String::new(),
+            licence: String::new(),
+            verification: String::new(),
+            response_min,
+            response_max,
+            items: Vec::new(),
+            subscales: Vec::new(),
+            allow_shared_items: false,
+            allow_unscored_items: false,
+        }
+    }
+
+    /// The published source of the scoring key and the instrument's licence status.
+    pub fn cited(mut self, source: &str, licence: &str) -> ScaleKey {
+        self.source = source.into();
+        self.licence = licence.into();
+        self
+    }
+
+    /// Add a subscale; its items not yet listed join [`ScaleKey::items`] in order.
+    pub fn with_subscale(mut self, subscale: Subscale) -> ScaleKey {
+        for i in &subscale.items {
+            if !self.items.contains(i) {
+                self.items.push(i.clone());
+            }
+        }
+        self.subscales.push(subscale);
+        self
+    }
+
     /// Parse and validate a key from JSON text.
     ///
     /// # Errors
@@ -168,6 +310,7 @@ impl ScaleKey {
     /// duplicate or unknown items, reverse items outside their subscale, an item in two
     /// subscales (unless allowed), items in no subscale (unless allowed), bad minimum-answered
     /// rules, bad norms.
+    #[cfg(feature = "serde")]
     pub fn from_json(text: &str) -> Result<ScaleKey> {
         let key: ScaleKey = crate::error::from_json_strict(text, "key")?;
         key.validate()?;
@@ -178,6 +321,7 @@ impl ScaleKey {
     ///
     /// # Errors
     /// [`Error::Io`] and the errors of [`ScaleKey::from_json`].
+    #[cfg(feature = "serde")]
     pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<ScaleKey> {
         let p = path.as_ref();
         let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
@@ -185,6 +329,7 @@ impl ScaleKey {
     }
 
     /// The key as pretty JSON.
+    #[cfg(feature = "serde")]
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

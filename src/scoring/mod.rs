@@ -54,12 +54,14 @@
 //! `data/example_keys/` holds keys of that shape for the crate's *simulated* cohort; their item
 //! assignments are synthetic and are not the published instruments' keys.
 
+#[cfg(feature = "serde")]
 mod builtin;
 pub mod change;
 pub mod key;
 mod reliability;
 mod score;
 
+#[cfg(feature = "serde")]
 pub use builtin::{builtin, builtin_names, load_key};
 pub use key::{Aggregation, KEY_FORMAT, MinAnswered, Norms, ScaleKey, Subscale};
 pub use reliability::{ItemStats, MissingItems, Reliability, alpha_bootstrap, reliability};

@@ -25,7 +25,7 @@ pub mod sessions;
 
 use crate::data::{Column, Data};
 use crate::rng::Rng;
-use crate::scoring::ScaleKey;
+use crate::scoring::{MinAnswered, ScaleKey, Subscale};
 
 /// Parameters of a simulated cohort.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,21 +129,26 @@ pub fn example_keys() -> Vec<ScaleKey> {
     INSTRUMENTS
         .iter()
         .map(|(prefix, subs, every, lo, hi)| {
-            let mut items = Vec::new();
-            let mut subscales = Vec::new();
+            let mut key = ScaleKey::new(&format!("example-{prefix}"), *lo, *hi).cited(
+                "securebase::simulate example key: a synthetic stand-in, NOT the published instrument's scoring key",
+                "MIT OR Apache-2.0 (synthetic; no published items)",
+            );
+            key.form = "synthetic".into();
+            key.version = "1".into();
             for (sub, k) in subs.iter() {
                 let names: Vec<String> = (1..=*k).map(|j| item_name(prefix, sub, j)).collect();
-                let reverse: Vec<String> = if *every == 0 { vec![] } else { names.iter().skip(every - 1).step_by(*every).cloned().collect() };
-                items.extend(names.iter().cloned());
-                subscales.push(serde_json::json!({"name": sub, "items": names, "reverse": reverse,
-                    "aggregation": "mean", "min_answered": {"proportion": 0.75}}));
+                let reverse: Vec<String> = if *every == 0 {
+                    vec![]
+                } else {
+                    names.iter().skip(every - 1).step_by(*every).cloned().collect()
+                };
+                key = key.with_subscale(
+                    Subscale::mean(sub, &names)
+                        .reversed(&reverse)
+                        .min_answered(MinAnswered::Proportion(0.75)),
+                );
             }
-            let key = serde_json::json!({"format": crate::scoring::KEY_FORMAT, "name": format!("example-{prefix}"),
-                "form": "synthetic", "version": "1",
-                "source": "securebase::simulate example key: a synthetic stand-in, NOT the published instrument's scoring key",
-                "licence": "MIT OR Apache-2.0 (synthetic; no published items)",
-                "response_min": lo, "response_max": hi, "items": items, "subscales": subscales});
-            ScaleKey::from_json(&key.to_string()).expect("example keys are valid")
+            key
         })
         .collect()
 }

@@ -13,7 +13,6 @@ use crate::lmm::{Criterion, Ddf, FitOptions, LmmSpec};
 use crate::regression::Ols;
 use crate::rng::Rng;
 use crate::stats::{normal_quantile, t_quantile};
-use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Which coefficient's power is estimated.
@@ -236,14 +235,11 @@ where
             message: "need at least one".into(),
         });
     }
-    let end = start.checked_add(count).ok_or_else(|| Error::Argument {
+    start.checked_add(count).ok_or_else(|| Error::Argument {
         name: "start".into(),
         message: format!("replicates {start} + {count} overflow"),
     })?;
-    let outcomes: Vec<Outcome> = (start as u64..end as u64)
-        .into_par_iter()
-        .map(&replicate)
-        .collect();
+    let outcomes: Vec<Outcome> = crate::par::map(count, |i| replicate((start + i) as u64));
     let (mut sig, mut singular, mut failed) = (0, 0, 0);
     for o in &outcomes {
         match o {

@@ -110,6 +110,7 @@ impl SessionPowerDesign {
     /// # Errors
     /// [`Error::Argument`] for malformed JSON, an unknown field, a wrong format, or an
     /// impossible design ([`SessionPowerDesign::validate`]).
+    #[cfg(feature = "serde")]
     pub fn from_json(text: &str) -> Result<SessionPowerDesign> {
         let d: SessionPowerDesign = crate::error::from_json_strict(text, "power design")?;
         if d.format != POWER_FORMAT {
@@ -287,6 +288,7 @@ pub fn session_power(
 mod tests {
     use super::*;
 
+    #[cfg(feature = "serde")]
     #[test]
     fn designs_validate_and_read_from_json() {
         let d = SessionPowerDesign::default();
