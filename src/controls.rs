@@ -56,6 +56,7 @@ fn require_controls(controls: &[&str]) -> Result<()> {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Residualizer {
     /// The residualized score.
     pub target: String,
@@ -279,6 +280,7 @@ pub fn semipartial_correlation(
 /// Raw and residualized effects of a target score on an outcome.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct SuppressionCheck {
     /// Coefficient of the raw target in `outcome ~ target`.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]

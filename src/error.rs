@@ -136,7 +136,7 @@ pub enum Error {
     },
 }
 
-/// The error underneath another (an I/O or CSV library error), shared so that [`Error`] stays
+/// The error underneath another (an I/O or CSV library error), shared so that [`enum@Error`] stays
 /// `Clone`. Compare causes by their message; get the original with [`Cause::downcast_ref`].
 #[derive(Debug, Clone)]
 pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);

@@ -60,6 +60,7 @@
 //! [`study`] (the whole analysis), [`plot`] (SVG), [`stats`], [`rng`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![deny(clippy::missing_panics_doc)]
 
 pub mod center;
 pub mod controls;
@@ -82,6 +83,11 @@ pub mod simulate;
 pub mod stats;
 #[cfg(feature = "serde")]
 pub mod study;
+
+/// The `nalgebra` whose matrices appear in public signatures ([`OlsFit::model_matrix`],
+/// [`formula::design::Design::matrix`], [`formula::ModelFrame`]): use it to name those types
+/// without depending on a matching version yourself.
+pub use nalgebra;
 
 pub use data::{Column, Data, Factor};
 pub use error::{Error, Result};

@@ -301,6 +301,7 @@ pub fn trajectories_svg(
 /// One arrow of a path diagram: from box `from` to box `to`, labelled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct PathArrow {
     /// Index of the source box.
     pub from: usize,
@@ -308,6 +309,17 @@ pub struct PathArrow {
     pub to: usize,
     /// The label (e.g. `a = 0.47 [0.39, 0.55]`).
     pub label: String,
+}
+
+impl PathArrow {
+    /// An arrow from box `from` to box `to` with its label.
+    pub fn new(from: usize, to: usize, label: &str) -> PathArrow {
+        PathArrow {
+            from,
+            to,
+            label: label.into(),
+        }
+    }
 }
 
 /// A mediation path diagram: X at the lower left, Y at the lower right, the mediators on a row

@@ -2,7 +2,7 @@
 //!
 //! xoshiro256** (Blackman & Vigna 2021) seeded through splitmix64: bit for bit the generator
 //! `rand_xoshiro::Xoshiro256StarStar`, whose `seed_from_u64(s)` equals [`Rng::new`]`(s)` (tested).
-//! [`Rng`] implements `rand_core`'s [`TryRng`](rand_core::TryRng) (hence
+//! [`Rng`] implements `rand_core`'s [`rand_core::TryRng`] (hence
 //! [`rand_core::Rng`]) and [`SeedableRng`], so it works with every `rand` distribution, and
 //! any `rand` generator can seed this crate's random procedures through [`seed_from`] or the
 //! `from_rng` constructors (e.g. [`BootstrapOptions::from_rng`](crate::mediation::BootstrapOptions::from_rng)).

@@ -124,6 +124,7 @@ pub fn check_level(level: f64) -> crate::Result<()> {
 /// interval.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Coefficient {
     /// Term name as R prints it (`(Intercept)`, `SexMale`, `age:SexMale`).
     pub term: String,

@@ -242,11 +242,7 @@ fn probing_controls_and_mediation() {
     );
     round_trip_eq(
         "PathArrow",
-        &securebase::plot::PathArrow {
-            from: 0,
-            to: 1,
-            label: "a = 0.3".into(),
-        },
+        &securebase::plot::PathArrow::new(0, 1, "a = 0.3"),
     );
     let mf = ml.fit(&sessions).unwrap();
     round_trip_eq("MultilevelFit", &mf);

@@ -36,6 +36,7 @@ pub enum Stat {
 /// One output column of [`Data::aggregate`]: a statistic of a column, and its name.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Agg {
     /// The input column (empty for [`Stat::Rows`]).
     pub column: String,
@@ -169,8 +170,8 @@ impl Data {
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownColumn`]; [`Error::ColumnType`] for a numeric statistic of a categorical
-    /// column or a categorical time; [`Error::DuplicateColumn`] if output names collide.
+    /// [`Error::UnknownColumn`](crate::Error::UnknownColumn); [`Error::ColumnType`](crate::Error::ColumnType) for a numeric statistic of a categorical
+    /// column or a categorical time; [`Error::DuplicateColumn`](crate::Error::DuplicateColumn) if output names collide.
     pub fn aggregate(&self, by: &[impl AsRef<str>], aggs: &[Agg]) -> Result<Aggregated> {
         self.aggregate_by(&super::borrowed_names(by), aggs)
     }

@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 /// factor); missing values sort last in either direction (R's `na.last = TRUE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct SortKey {
     /// Column name.
     pub column: String,

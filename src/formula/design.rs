@@ -17,6 +17,7 @@ use nalgebra::DMatrix;
 /// How one variable of a term is coded.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum VarCoding {
     /// A numeric variable.
     Numeric(String),
@@ -41,6 +42,7 @@ pub enum VarCoding {
 /// One term's coding.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct TermCoding {
     /// The term's label (`a:b`).
     pub label: String,

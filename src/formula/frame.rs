@@ -11,6 +11,7 @@ use std::borrow::Cow;
 /// Rows dropped listwise because a variable the model uses is missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Missingness {
     /// Rows in the data given.
     pub n_input: usize,
@@ -29,6 +30,7 @@ impl Missingness {
 
 /// Response, fixed-effects matrix and row bookkeeping for one formula on one data set.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ModelFrame {
     /// Positions (0-based) of the rows used, in `data`.
     pub rows: Vec<usize>,

@@ -62,6 +62,7 @@ pub const MAX_TERMS: usize = 5_000;
 /// A fixed-effects term: the variables it multiplies, in formula order (`a:b` is `["a", "b"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Term {
     /// Variable names.
     pub vars: Vec<String>,
@@ -83,6 +84,7 @@ impl Term {
 /// and terms in R's order.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct TermList {
     /// Whether the intercept is in.
     pub intercept: bool,
@@ -93,6 +95,7 @@ pub struct TermList {
 /// One random-effect term after expansion of `||` and `/`: `(lhs | group)`.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RandomTerm {
     /// The effects that vary by group (`(Intercept)`, slopes).
     pub effects: TermList,

@@ -9,6 +9,7 @@ use crate::stats::chisq_upper;
 /// One row of an [`Anova`] table.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct AnovaRow {
     /// The model's formula.
     pub formula: String,
@@ -39,6 +40,7 @@ pub struct AnovaRow {
 /// A likelihood-ratio test table for nested mixed models.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Anova {
     /// Rows, from the smallest model to the largest.
     pub rows: Vec<AnovaRow>,

@@ -59,6 +59,7 @@ impl Optimization {
 /// Variance components of one grouping factor: σ² T Tᵀ as variances, SDs and correlations.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct VarCorr {
     /// Grouping factor (`Subject`, `cask:batch`).
     pub group: String,
@@ -81,6 +82,7 @@ pub struct VarCorr {
 /// Conditional modes (BLUPs) of one random-effect term.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RandomEffects {
     /// Grouping factor.
     pub group: String,
@@ -293,6 +295,7 @@ pub(crate) fn unscaled_vcov_from(l22: &DMatrix<f64>, q_rest: usize, p: usize) ->
 /// Denominator degrees of freedom for the fixed-effect t tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Ddf {
     /// Satterthwaite's approximation, as lmerTest (the default).
     Satterthwaite,

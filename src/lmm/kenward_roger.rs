@@ -204,11 +204,11 @@ impl LmmFit {
             .map(|j| {
                 let mut l = vec![0.0; p];
                 l[j] = 1.0;
-                let mut c = kr.contrast(&l).expect("unit contrast");
+                let mut c = kr.contrast(&l)?;
                 c.term = kr.names[j].clone();
-                c
+                Ok(c)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(kr)
     }
 }

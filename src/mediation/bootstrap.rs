@@ -19,6 +19,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// What is resampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Resampling {
     /// Rows (clients), with replacement.
     Case,
@@ -98,6 +99,7 @@ impl BootstrapOptions {
 /// Bootstrap summary of one effect.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct BootEffect {
     /// Effect name.
     pub name: String,
@@ -121,6 +123,7 @@ pub struct BootEffect {
 /// Bootstrap intervals for every effect of a mediation model.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Bootstrap {
     /// Per effect.
     pub effects: Vec<BootEffect>,
@@ -145,6 +148,7 @@ impl Bootstrap {
 /// One effect's Monte Carlo summary.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct McEffect {
     /// Effect name.
     pub name: String,
@@ -166,6 +170,7 @@ pub struct McEffect {
 /// estimated sampling distributions, products formed, quantiles taken.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct MonteCarlo {
     /// Every effect.
     pub effects: Vec<McEffect>,

@@ -55,6 +55,7 @@ pub struct Mediation {
 /// One estimated effect.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Effect {
     /// Name (`a`, `b`, `c_prime`, `c`, `indirect`; serial: `a1`, `a2`, `d21`, `b1`, `b2`,
     /// `ind1`, `ind2`, `ind12`, `total_indirect`).
@@ -70,6 +71,7 @@ pub struct Effect {
 /// Point estimates of a mediation model.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct MediationFit {
     /// The model.
     pub model: Mediation,

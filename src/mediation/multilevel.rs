@@ -101,6 +101,7 @@ impl MlDesign {
 /// One path model of a multilevel mediation, as fitted.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct PathFit {
     /// The formula.
     pub formula: String,

@@ -19,6 +19,7 @@ use crate::stats::{Coefficient, t_quantile};
 /// Which degrees of freedom the slope tests use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum DfMethod {
     /// The model's own: residual df (OLS), Satterthwaite (LMM).
     Model,
@@ -31,6 +32,7 @@ pub enum DfMethod {
 /// Where along the moderator to evaluate simple slopes.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum ModeratorValues {
     /// Mean − 1 SD, mean, mean + 1 SD (sample SD, n − 1), as R's `interactions::sim_slopes`.
     MeanSd,
@@ -130,6 +132,7 @@ impl Probeable for LmmFit {
 /// The slope of the focal predictor at one moderator value.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct SimpleSlope {
     /// Moderator value.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
@@ -160,6 +163,7 @@ pub struct SimpleSlope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum Direction {
     /// Above zero.
     Positive,
@@ -171,6 +175,7 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum Observed {
     /// Wholly inside the observed range.
     Within,
@@ -225,6 +230,7 @@ impl Region {
 /// The Johnson–Neyman boundaries of the focal slope along the moderator.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct JohnsonNeyman {
     /// Significance level.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]

@@ -59,6 +59,7 @@ impl Ols {
 /// Heteroskedasticity-consistent covariance estimators (White 1980; MacKinnon & White 1985).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum HcType {
     /// White's estimator: (X'X)⁻¹ X' diag(eᵢ²) X (X'X)⁻¹.
     Hc0,
@@ -69,6 +70,7 @@ pub enum HcType {
 /// The overall F test of all non-intercept coefficients.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct FTest {
     /// F statistic.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
@@ -157,6 +159,7 @@ impl TryFrom<OlsFitRepr> for OlsFit {
 /// Predictions for new data.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Prediction {
     /// Predicted mean.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]

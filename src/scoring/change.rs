@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// A client's change category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum ChangeCategory {
     /// Reliable improvement ending past the cut-off.
     Recovered,
@@ -27,6 +28,7 @@ pub enum ChangeCategory {
 /// Which cut-off defines the end state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Cutoff {
     /// Two SD beyond the dysfunctional mean.
     A,
@@ -39,6 +41,7 @@ pub enum Cutoff {
 /// The three cut-offs (where the norms allow them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Cutoffs {
     /// Cut-off a.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
@@ -54,6 +57,7 @@ pub struct Cutoffs {
 /// Reliable change for a set of clients.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ReliableChange {
     /// Standard error of a difference.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]

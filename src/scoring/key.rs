@@ -30,6 +30,7 @@ pub const KEY_FORMAT: &str = "securebase-key/1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum Aggregation {
     /// Mean of the answered items.
     Mean,
@@ -41,6 +42,7 @@ pub enum Aggregation {
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
 pub enum MinAnswered {
     /// At least this many items.
     Count(usize),

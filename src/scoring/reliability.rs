@@ -22,6 +22,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 /// How missing responses enter the covariance matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum MissingItems {
     /// Only respondents who answered every item of the subscale.
     CompleteCases,
@@ -32,6 +33,7 @@ pub enum MissingItems {
 /// Statistics of one item within its subscale (after reverse keying).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ItemStats {
     /// Item column.
     pub item: String,
@@ -52,6 +54,7 @@ pub struct ItemStats {
 /// Reliability of one subscale.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Reliability {
     /// Subscale.
     pub subscale: String,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What to do with a response outside the key's range or not a whole number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum InvalidResponses {
     /// Stop with an error naming row and column (the default: never clamp silently).
     Error,
@@ -19,6 +20,7 @@ pub enum InvalidResponses {
 /// One response that was set missing.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct InvalidResponse {
     /// 1-based data row (its origin).
     pub row: usize,
@@ -32,6 +34,7 @@ pub struct InvalidResponse {
 /// Scores of one subscale.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct SubscaleScores {
     /// Subscale name.
     pub name: String,
@@ -47,6 +50,7 @@ pub struct SubscaleScores {
 /// Scores of every subscale of an instrument.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ScaleScores {
     /// Instrument name.
     pub instrument: String,

@@ -18,6 +18,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 /// Which coefficient's power is estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Target {
     /// The focal predictor x.
     X,
@@ -192,6 +193,7 @@ impl PowerDesign {
 /// The outcome of a power simulation.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct PowerResult {
     /// Estimated power: share of fitted replicates with p < α.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
@@ -417,7 +419,10 @@ pub fn exact_ols_power(design: &PowerDesign) -> Result<f64> {
     let j = names
         .iter()
         .position(|t| *t == design.target.term())
-        .expect("term exists");
+        .ok_or_else(|| Error::Term {
+            term: design.target.term().into(),
+            message: "not in the fitted model".into(),
+        })?;
     let c = fit.vcov()[j][j] / fit.sigma().powi(2);
     let b = match design.target {
         Target::X => design.b_x,
