@@ -18,10 +18,9 @@
 mod support;
 
 use clap::{Parser, ValueEnum};
-use securebase::simulate::power::{PowerDesign, PowerResult, Target, power_curve};
-use securebase::simulate::session_power::{
-    SESSION_POWER_MODEL, SessionPowerDesign, SessionTarget, session_power,
-};
+use securebase::simulate::grid::{GridDesign, PowerGrid, PowerShard, merge_shards};
+use securebase::simulate::power::{PowerDesign, PowerResult, Target};
+use securebase::simulate::session_power::{SESSION_POWER_MODEL, SessionPowerDesign, SessionTarget};
 use std::io::Write;
 use std::process::ExitCode;
 use support::{one_line, write_file};
@@ -133,6 +132,19 @@ struct Args {
     /// Session-level: share of clients who drop out
     #[arg(long, value_name = "RATE", default_value_t = 0.15)]
     dropout: f64,
+    /// Run only shard I of N of the grid (1-based; e.g. $SLURM_ARRAY_TASK_ID/N) and write it
+    /// to --out, for --merge
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Where --shard writes its part (JSON)
+    #[arg(long, value_name = "FILE.json", requires = "shard")]
+    out: Option<String>,
+    /// Merge shard files (all N of one grid) into the curve; the design comes from them
+    #[arg(long, value_name = "FILE.json", num_args = 1.., conflicts_with = "shard")]
+    merge: Vec<String>,
+    /// Also write the curve as JSON (per number of therapists, its power result)
+    #[arg(long, value_name = "FILE.json")]
+    json: Option<String>,
     /// Session-level: average growth per session
     #[arg(
         long,
@@ -183,28 +195,105 @@ fn session_design(args: &Args) -> Result<Option<SessionPowerDesign>, String> {
     Ok(Some(d))
 }
 
-/// Power over numbers of therapists for the session-level design.
-fn session_curve(
-    d: &SessionPowerDesign,
-    therapists: &[usize],
-    replicates: usize,
-    seed: u64,
-) -> Result<Vec<(usize, PowerResult)>, String> {
-    therapists
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}' is not I/N (e.g. 3/20)"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("'{i}' in '{s}' is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("'{n}' in '{s}' is not a number"))?,
+    );
+    if i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: I runs from 1 to N"));
+    }
+    Ok((i, n))
+}
+
+/// The grid the flags describe.
+fn grid(args: &Args) -> Result<PowerGrid, String> {
+    let design = match session_design(args)? {
+        Some(d) => GridDesign::Sessions(d),
+        None => {
+            let mut design = PowerDesign::study_like();
+            design.clients_per_therapist = args.clients_per_therapist;
+            design.icc = args.icc;
+            design.b_x = args.b_x;
+            design.b_z = args.b_z;
+            design.b_xz = args.b_xz;
+            design.alpha = args.alpha;
+            design.multilevel = !args.single_level;
+            design.target = match args.target {
+                TargetArg::X => Target::X,
+                TargetArg::Z => Target::Z,
+                TargetArg::Interaction => Target::Interaction,
+            };
+            GridDesign::Moderator(design)
+        }
+    };
+    let g = PowerGrid::new(design, &args.therapists, args.replicates, args.seed);
+    g.validate().map_err(|e| one_line(&e))?;
+    Ok(g)
+}
+
+/// The first line of the report and the plot's title.
+fn describe(g: &PowerGrid) -> (String, String, usize) {
+    match &g.design {
+        GridDesign::Sessions(d) => (
+            format!(
+                "Power of {:?} in {SESSION_POWER_MODEL} (b_session = {}, b_z = {}, b_cross = {}, ICC therapist {}, client {}, slope SD {}, {} sessions, {} drop-out, {} clients per therapist, α = {}, {} replicates, seed {})",
+                d.target,
+                d.b_session,
+                d.b_z,
+                d.b_cross,
+                d.icc_therapist,
+                d.icc_client,
+                d.slope_sd,
+                d.sessions,
+                d.dropout,
+                d.clients_per_therapist,
+                d.alpha,
+                g.replicates,
+                g.seed
+            ),
+            format!("{:?}", d.target),
+            d.clients_per_therapist,
+        ),
+        GridDesign::Moderator(d) => (
+            format!(
+                "Power of {:?} (b_x = {}, b_z = {}, b_xz = {}, ICC {}, {} clients per therapist, α = {}, {} replicates, seed {})",
+                d.target,
+                d.b_x,
+                d.b_z,
+                d.b_xz,
+                d.icc,
+                d.clients_per_therapist,
+                d.alpha,
+                g.replicates,
+                g.seed
+            ),
+            "anxiety × ESAT".to_string(),
+            d.clients_per_therapist,
+        ),
+        _ => ("Power".into(), "power".into(), 0),
+    }
+}
+
+/// Read and merge shard files.
+fn merged(files: &[String]) -> Result<(PowerGrid, Vec<(usize, PowerResult)>), String> {
+    let shards = files
         .iter()
-        .map(|&t| {
-            let mut x = d.clone();
-            x.therapists = t;
-            session_power(
-                &x,
-                0,
-                replicates,
-                seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            )
-            .map(|r| (t, r))
-            .map_err(|e| one_line(&e))
+        .map(|f| {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read '{f}': {e}"))?;
+            serde_json::from_str::<PowerShard>(&text)
+                .map_err(|e| format!("'{f}' is not a shard file: {e}"))
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    let curve = merge_shards(&shards).map_err(|e| one_line(&e))?;
+    Ok((shards[0].grid.clone(), curve))
 }
 
 fn main() -> ExitCode {
@@ -215,70 +304,55 @@ fn main() -> ExitCode {
     if args.replicates == 0 {
         return support::fail("--replicates must be at least 1");
     }
-    let session = match session_design(&args) {
-        Ok(d) => d,
-        Err(e) => return support::fail(&e),
-    };
-    let mut design = PowerDesign::study_like();
-    design.clients_per_therapist = args.clients_per_therapist;
-    design.icc = args.icc;
-    design.b_x = args.b_x;
-    design.b_z = args.b_z;
-    design.b_xz = args.b_xz;
-    design.alpha = args.alpha;
-    design.multilevel = !args.single_level;
-    design.target = match args.target {
-        TargetArg::X => Target::X,
-        TargetArg::Z => Target::Z,
-        TargetArg::Interaction => Target::Interaction,
-    };
-    let (curve, title, what) = match &session {
-        Some(d) => match session_curve(d, &args.therapists, args.replicates, args.seed) {
-            Ok(c) => (
-                c,
-                format!("{:?}", d.target),
-                format!(
-                    "Power of {:?} in {SESSION_POWER_MODEL} (b_session = {}, b_z = {}, b_cross = {}, ICC therapist {}, client {}, slope SD {}, {} sessions, {} drop-out, {} clients per therapist, α = {}, {} replicates, seed {})",
-                    d.target,
-                    d.b_session,
-                    d.b_z,
-                    d.b_cross,
-                    d.icc_therapist,
-                    d.icc_client,
-                    d.slope_sd,
-                    d.sessions,
-                    d.dropout,
-                    d.clients_per_therapist,
-                    d.alpha,
-                    args.replicates,
-                    args.seed
-                ),
-            ),
+    let (g, curve) = if args.merge.is_empty() {
+        let g = match grid(&args) {
+            Ok(g) => g,
             Err(e) => return support::fail(&e),
-        },
-        None => match power_curve(&design, &args.therapists, args.replicates, args.seed) {
-            Ok(c) => (
-                c,
-                "anxiety × ESAT".to_string(),
-                format!(
-                    "Power of {:?} (b_x = {}, b_z = {}, b_xz = {}, ICC {}, {} clients per therapist, α = {}, {} replicates, seed {})",
-                    design.target,
-                    design.b_x,
-                    design.b_z,
-                    design.b_xz,
-                    design.icc,
-                    design.clients_per_therapist,
-                    design.alpha,
-                    args.replicates,
-                    args.seed
-                ),
-            ),
+        };
+        if let Some((i, n)) = args.shard {
+            let Some(out) = &args.out else {
+                return support::fail("--shard needs --out FILE.json for its part");
+            };
+            let shard = match g.run_shard(i, n) {
+                Ok(s) => s,
+                Err(e) => return support::fail(&one_line(&e)),
+            };
+            let json = serde_json::to_string_pretty(&shard).unwrap_or_default();
+            if let Err(e) = write_file(out, &json) {
+                return support::fail(&e);
+            }
+            let ranges: Vec<String> = shard
+                .parts
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} therapists: replicates {}..{}",
+                        p.therapists,
+                        p.start,
+                        p.start + p.count
+                    )
+                })
+                .collect();
+            println!("shard {i}/{n} ({}) written to {out}", ranges.join("; "));
+            return ExitCode::SUCCESS;
+        }
+        match g.run() {
+            Ok(c) => (g, c),
             Err(e) => return support::fail(&one_line(&e)),
-        },
+        }
+    } else {
+        match merged(&args.merge) {
+            Ok(x) => x,
+            Err(e) => return support::fail(&e),
+        }
     };
-    let clients_per = session
-        .as_ref()
-        .map_or(design.clients_per_therapist, |d| d.clients_per_therapist);
+    let (what, title, clients_per) = describe(&g);
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&curve).unwrap_or_default();
+        if let Err(e) = write_file(path, &json) {
+            return support::fail(&e);
+        }
+    }
     if let Err(e) = write_file(
         &args.svg,
         &securebase::plot::power_curve_svg(&curve, &title),

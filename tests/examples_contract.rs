@@ -637,6 +637,14 @@ fn power_takes_the_session_level_design() {
         "--design",
         "--therapists",
         "--clients-per-therapist",
+        "--shard",
+        "--out",
+        "--merge",
+        "--json",
+        "--seed",
+        "--replicates",
+        "--target",
+        "--icc",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
@@ -692,5 +700,112 @@ fn power_takes_the_session_level_design() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn as_refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn power_shards_merge_to_the_single_machine_result() {
+    let dir = std::env::temp_dir().join(format!("securebase-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let design = [
+        "--therapists",
+        "10,16",
+        "--clients-per-therapist",
+        "5",
+        "--replicates",
+        "9",
+        "--seed",
+        "11",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = design.to_vec();
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
+    };
+    let (single_json, single_svg) = (p("single.json"), p("single.svg"));
+    let single = run(
+        "power",
+        &as_refs(&with(&["--json", &single_json, "--svg", &single_svg])),
+    );
+    assert!(
+        single.status.success(),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
+    let mut files = Vec::new();
+    for k in 1..=4 {
+        let out = p(&format!("shard{k}.json"));
+        let shard = format!("{k}/4");
+        let r = run(
+            "power",
+            &as_refs(&with(&["--shard", &shard, "--out", &out])),
+        );
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert!(String::from_utf8_lossy(&r.stdout).contains(&format!("shard {k}/4")));
+        files.push(out);
+    }
+    let (merged_json, merged_svg) = (p("merged.json"), p("merged.svg"));
+    // Shards in any order; the design comes from the files.
+    let mut args = vec!["--merge".to_string()];
+    args.extend(files.iter().rev().cloned());
+    args.extend([
+        "--json".into(),
+        merged_json.clone(),
+        "--svg".into(),
+        merged_svg.clone(),
+    ]);
+    let merged = run("power", &as_refs(&args));
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&single_json).unwrap(),
+        std::fs::read_to_string(&merged_json).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&single_svg).unwrap(),
+        std::fs::read_to_string(&merged_svg).unwrap()
+    );
+    let table = |o: &std::process::Output| {
+        let t = String::from_utf8_lossy(&o.stdout).to_string();
+        t.lines()
+            .filter(|l| !l.starts_with("Power curve:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(table(&single), table(&merged));
+    // A missing shard, a bad shard number, a shard without --out: one line, status 2.
+    for (a, needle) in [
+        (
+            vec!["--merge".to_string(), files[0].clone(), files[1].clone()],
+            "missing shards 3, 4 of 4",
+        ),
+        (
+            with(&["--shard", "0/4", "--out", &p("x.json")]),
+            "I runs from 1 to N",
+        ),
+        (
+            with(&["--shard", "5/4", "--out", &p("x.json")]),
+            "I runs from 1 to N",
+        ),
+        (with(&["--shard", "2/4"]), "--out"),
+        (
+            vec!["--merge".to_string(), single_json.clone()],
+            "not a shard file",
+        ),
+    ] {
+        let r = run("power", &as_refs(&a));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{a:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{a:?}: {err}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
