@@ -55,6 +55,25 @@
 //! # Ok::<(), securebase::Error>(())
 //! ```
 //!
+//! # Features
+//!
+//! All on by default; turn them off with `default-features = false`:
+//!
+//! | feature | what it adds | without it |
+//! |---|---|---|
+//! | `parallel` | replicates of bootstraps, Monte Carlo intervals and power simulations, and large factorizations, on all cores (rayon) | serial, with identical results |
+//! | `serde` | `Serialize`/`Deserialize` for every result and input type; JSON key files and built-in keys, analysis plans and the [`study`] engine, power design and shard files | keys are built in code ([`scoring::ScaleKey::new`]) |
+//! | `csv` | reading and writing CSV ([`data::CsvOptions`], [`Data::from_csv_path`]) | build [`Data`] from vectors |
+//!
+//! # Guarantees
+//!
+//! - No public function panics on any input: bad input is an [`Error`] that says what is wrong
+//!   and where (tested by a fuzz harness over formulas, CSV, keys and data operations).
+//! - Random procedures are reproducible across thread counts, machines (runs split and
+//!   merged) and versions of third-party crates; see [`rng`].
+//! - Serialized results read back to the same values, NaN and ±∞ included; fits read back are
+//!   rebuilt from the data they carry and checked.
+//!
 //! Modules: [`data`], [`formula`], [`regression`] (OLS), [`lmm`] (mixed models), [`scoring`],
 //! [`controls`] and [`center`], [`probe`], [`mediation`], [`simulate`] (cohorts and power),
 //! [`study`] (the whole analysis), [`plot`] (SVG), [`stats`], [`rng`].

@@ -48,6 +48,19 @@ pub struct Anova {
 
 /// Compare nested models by likelihood-ratio tests (R's `anova(m0, m1, …)`).
 ///
+/// ```
+/// use securebase::lmm::anova;
+/// use securebase::{Criterion, Data, LmmSpec};
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/orthodont.csv"))?;
+/// let fit = |f: &str| LmmSpec::new(&data, f)?.fit(Criterion::Ml);
+/// let small = fit("distance ~ age + Sex + (age | Subject)")?;
+/// let large = fit("distance ~ age * Sex + (age | Subject)")?;
+/// let table = anova(&[&small, &large])?;
+/// let lrt = &table.rows[1]; // R: Chisq 5.0292, Df 1, Pr(>Chisq) 0.02492
+/// assert!((lrt.chisq.unwrap() - 5.02921).abs() < 1e-3 && (lrt.p.unwrap() - 0.024923).abs() < 1e-4);
+/// # Ok::<(), securebase::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Argument`] for fewer than two models, or models fitted to different rows (compare
 /// models on the same complete cases).

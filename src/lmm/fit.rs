@@ -145,6 +145,24 @@ impl Icc {
 
 /// A fitted linear mixed model. Immutable; see [`LmmSpec::fit`].
 ///
+/// ```
+/// use securebase::{Criterion, Data, LmmSpec};
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sleepstudy.csv"))?;
+/// let fit = LmmSpec::new(&data, "Reaction ~ Days + (Days | Subject)")?.fit(Criterion::Reml)?;
+/// assert!((fit.sigma() - 25.59180).abs() < 1e-4); // lme4's sigma()
+/// assert!(fit.converged() && !fit.is_singular());
+/// let subject = &fit.varcorr()[0]; // VarCorr(): SDs and the correlation
+/// println!("{subject:?}");
+/// // A contrast with Satterthwaite df: the expected reaction time on day 5.
+/// let day5 = fit.contrast(&[1.0, 5.0])?;
+/// assert!((day5.estimate - (251.405105 + 5.0 * 10.467286)).abs() < 1e-4);
+/// let ci = fit.confint_wald(0.95)?;
+/// assert_eq!(ci[1].0, "Days");
+/// assert_eq!(fit.missing().dropped_rows.len(), 0);
+/// println!("{fit}"); // prints like summary(lmer)
+/// # Ok::<(), securebase::Error>(())
+/// ```
+///
 /// With the `serde` feature it serializes with every number it reports, the df method, and
 /// the data columns its formula reads (`data`); deserializing rebuilds the specification from
 /// those columns, recomputes the fit at the stored θ, and checks the result against the stored
@@ -354,7 +372,18 @@ impl LmmSpec {
         self.fit_with(criterion, &FitOptions::default())
     }
 
-    /// Fit by `criterion` with explicit options.
+    /// Fit by `criterion` with explicit options.    /// Fit by `criterion` with explicit options.
+    ///
+    /// ```
+    /// use securebase::{Criterion, Data, Ddf, FitOptions, LmmSpec};
+    /// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sleepstudy.csv"))?;
+    /// let spec = LmmSpec::new(&data, "Reaction ~ Days + (Days | Subject)")?;
+    /// // ML without df (Wald z), as lme4's own summary() shows it: cheapest, for simulations.
+    /// let ml = spec.fit_with(Criterion::Ml, &FitOptions::with_ddf(Ddf::Asymptotic))?;
+    /// assert!((ml.objective() - 1751.9393).abs() < 1e-3); // lme4's ML deviance
+    /// assert!(ml.coefficients()[1].df.is_nan());
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Argument`] for a start of the wrong length or outside the bounds;

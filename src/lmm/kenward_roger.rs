@@ -101,6 +101,15 @@ impl LmmFit {
     /// # Errors
     /// [`Error::Model`] for ML fits (KR is defined for REML) or more than [`MAX_N`]
     /// observations; [`Error::Numerical`] if V or the information matrix is singular.
+    ///
+    /// ```
+    /// use securebase::{Criterion, Data, LmmSpec};
+    /// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sleepstudy.csv"))?;
+    /// let fit = LmmSpec::new(&data, "Reaction ~ Days + (Days | Subject)")?.fit(Criterion::Reml)?;
+    /// let kr = fit.kenward_roger()?;
+    /// assert!((kr.coefficients[1].df - 17.0).abs() < 1e-6); // pbkrtest: 17
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn kenward_roger(&self) -> Result<KenwardRoger> {
         if self.criterion() != Criterion::Reml {
             return Err(Error::Model("Kenward–Roger needs a REML fit".into()));

@@ -65,6 +65,20 @@ impl Criterion {
 }
 
 /// A mixed model ready to fit: formula, data checked and coded, cross-products computed.
+///
+/// ```
+/// use securebase::{Criterion, Data, LmmSpec};
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sleepstudy.csv"))?;
+/// let spec = LmmSpec::new(&data, "Reaction ~ Days + (Days | Subject)")?;
+/// assert_eq!((spec.nobs(), spec.groups()), (180, vec![("Subject", 18)]));
+/// let fit = spec.fit(Criterion::Reml)?;
+/// // lme4 1.1-31 and lmerTest 3.1-3 on the same data:
+/// let days = fit.coefficient("Days").unwrap();
+/// assert!((days.estimate - 10.467286).abs() < 1e-5 && (days.std_error - 1.545790).abs() < 1e-5);
+/// assert!((days.df - 17.0).abs() < 1e-3); // Satterthwaite
+/// assert!((fit.objective() - 1743.6283).abs() < 1e-3); // REML criterion
+/// # Ok::<(), securebase::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct LmmSpec {
     pub(crate) formula: Formula,

@@ -392,6 +392,20 @@ impl Mediation {
     /// As [`Mediation::fit`]; [`Error::Argument`] for fewer than 2 replicates, a level outside
     /// (0, 1), cluster resampling without a cluster variable, or case resampling of a
     /// multilevel model (whose paths need whole clusters).
+    ///
+    /// ```
+    /// use securebase::mediation::{BootstrapOptions, Mediation, Path, Resampling};
+    /// use securebase::Data;
+    /// let mtcars = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+    /// let med = Mediation::new("hp", &["wt"], "mpg").cluster("cyl");
+    /// let options = BootstrapOptions::new(500, 2024).resampling(Resampling::Case);
+    /// let boot = med.bootstrap(&mtcars, &options)?;
+    /// let ind = boot.effect(Path::Indirect)?;
+    /// assert!(ind.percentile[0] < ind.estimate && ind.estimate < ind.percentile[1]);
+    /// // Seeded: the same options give the same intervals, on any number of threads.
+    /// assert_eq!(med.bootstrap(&mtcars, &options)?.effects, boot.effects);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn bootstrap(&self, data: &Data, options: &BootstrapOptions) -> Result<Bootstrap> {
         options.check()?;
         let point = self.fit(data)?;
@@ -516,6 +530,16 @@ impl Mediation {
     ///
     /// # Errors
     /// As [`Mediation::fit`]; [`Error::Argument`] for fewer than 2 draws or a bad level.
+    ///
+    /// ```
+    /// use securebase::mediation::{Mediation, Path};
+    /// use securebase::Data;
+    /// let mtcars = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+    /// let mc = Mediation::new("hp", &["wt"], "mpg").monte_carlo(&mtcars, 20_000, 7, 0.95)?;
+    /// let ind = mc.effect(Path::Indirect)?;
+    /// assert!(ind.ci[0] < ind.estimate && ind.estimate < ind.ci[1]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn monte_carlo(
         &self,
         data: &Data,

@@ -331,6 +331,18 @@ impl Mediation {
     /// # Errors
     /// Unknown or non-numeric columns, a variable with every value missing, a variable in two
     /// roles, too few rows, and the errors of the path fits.
+    ///
+    /// ```
+    /// use securebase::mediation::{Mediation, Path};
+    /// use securebase::Data;
+    /// let mtcars = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+    /// let fit = Mediation::new("hp", &["wt"], "mpg").covariates(&["cyl"]).fit(&mtcars)?;
+    /// // R's lm paths: b = -3.166973, indirect a·b = -0.001083594.
+    /// assert!((fit.effect(Path::B)? + 3.166973).abs() < 1e-6);
+    /// assert!((fit.effect(Path::Indirect)? + 0.001083594).abs() < 1e-9);
+    /// assert!(fit.effect("indrect").is_err()); // a typo is an error, not a silent None
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn fit(&self, data: &Data) -> Result<MediationFit> {
         let (rows, missing) = self.prepare(data)?;
         let warnings = self.blended_check(data, &rows)?;

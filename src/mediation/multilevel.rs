@@ -705,6 +705,19 @@ impl MultilevelMediation {
     /// # Errors
     /// As [`MultilevelMediation::fit`]; [`Error::Argument`] for fewer than 2 replicates, a bad
     /// level, or case resampling (a multilevel model resamples whole clusters).
+    ///
+    /// ```
+    /// use securebase::mediation::{BootstrapOptions, MultilevelMediation, Path, Resampling};
+    /// use securebase::Data;
+    /// let sessions = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mlmed/sessions.csv"))?;
+    /// let med = MultilevelMediation::new("anx", &["secure"], "engage", "client");
+    /// let opts = BootstrapOptions::new(50, 1).resampling(Resampling::Cluster);
+    /// let boot = med.bootstrap(&sessions, &opts)?;
+    /// let ind = boot.effect(Path::Indirect.between())?;
+    /// assert!((ind.estimate + 0.0601480).abs() < 1e-5); // lmer paths: a·b_between
+    /// assert!(ind.percentile[0] < ind.percentile[1]);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn bootstrap(&self, data: &Data, options: &BootstrapOptions) -> Result<Bootstrap> {
         options.check()?;
         if options.resampling == Resampling::Case {
@@ -786,6 +799,17 @@ impl MultilevelMediation {
     /// # Errors
     /// As [`MultilevelMediation::fit`]; [`Error::Argument`] for fewer than 2 draws or a bad
     /// level.
+    ///
+    /// ```
+    /// use securebase::mediation::{MultilevelMediation, Path};
+    /// use securebase::Data;
+    /// let sessions = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mlmed/sessions.csv"))?;
+    /// let med = MultilevelMediation::new("anx", &["secure"], "engage", "client");
+    /// let mc = med.monte_carlo(&sessions, 5000, 3, 0.95)?;
+    /// let ind = mc.effect(Path::Indirect.between())?;
+    /// assert!(ind.ci[1] < 0.0); // the between-client indirect effect is negative
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     pub fn monte_carlo(
         &self,
         data: &Data,

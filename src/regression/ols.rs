@@ -88,6 +88,21 @@ pub struct FTest {
 
 /// A fitted OLS model. Immutable; every number R's `summary(lm)` reports, and more.
 ///
+/// ```
+/// use securebase::{Data, HcType, Ols};
+/// let mtcars = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mtcars.csv"))?;
+/// let fit = Ols::fit(&mtcars, "mpg ~ wt")?;
+/// // R: lm(mpg ~ wt, mtcars): 37.2851, -5.3445; R² 0.7528
+/// assert!((fit.beta()[0] - 37.285126).abs() < 1e-6 && (fit.beta()[1] + 5.344472).abs() < 1e-6);
+/// assert!((fit.r_squared() - 0.752833).abs() < 1e-6);
+/// let robust = fit.robust_coefficients(HcType::Hc3); // sandwich::vcovHC(type = "HC3")
+/// assert!(robust[1].std_error > 0.0);
+/// let p = fit.predict(&mtcars, 0.95)?;
+/// assert_eq!(p.fit.len(), 32);
+/// println!("{fit}"); // prints like summary(lm)
+/// # Ok::<(), securebase::Error>(())
+/// ```
+///
 /// With the `serde` feature it serializes with every number it reports and the data columns
 /// its formula reads (`data`); deserializing refits on those columns and checks the result
 /// against the stored estimates, so a fit read back is whole (predictions, robust SEs) and a

@@ -23,6 +23,15 @@ pub fn builtin_names() -> Vec<&'static str> {
 ///
 /// # Errors
 /// [`Error::Argument`] listing the built-in keys when there is none of that name.
+///
+/// ```
+/// let key = securebase::scoring::builtin("ecr-r")?;
+/// assert_eq!(key.items.len(), 36);
+/// assert_eq!(key.subscale("anxiety").unwrap().items.len(), 18);
+/// assert!(key.source.contains("Fraley"));
+/// assert!(securebase::scoring::builtin("ecr-x").is_err()); // lists the built-in keys
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn builtin(name: &str) -> Result<ScaleKey> {
     let text = KEYS
         .iter()

@@ -100,6 +100,23 @@ pub fn cutoffs(n: &Norms) -> Cutoffs {
 ///
 /// # Errors
 /// [`Error::Argument`] for vectors of different lengths or a cut-off the norms cannot give.
+///
+/// ```
+/// use securebase::scoring::change::{reliable_change, ChangeCategory, Cutoff};
+/// use securebase::scoring::Norms;
+/// // Jacobson & Truax: SD 7.5, r = .88 → S_diff = 3.674; cut-off c between a clinical
+/// // (M 28, SD 7.5) and a functional population (M 12, SD 6) = 19.11.
+/// let norms = Norms::new(28.0, 7.5, 0.88)
+///     .functional(12.0, 6.0)
+///     .dysfunctional(28.0, 7.5)
+///     .higher_is_worse(true);
+/// let rc = reliable_change(&[Some(30.0), Some(30.0)], &[Some(15.0), Some(28.0)], &norms, Cutoff::C)?;
+/// assert!((rc.se_diff - 7.5 * (2.0f64 * 0.12).sqrt()).abs() < 1e-12);
+/// assert!((rc.cutoffs.c.unwrap() - 258.0 / 13.5).abs() < 1e-12);
+/// assert!((rc.rci[0].unwrap() + 15.0 / rc.se_diff).abs() < 1e-12);
+/// assert_eq!(rc.category, [Some(ChangeCategory::Recovered), Some(ChangeCategory::Unchanged)]);
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn reliable_change(
     pre: &[Option<f64>],
     post: &[Option<f64>],

@@ -19,7 +19,38 @@
 //! }
 //! ```
 //!
-//! Item names are the data's column names. A key never contains item wording.
+//! Item names are the data's column names. A key never contains item wording. Unknown fields
+//! are errors (with the closest known field suggested), so a typo never silently drops a rule.
+//!
+//! # Fields
+//!
+//! | field | required | meaning |
+//! |---|---|---|
+//! | `format` | yes | `"securebase-key/1"` ([`KEY_FORMAT`]) |
+//! | `name` | yes | the instrument's name (score columns are `prefix` + subscale name) |
+//! | `source` | yes | the published source of the scoring key (citation) |
+//! | `licence` | yes | the instrument's licence status |
+//! | `response_min`, `response_max` | yes | integer ends of the response scale, min < max, within ±10⁹; reverse keying is max + min − x |
+//! | `items` | yes | every item column, in item-number order (what [`ScaleKey::with_columns`] maps by position) |
+//! | `subscales` | yes | one or more subscales (below) |
+//! | `form`, `version` | no (empty) | e.g. `"36-item"`, `"1"` |
+//! | `verification` | no (empty) | how the key was checked against its source |
+//! | `allow_shared_items` | no (`false`) | whether an item may be in two subscales |
+//! | `allow_unscored_items` | no (`false`) | whether an item may be in no subscale |
+//!
+//! A subscale:
+//!
+//! | field | required | meaning |
+//! |---|---|---|
+//! | `name` | yes | the score column's suffix |
+//! | `items` | yes | its item columns (all in the key's `items`) |
+//! | `aggregation` | yes | `"mean"` (of the answered items) or `"sum"` (prorated to all items) |
+//! | `min_answered` | yes | `{"count": k}` or `{"proportion": p}` (0 < p ≤ 1, rounded up): fewer answered → missing score |
+//! | `reverse` | no (none) | reverse-keyed items, a subset of `items` |
+//! | `norms` | no | for reliable change: `mean`, `sd`, `reliability`, `higher_is_worse` required; `functional_mean`, `functional_sd`, `dysfunctional_mean`, `dysfunctional_sd` optional |
+//!
+//! Without the `serde` feature, build the same key in code with [`ScaleKey::new`],
+//! [`Subscale::mean`] / [`Subscale::sum`] and [`Norms::new`].
 
 use crate::error::{Error, Result};
 
@@ -312,6 +343,20 @@ impl ScaleKey {
     /// duplicate or unknown items, reverse items outside their subscale, an item in two
     /// subscales (unless allowed), items in no subscale (unless allowed), bad minimum-answered
     /// rules, bad norms.
+    ///
+    /// ```
+    /// use securebase::scoring::ScaleKey;
+    /// let json = r#"{"format": "securebase-key/1", "name": "Example",
+    ///   "source": "Author (2024)", "licence": "public domain",
+    ///   "response_min": 1, "response_max": 5, "items": ["q1", "q2", "q3"],
+    ///   "subscales": [{"name": "a", "items": ["q1", "q2", "q3"], "reverse": ["q2"],
+    ///                  "aggregation": "mean", "min_answered": {"proportion": 0.67}}]}"#;
+    /// let key = ScaleKey::from_json(json)?;
+    /// assert_eq!(key.subscales[0].reverse, ["q2"]);
+    /// let typo = ScaleKey::from_json(&json.replace("\"reverse\"", "\"reversed\"")).unwrap_err();
+    /// assert!(typo.to_string().contains("did you mean 'reverse'?"));
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
     #[cfg(feature = "serde")]
     pub fn from_json(text: &str) -> Result<ScaleKey> {
         let key: ScaleKey = crate::error::from_json_strict(text, "key")?;

@@ -299,6 +299,18 @@ fn reliability_from(
 /// # Errors
 /// The errors of [`super::score`]; [`Error::Model`] for a subscale with one item, no complete
 /// respondents, or an item without variance.
+///
+/// ```
+/// use securebase::scoring::{builtin, reliability, MissingItems};
+/// use securebase::Data;
+/// let bfi = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bfi.csv"))?;
+/// let rel = reliability(&bfi, &builtin("ipip-bfi-25")?, MissingItems::Pairwise)?;
+/// let agree = &rel[0];
+/// // psych::alpha: raw_alpha 0.7030, std.alpha 0.7130.
+/// assert!((agree.alpha - 0.703018).abs() < 1e-6 && (agree.std_alpha - 0.713029).abs() < 1e-6);
+/// println!("{agree}");
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn reliability(data: &Data, key: &ScaleKey, missing: MissingItems) -> Result<Vec<Reliability>> {
     let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
     key.subscales

@@ -204,6 +204,19 @@ pub(crate) fn keyed_items(
 /// [`Error::MissingColumns`] listing every absent item; [`Error::ColumnType`] for a
 /// categorical item; [`Error::InvalidValue`] naming row and column for an out-of-range or
 /// non-integer response under [`InvalidResponses::Error`].
+///
+/// ```
+/// use securebase::scoring::{builtin, score, InvalidResponses};
+/// use securebase::Data;
+/// // R's psych::bfi, scored with the IPIP key: the means psych::scoreItems reports.
+/// let bfi = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bfi.csv"))?;
+/// let scores = score(&bfi, &builtin("ipip-bfi-25")?, InvalidResponses::Error)?;
+/// let agree = scores.subscale("agree").unwrap();
+/// assert_eq!(agree.scores[..3], [Some(4.0), Some(4.2), Some(3.8)]);
+/// let sum: f64 = agree.scores.iter().flatten().sum();
+/// assert!((sum - 13025.8666667).abs() < 1e-6);
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<ScaleScores> {
     let c = check(data, key, policy)?;
     let n = data.nrows();

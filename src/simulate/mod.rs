@@ -183,6 +183,16 @@ fn correlated(rng: &mut Rng, r: f64) -> (f64, f64) {
 /// # Errors
 /// [`crate::Error::Argument`] for no therapists, fewer clients than therapists (or more than 10
 /// million), an ICC outside [0, 1), rates outside [0, 1], or effects not finite or beyond ±100.
+///
+/// ```
+/// use securebase::simulate::{simulate_cohort, CohortParams};
+/// let cohort = simulate_cohort(&CohortParams::default())?;
+/// assert_eq!(cohort.nrows(), 330);
+/// assert_eq!(cohort.factor("therapist")?.levels().len(), 44);
+/// // Reproducible: the same parameters (seed included) give the same data.
+/// assert_eq!(simulate_cohort(&CohortParams::default())?, cohort);
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
     let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
     let effects = [

@@ -352,6 +352,21 @@ fn wilson(k: usize, n: usize) -> [f64; 2] {
 ///
 /// # Errors
 /// [`Error::Argument`] for an impossible design or no replicates.
+///
+/// ```
+/// use securebase::simulate::power::{exact_ols_power, power, PowerDesign};
+/// let mut d = PowerDesign::study_like();
+/// d.multilevel = false; // OLS, whose power has a closed form to check against
+/// d.icc = 0.0;
+/// d.fixed_predictors = true;
+/// d.therapists = 20;
+/// let exact = exact_ols_power(&d)?;
+/// let sim = power(&d, 2000, 1)?;
+/// let se = (exact * (1.0 - exact) / 2000.0).sqrt();
+/// assert!((sim.power - exact).abs() < 4.0 * se, "{} vs {exact}", sim.power);
+/// assert!(sim.ci[0] < sim.power && sim.power < sim.ci[1]);
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn power(design: &PowerDesign, replicates: usize, seed: u64) -> Result<PowerResult> {
     power_range(design, 0, replicates, seed)
 }

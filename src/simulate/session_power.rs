@@ -256,6 +256,18 @@ pub const SESSION_POWER_MODEL: &str = "y ~ session * z + (session | client) + (1
 ///
 /// # Errors
 /// As [`SessionPowerDesign::validate`]; [`Error::Argument`] for no replicates.
+///
+/// ```
+/// use securebase::simulate::session_power::{session_power, SessionPowerDesign};
+/// let mut d = SessionPowerDesign::default();
+/// d.therapists = 8;
+/// d.clients_per_therapist = 4;
+/// let whole = session_power(&d, 0, 6, 5)?;
+/// // Shards of one run merge to exactly the whole.
+/// let parts = session_power(&d, 0, 2, 5)?.merge(&session_power(&d, 2, 4, 5)?)?;
+/// assert_eq!(parts, whole);
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn session_power(
     design: &SessionPowerDesign,
     start: usize,

@@ -514,6 +514,20 @@ fn without_group(formula: &str, group: &str) -> Result<String> {
 /// [`Error::Plan`] listing every problem of the plan with the data (see [`check`]);
 /// [`Error::InvalidValue`] naming row and column for an out-of-range response; the errors of
 /// each model.
+///
+/// ```
+/// use securebase::study::{run, Plan, StudyOptions};
+/// use securebase::Data;
+/// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/data/study_sessions.csv"))?;
+/// let mut plan = Plan::reference(); // the reference study's analysis, as data
+/// plan.bootstrap = 20; // quick, for the example
+/// plan.draws = 200;
+/// let report = run(&data, &plan, &StudyOptions::simulated(20240710))?;
+/// assert_eq!((report.clients, report.therapists), (330, Some(44)));
+/// let md = report.to_markdown();
+/// assert!(md.contains("simulated")); // simulated data say so first
+/// # Ok::<(), securebase::Error>(())
+/// ```
 pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyReport> {
     check(plan, data, options)?;
     let ids = &plan.ids;
