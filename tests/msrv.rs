@@ -19,7 +19,11 @@ fn rust_version_is_the_dependency_graphs_minimum() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     let packages = m["packages"].as_array().unwrap();
     let by_id = |id: &str| packages.iter().find(|p| p["id"] == id).unwrap();
