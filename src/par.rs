@@ -56,19 +56,3 @@ where
         items.iter().map(|i| f(&mut w, i)).collect()
     }
 }
-
-/// `f(index, chunk)` for the consecutive chunks of `size` values of `values`.
-pub(crate) fn for_each_chunk_mut<F>(values: &mut [f64], size: usize, f: F)
-where
-    F: Fn((usize, &mut [f64])) + Sync + Send,
-{
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        values.par_chunks_mut(size).enumerate().for_each(f);
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        values.chunks_mut(size).enumerate().for_each(f);
-    }
-}

@@ -284,20 +284,6 @@ pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVect
     x
 }
 
-/// Inverse of a lower-triangular matrix.
-pub(crate) fn lower_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = l.nrows();
-    let mut inv = DMatrix::<f64>::zeros(n, n);
-    for c in 0..n {
-        inv[(c, c)] = 1.0 / l[(c, c)];
-        for r in c + 1..n {
-            let s: f64 = (c..r).map(|k| l[(r, k)] * inv[(k, c)]).sum();
-            inv[(r, c)] = -s / l[(r, r)];
-        }
-    }
-    inv
-}
-
 /// (L_X L_Xᵀ)⁻¹ from a factorization: the unscaled covariance of β̂.
 pub(crate) fn unscaled_vcov(s: &Structure, f: &Factorization) -> DMatrix<f64> {
     unscaled_vcov_from(&f.l22, s.q_rest, s.p)
@@ -306,7 +292,7 @@ pub(crate) fn unscaled_vcov(s: &Structure, f: &Factorization) -> DMatrix<f64> {
 /// (L_X L_Xᵀ)⁻¹ from the X block (rows and columns `q_rest..q_rest + p`) of a dense factor.
 pub(crate) fn unscaled_vcov_from(l22: &DMatrix<f64>, q_rest: usize, p: usize) -> DMatrix<f64> {
     let lx = l22.view((q_rest, q_rest), (p, p)).clone_owned();
-    let inv = lower_inverse(&lx);
+    let inv = super::kernels::lower_inverse(&lx);
     inv.transpose() * inv
 }
 
@@ -510,12 +496,12 @@ impl LmmSpec {
             }
         }
         // Conditional variances σ² T (L L')⁻¹ Tᵀ, block by block.
-        let lrr_inv = lower_inverse(&lrr);
+        let lrr_inv = super::kernels::lower_inverse(&lrr);
         let mut cond_var: Vec<Vec<Vec<Vec<f64>>>> = Vec::with_capacity(s.terms.len());
         {
             let mut first = Vec::with_capacity(s.levels1.len());
             for (j, lev) in s.levels1.iter().enumerate() {
-                let l11inv = lower_inverse(&f.l11[j]);
+                let l11inv = super::kernels::lower_inverse(&f.l11[j]);
                 let mut block = l11inv.transpose() * &l11inv;
                 if qr > 0 {
                     // X_j = L_rr⁻¹ (L_r1 L11⁻¹): L_r1 has only the few rows this level touches,

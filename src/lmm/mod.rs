@@ -28,6 +28,7 @@ mod anova;
 mod display;
 mod fit;
 pub mod kenward_roger;
+mod kernels;
 mod objective;
 mod optimum;
 mod satterthwaite;

@@ -67,98 +67,6 @@ fn cols_times_t(m: &mut DMatrix<f64>, start: usize, t: &DMatrix<f64>) {
     }
 }
 
-/// Unblocked lower Cholesky of the square block `a[off.., off..]` of width `nb` (lower read).
-fn cholesky_unblocked(a: &mut DMatrix<f64>, off: usize, nb: usize) -> bool {
-    let n = a.nrows();
-    for j in off..off + nb {
-        let (head, tail) = a.as_mut_slice().split_at_mut(j * n);
-        let colj = &mut tail[..n];
-        // colj[j..] -= L[j.., off..j] L[j, off..j]'
-        for k in off..j {
-            let colk = &head[k * n..(k + 1) * n];
-            let ljk = colk[j];
-            if ljk != 0.0 {
-                for (x, y) in colj[j..off + nb].iter_mut().zip(&colk[j..off + nb]) {
-                    *x -= ljk * y;
-                }
-            }
-        }
-        let d = colj[j];
-        if d <= 0.0 || !d.is_finite() {
-            return false;
-        }
-        let d = d.sqrt();
-        colj[j] = d;
-        for x in &mut colj[j + 1..off + nb] {
-            *x /= d;
-        }
-    }
-    true
-}
-
-/// Trailing blocks at least this wide are updated in parallel.
-const PARALLEL_CHOLESKY: usize = 384;
-
-/// In-place lower Cholesky of a symmetric matrix (lower triangle read, upper zeroed); false if
-/// not positive definite. Right-looking and blocked: the panel solve and the trailing update
-/// run through nalgebra's matrix multiply, which is where the flops are.
-pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>) -> bool {
-    const NB: usize = 48;
-    let n = a.nrows();
-    let mut k = 0;
-    while k < n {
-        let nb = NB.min(n - k);
-        if !cholesky_unblocked(a, k, nb) {
-            return false;
-        }
-        let rest = n - k - nb;
-        if rest > 0 {
-            // Panel: L21 = A21 L11^{-T}  (row-wise forward substitution on L11).
-            let l11 = a.view((k, k), (nb, nb)).clone_owned();
-            let mut panel = a.view((k + nb, k), (rest, nb)).clone_owned();
-            for c in 0..nb {
-                let d = l11[(c, c)];
-                for cc in 0..c {
-                    let l = l11[(c, cc)];
-                    if l != 0.0 {
-                        let (src, mut dst) = panel.columns_range_pair_mut(cc, c);
-                        dst.axpy(-l, &src, 1.0);
-                    }
-                }
-                panel.column_mut(c).scale_mut(1.0 / d);
-            }
-            a.view_mut((k + nb, k), (rest, nb)).copy_from(&panel);
-            // Trailing update A22 -= L21 L21', block column by block column (lower part only).
-            // Block columns are disjoint column ranges of A (contiguous in column-major
-            // storage), so wide blocks update them in parallel.
-            let first = k + nb;
-            let tail = &mut a.as_mut_slice()[first * n..];
-            let update = |(b, cols): (usize, &mut [f64])| {
-                let j = b * NB;
-                let w = cols.len() / n;
-                let rows = rest - j;
-                let lhs = panel.rows(j, rows);
-                let rhs = panel.rows(j, w);
-                let mut block = nalgebra::DMatrixViewMut::from_slice(cols, n, w);
-                let mut target = block.view_mut((first + j, 0), (rows, w));
-                target.gemm(-1.0, &lhs, &rhs.transpose(), 1.0);
-            };
-            if rest >= PARALLEL_CHOLESKY {
-                crate::par::for_each_chunk_mut(tail, NB * n, update);
-            } else {
-                tail.chunks_mut(NB * n).enumerate().for_each(update);
-            }
-        }
-        k += nb;
-    }
-    for c in 1..n {
-        for r in 0..c {
-            a[(r, c)] = 0.0;
-        }
-    }
-    true
-}
-
 /// b = Tᵀ A T + I for q × q column-major A and lower-triangular T (also column-major).
 fn penalized_block(a: &[f64], t: &[f64], q: usize, at: &mut [f64], b: &mut [f64]) {
     // at = A T
@@ -220,6 +128,7 @@ pub(crate) struct Workspace {
     tmp: Vec<f64>,
     flat: Vec<f64>,
     scale: Vec<f64>,
+    chol: super::kernels::Scratch,
 }
 
 impl Workspace {
@@ -243,6 +152,7 @@ impl Workspace {
             tmp: vec![0.0; qmax.max(q1)],
             flat: vec![0.0; flat],
             scale: Vec::with_capacity(s.a_rr.nrows()),
+            chol: super::kernels::Scratch::default(),
         }
     }
 }
@@ -577,7 +487,7 @@ impl Structure {
                 }
             }
         }
-        if !cholesky_in_place(&mut ws.m) {
+        if !super::kernels::cholesky_in_place(&mut ws.m, &mut ws.chol) {
             return None;
         }
         for i in 0..q_rest {
@@ -803,22 +713,5 @@ mod tests {
         // the second shape really has a vector term after the first
         let spec = LmmSpec::new(&d, "y ~ x + (x | g1) + (1 | g2)").unwrap();
         assert_eq!(spec.structure.terms[1].q(), 2);
-    }
-
-    #[test]
-    fn blocked_cholesky_reconstructs() {
-        // 150: serial trailing updates; 500: the parallel ones (wider than PARALLEL_CHOLESKY).
-        for n in [150, 500] {
-            let a = DMatrix::<f64>::from_fn(n, n, |i, j| {
-                1.0 / (1.0 + (i as f64 - j as f64).abs()) + if i == j { n as f64 } else { 0.0 }
-            });
-            let mut l = a.clone();
-            assert!(cholesky_in_place(&mut l));
-            let back = &l * l.transpose();
-            assert!((back - &a).abs().max() < 1e-9 * n as f64);
-            let mut bad = a.clone();
-            bad[(100, 100)] = -1.0;
-            assert!(!cholesky_in_place(&mut bad));
-        }
     }
 }
