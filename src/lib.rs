@@ -111,7 +111,7 @@ pub use nalgebra;
 pub use data::{Column, Data, Factor};
 pub use error::{Error, Result};
 pub use formula::Formula;
-pub use lmm::{Criterion, Ddf, Deviance, FitOptions, LmmFit, LmmSpec};
+pub use lmm::{Criterion, Ddf, Deviance, FitOptions, LmmFit, LmmSpec, Optimizer};
 pub use regression::{HcType, Ols, OlsFit};
 pub use stats::Coefficient;
 

@@ -5,7 +5,7 @@
 
 mod common;
 use common::{close, fixture, load_json};
-use securebase::{Criterion, Data, FitOptions, LmmSpec};
+use securebase::{Criterion, Data, FitOptions, LmmSpec, Optimizer};
 
 #[test]
 fn factor_slope_fits_reach_lme4s_optimum_or_lower() {
@@ -64,4 +64,59 @@ fn an_interior_optimum_passes_its_check_without_restarts() {
     assert_eq!(opt.optimizer, "BOBYQA");
     assert!(opt.max_scaled_gradient.unwrap() < 0.002, "{opt:?}");
     assert!(fit.diagnostics().is_empty(), "{:?}", fit.diagnostics());
+}
+
+/// One θ: Brent's search (the default) reaches the optimum BOBYQA reaches, or lower, in fewer
+/// evaluations; lme4's singular case ends singular, as lme4's (θ = 6e-8 there).
+#[test]
+fn one_theta_uses_brent_and_matches_bobyqa_and_lme4() {
+    let cases = [
+        (
+            "dyestuff.csv",
+            "Yield ~ 1 + (1 | Batch)",
+            "dyestuff_reml.json",
+        ),
+        ("singular.csv", "y ~ x + (1 | g)", "singular_reml.json"),
+        (
+            "sleepstudy.csv",
+            "Reaction ~ Days + (1 | Subject)",
+            "sleepstudy_int_reml.json",
+        ),
+    ];
+    for (file, formula, reference) in cases {
+        let d = Data::from_csv_path(fixture(file)).unwrap();
+        let spec = LmmSpec::new(&d, formula).unwrap();
+        let brent = spec.fit(Criterion::Reml).unwrap();
+        let mut options = FitOptions::default();
+        options.optimizer = Optimizer::Bobyqa;
+        let bobyqa = spec.fit_with(Criterion::Reml, &options).unwrap();
+        assert_eq!(brent.optimization().optimizer, "Brent");
+        assert_eq!(bobyqa.optimization().optimizer, "BOBYQA");
+        assert!(brent.converged(), "{file}: {:?}", brent.optimization());
+        let (fb, fo) = (brent.objective(), bobyqa.objective());
+        assert!(
+            fb <= fo + 1e-10 * fo.abs(),
+            "{file}: Brent {fb} vs BOBYQA {fo}"
+        );
+        let r = load_json(&format!("lme4/{reference}"));
+        let lme4 = r["deviance_or_reml"].as_f64().unwrap();
+        assert!(
+            fb <= lme4 + 1e-8 * lme4.abs(),
+            "{file}: {fb} vs lme4 {lme4}"
+        );
+        close(&format!("{file}: REML"), fb, lme4, 1e-8);
+        let theta_ref = r["theta"].as_f64().unwrap();
+        if r["singular"].as_bool().unwrap() {
+            assert!(brent.theta()[0] < 1e-4, "{file}: {:?}", brent.theta());
+            assert!(brent.is_singular());
+        } else {
+            close(&format!("{file}: theta"), brent.theta()[0], theta_ref, 1e-5);
+        }
+        assert!(
+            brent.optimization().evaluations < bobyqa.optimization().evaluations,
+            "{file}: {} vs {}",
+            brent.optimization().evaluations,
+            bobyqa.optimization().evaluations
+        );
+    }
 }

@@ -35,7 +35,9 @@ mod satterthwaite;
 mod structure;
 
 pub use anova::{Anova, AnovaRow, anova};
-pub use fit::{Ddf, FitOptions, GroupIcc, Icc, LmmFit, Optimization, RandomEffects, VarCorr};
+pub use fit::{
+    Ddf, FitOptions, GroupIcc, Icc, LmmFit, Optimization, Optimizer, RandomEffects, VarCorr,
+};
 pub use kenward_roger::KenwardRoger;
 
 use crate::data::Data;

@@ -13,7 +13,7 @@
 //! fit's diagnostics say what was done.
 
 use super::structure::Structure;
-use super::{Criterion, FitOptions, Optimization};
+use super::{Criterion, FitOptions, Optimization, Optimizer};
 use crate::error::{Error, Result};
 
 /// lme4's tolerance for the scaled gradient (`check.conv.grad`).
@@ -46,6 +46,7 @@ fn bobyqa(
     config.rho_begin = 0.2;
     config.rho_end = options.rho_end;
     config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
+    config.ftol_abs = options.ftol_abs;
     let mut solver = bobyqa::Bobyqa::new(n, config)
         .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
     let mut ws = super::objective::Workspace::new(s);
@@ -71,6 +72,210 @@ fn bobyqa(
         ),
         message: outcome.status.to_string(),
     })
+}
+
+/// Relative tolerance in θ of the one-dimensional search (√ε: below it the criterion is flat
+/// to rounding).
+const BRENT_RTOL: f64 = 1e-7;
+/// Absolute part of that tolerance.
+const BRENT_ATOL: f64 = 1e-9;
+/// The one-dimensional search also ends on a parabolic step that changes the criterion by
+/// less than this (lme4's NLopt BOBYQA stops at changes below 1e-8).
+const BRENT_FTOL: f64 = 1e-10;
+/// Below this θ the search stops at the bound 0 (a hundredth of lme4's singularity tolerance).
+const BRENT_BOUNDARY: f64 = 1e-6;
+/// The bracket search gives up beyond this θ (σ_b / σ of 10⁸: the residual variance is gone).
+const BRENT_MAX_THETA: f64 = 1e8;
+
+/// One scalar θ ≥ 0: bracket the minimum from the start, then Brent's (1973, ch. 5) search —
+/// golden-section steps with parabolic interpolation — to a relative width of √ε. The bound
+/// θ = 0 is evaluated first and kept when nothing above it is lower (a singular fit).
+fn brent(s: &Structure, criterion: Criterion, start: f64, options: &FitOptions) -> Result<Run> {
+    let mut ws = super::objective::Workspace::new(s);
+    let budget = options.max_evaluations.unwrap_or(1000);
+    let mut evaluations = 0;
+    let mut f = |t: f64| {
+        evaluations += 1;
+        s.objective_with(&[t], criterion, &mut ws)
+    };
+    let f0 = f(0.0);
+    let mut b = if start > 0.0 && start.is_finite() {
+        start
+    } else {
+        1.0
+    };
+    let mut fb = f(b);
+    if !f0.is_finite() && !fb.is_finite() {
+        return Err(Error::Numerical(
+            "the optimizer found no θ with a finite objective".into(),
+        ));
+    }
+    // Bracket: a < b < c with f(b) below both ends (or the lower end at the bound 0).
+    let (mut a, mut fa, mut c, mut fc) = (0.0, f0, b, fb);
+    let mut bracketed = true;
+    let mut at_bound = false;
+    if fb < f0 {
+        loop {
+            c = b * 2.0;
+            fc = f(c);
+            if fc >= fb || !fc.is_finite() {
+                break;
+            }
+            (a, fa) = (b, fb);
+            (b, fb) = (c, fc);
+            if b > BRENT_MAX_THETA {
+                bracketed = false;
+                break;
+            }
+        }
+    } else {
+        // The minimum lies in [0, c]: step down by tenths until a point falls below f(0),
+        // which brackets it; none above BRENT_BOUNDARY means the optimum is at the bound.
+        loop {
+            let x = 0.1 * c;
+            if x < BRENT_BOUNDARY {
+                at_bound = true;
+                break;
+            }
+            let fx = f(x);
+            if fx < f0 {
+                (b, fb) = (x, fx);
+                break;
+            }
+            (c, fc) = (x, fx);
+        }
+    }
+    let (theta, objective, converged, message) = if at_bound {
+        (
+            0.0,
+            f0,
+            true,
+            format!(
+                "converged at the bound θ = 0: nothing above it down to {BRENT_BOUNDARY:e} is lower"
+            ),
+        )
+    } else if !bracketed {
+        (
+            b,
+            fb,
+            false,
+            format!("no minimum below θ = {BRENT_MAX_THETA:e}: the criterion still decreases"),
+        )
+    } else {
+        let (x, fx, converged) = brent_search(&mut f, [(a, fa), (b, fb), (c, fc)], budget);
+        let message = if converged {
+            "converged: the bracket is narrower than its tolerance".to_string()
+        } else {
+            format!("stopped after {budget} evaluations")
+        };
+        if f0 <= fx {
+            (0.0, f0, converged, message)
+        } else {
+            (x, fx, converged, message)
+        }
+    };
+    Ok(Run {
+        theta: vec![theta],
+        objective,
+        evaluations,
+        converged,
+        message,
+    })
+}
+
+/// Brent's minimization of `f` on the bracket [a, c] around b (f(b) below both ends, which are
+/// already evaluated and seed the first parabola); returns the best point, its value and
+/// whether the tolerance was reached within `budget` steps.
+fn brent_search(
+    f: &mut dyn FnMut(f64) -> f64,
+    bracket: [(f64, f64); 3],
+    budget: usize,
+) -> (f64, f64, bool) {
+    const GOLDEN: f64 = 0.381_966_011_250_105_1;
+    let [(mut a, fa), (b, fb), (mut c, fc)] = bracket;
+    // x: best so far; w: second best; v: third.
+    let ((w, fw), (v, fv)) = if fa <= fc {
+        ((a, fa), (c, fc))
+    } else {
+        ((c, fc), (a, fa))
+    };
+    let (mut x, mut w, mut v) = (b, w, v);
+    let (mut fx, mut fw, mut fv) = (fb, fw, fv);
+    // A large previous step, so that the first parabola through the bracket is accepted.
+    let (mut d, mut e) = (0.0_f64, c - a);
+    for _ in 0..budget {
+        let mid = 0.5 * (a + c);
+        let tol = BRENT_RTOL * x.abs() + BRENT_ATOL;
+        let tol2 = 2.0 * tol;
+        if (x - mid).abs() <= tol2 - 0.5 * (c - a) {
+            return (x, fx, true);
+        }
+        let mut golden = true;
+        if e.abs() > tol {
+            // Parabola through x, w, v.
+            let r = (x - w) * (fx - fv);
+            let mut q = (x - v) * (fx - fw);
+            let mut p = (x - v) * q - (x - w) * r;
+            q = 2.0 * (q - r);
+            if q > 0.0 {
+                p = -p;
+            }
+            q = q.abs();
+            let e_old = e;
+            if p.abs() < (0.5 * q * e_old).abs() && p > q * (a - x) && p < q * (c - x) {
+                e = d;
+                d = p / q;
+                let u = x + d;
+                if u - a < tol2 || c - u < tol2 {
+                    d = if mid >= x { tol } else { -tol };
+                }
+                golden = false;
+            }
+        }
+        if golden {
+            e = if x >= mid { a - x } else { c - x };
+            d = GOLDEN * e;
+        }
+        let u = if d.abs() >= tol {
+            x + d
+        } else if d > 0.0 {
+            x + tol
+        } else {
+            x - tol
+        };
+        let fu = f(u);
+        // A parabolic step that moved θ by a millionth and the criterion by less than
+        // BRENT_FTOL ends the search: θ is then as good as the criterion can tell.
+        let settled = !golden
+            && (u - x).abs() <= 1e-6 * x.abs() + BRENT_ATOL
+            && (fx - fu).abs() <= BRENT_FTOL;
+        if fu <= fx {
+            if u >= x {
+                a = x;
+            } else {
+                c = x;
+            }
+            (v, fv) = (w, fw);
+            (w, fw) = (x, fx);
+            (x, fx) = (u, fu);
+        } else {
+            if u < x {
+                a = u;
+            } else {
+                c = u;
+            }
+            if fu <= fw || w == x {
+                (v, fv) = (w, fw);
+                (w, fw) = (u, fu);
+            } else if fu <= fv || v == x || v == w {
+                (v, fv) = (u, fu);
+            }
+        }
+        if settled {
+            return (x, fx, true);
+        }
+    }
+    (x, fx, false)
 }
 
 /// What the check of an optimum found.
@@ -158,7 +363,13 @@ pub(crate) fn optimize(
     options: &FitOptions,
 ) -> Result<(Vec<f64>, Optimization)> {
     let first_start = options.start.clone().unwrap_or_else(|| s.initial_theta());
-    let mut best = bobyqa(s, criterion, first_start, options)?;
+    let one_dimensional = first_start.len() == 1 && s.lower_bounds()[0] == 0.0;
+    let use_brent = one_dimensional && options.optimizer == Optimizer::Auto;
+    let mut best = if use_brent {
+        brent(s, criterion, first_start[0], options)?
+    } else {
+        bobyqa(s, criterion, first_start, options)?
+    };
     let mut evaluations = best.evaluations;
     let mut checks = Vec::new();
     let mut restarts = 0;
@@ -239,7 +450,7 @@ pub(crate) fn optimize(
             }
     }
     let optimization = Optimization {
-        optimizer: "BOBYQA".into(),
+        optimizer: if use_brent { "Brent" } else { "BOBYQA" }.into(),
         evaluations,
         converged: best.converged,
         message: best.message.clone(),
