@@ -86,6 +86,7 @@ pub mod controls;
 pub mod data;
 pub mod error;
 pub mod formula;
+pub mod glm;
 mod linalg;
 pub mod lmm;
 pub mod mediation;

@@ -1,0 +1,570 @@
+//! Iteratively reweighted least squares, with R's `glm.fit` start, step halving and
+//! convergence rule, and the fitted model's summaries.
+
+use super::family::{Distribution, Family};
+use crate::data::{Column, Data};
+use crate::error::{Error, Result};
+use crate::formula::{Formula, Missingness, ModelFrame};
+use crate::linalg::{Qr, upper_inverse};
+use crate::stats::{Coefficient, normal_quantile};
+use nalgebra::{DMatrix, DVector};
+
+/// R's `glm.control()`: ε = 1e-8, at most 25 iterations.
+const EPSILON: f64 = 1e-8;
+const MAX_ITER: usize = 25;
+
+/// Generalized linear models, as R's `glm()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Glm;
+
+/// A fitted generalized linear model.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct GlmFit {
+    /// The formula as given.
+    pub formula: String,
+    /// Family and link.
+    pub family: Family,
+    /// Coefficient table: estimates, SEs, z (in `t`), p from the normal, Wald 95% CIs
+    /// (R's `summary.glm` and `confint.default`); `df` is infinite.
+    pub coefficients: Vec<Coefficient>,
+    /// Covariance of the estimates (dispersion 1).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub vcov: Vec<Vec<f64>>,
+    /// Residual deviance.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub deviance: f64,
+    /// Null deviance (intercept and offsets only; the offsets alone without an intercept).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub null_deviance: f64,
+    /// Residual degrees of freedom.
+    pub df_residual: usize,
+    /// Null-model degrees of freedom.
+    pub df_null: usize,
+    /// Log-likelihood.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub loglik: f64,
+    /// AIC = −2 log L + 2 p.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub aic: f64,
+    /// BIC = −2 log L + log(n) p.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub bic: f64,
+    /// IRLS iterations (R's `iter`).
+    pub iterations: usize,
+    /// Whether R's rule |D − D_old| / (|D| + 0.1) < 1e-8 was met within 25 iterations.
+    pub converged: bool,
+    /// Fitted means μ (probabilities or rates), one per row used.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub fitted: Vec<f64>,
+    /// Linear predictors η (offsets included).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub linear_predictor: Vec<f64>,
+    /// Prior weights (the trials for `cbind(successes, failures)`, else 1).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub prior_weights: Vec<f64>,
+    /// The response as fitted (proportions for the binomial).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub y: Vec<f64>,
+    /// Data row ids of the rows used.
+    pub row_ids: Vec<usize>,
+    /// Rows used and dropped for missing values.
+    pub missing: Missingness,
+    /// What the fit noticed: non-convergence, fitted probabilities of 0 or 1 (separation),
+    /// non-integer counts.
+    pub diagnostics: Vec<String>,
+}
+
+/// An exponentiated coefficient: an odds ratio (logit link) or a rate ratio (log link).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct Ratio {
+    /// The term.
+    pub term: String,
+    /// exp(estimate).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub ratio: f64,
+    /// exp of the Wald CI's ends.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub ci: [f64; 2],
+}
+
+/// `cbind(successes, failures)` on the left of `~`: the two column names.
+fn cbind_response(formula: &str) -> Option<(String, String, String)> {
+    let tilde = formula.find('~')?;
+    let lhs = formula[..tilde].trim();
+    let inner = lhs.strip_prefix("cbind")?.trim_start();
+    let inner = inner.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0;
+    let comma = inner.char_indices().find_map(|(i, c)| {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => return Some(i),
+            _ => {}
+        }
+        None
+    })?;
+    let unquote = |s: &str| s.trim().trim_matches('`').to_string();
+    Some((
+        unquote(&inner[..comma]),
+        unquote(&inner[comma + 1..]),
+        formula[tilde + 1..].to_string(),
+    ))
+}
+
+impl Glm {
+    /// Fit `formula` to `data` by IRLS, as `glm(formula, family, data)`. The binomial takes a
+    /// 0/1 response (or a two-level factor: its second level is 1, as R's) or
+    /// `cbind(successes, failures)`; Poisson takes counts and `offset()` terms.
+    ///
+    /// ```
+    /// use securebase::{Data, glm::{Family, Glm}};
+    /// let d = Data::new()
+    ///     .with_numeric("dropout", vec![0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0])?
+    ///     .with_numeric("anxiety", vec![1.2, 2.0, 3.1, 1.8, 2.9, 4.0, 2.2, 2.4, 3.3, 3.5])?;
+    /// let fit = Glm::fit(&d, "dropout ~ anxiety", Family::binomial())?;
+    /// let or = &fit.exponentiated(0.95)?[1];
+    /// assert!(or.ratio > 1.0 && fit.converged);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`crate::Ols::fit`] for the formula and data (unknown columns, aliasing, too few
+    /// rows); [`Error::InvalidValue`] for a binomial response outside [0, 1] or a negative
+    /// count, with its row; [`Error::Model`] for random-effect terms, for complete separation
+    /// (every fitted probability 0 or 1: the estimates are infinite) and for a fit whose
+    /// deviance is not finite.
+    pub fn fit(data: &Data, formula: &str, family: Family) -> Result<GlmFit> {
+        let (data, formula_text, trials) = match cbind_response(formula) {
+            Some((s, f, rhs)) => {
+                if family.distribution != Distribution::Binomial {
+                    return Err(Error::Model(format!(
+                        "cbind(successes, failures) is a binomial response; the {} family needs counts",
+                        family.name()
+                    )));
+                }
+                let succ = data.numeric(&s)?;
+                let fail = data.numeric(&f)?;
+                let mut y = Vec::with_capacity(succ.len());
+                let mut n = Vec::with_capacity(succ.len());
+                for (i, (a, b)) in succ.iter().zip(fail).enumerate() {
+                    for (name, v) in [(&s, a), (&f, b)] {
+                        if let Some(v) = v
+                            && (*v < 0.0 || !v.is_finite())
+                        {
+                            return Err(Error::InvalidValue {
+                                column: name.clone(),
+                                row: data.row_ids()[i],
+                                value: v.to_string(),
+                                reason: "successes and failures must be counts ≥ 0".into(),
+                            });
+                        }
+                    }
+                    match (a, b) {
+                        (Some(a), Some(b)) => {
+                            let t = a + b;
+                            y.push(Some(if t > 0.0 { a / t } else { 0.0 }));
+                            n.push(Some(t));
+                        }
+                        _ => {
+                            y.push(None);
+                            n.push(None);
+                        }
+                    }
+                }
+                let name = format!("cbind({s}, {f})");
+                let mut d = data.clone();
+                d.add_column(&name, Column::Numeric(y))?;
+                (d, format!("`{name}` ~{rhs}"), Some(n))
+            }
+            None => (data.clone(), formula.to_string(), None),
+        };
+        let parsed = Formula::parse(&formula_text)?;
+        if parsed.is_mixed() {
+            return Err(Error::Model(format!(
+                "'{formula}' has random-effect terms; a generalized linear mixed model is not available yet"
+            )));
+        }
+        let data = binary_factor_response(data, &parsed, family)?;
+        let frame = ModelFrame::new(&parsed, &data)?;
+        let ModelFrame {
+            rows,
+            y,
+            x,
+            design,
+            missing,
+            offset,
+            ..
+        } = frame;
+        let n = rows.len();
+        let offset = offset.unwrap_or_else(|| DVector::zeros(n));
+        // ModelFrame subtracts offsets from the response; the GLM needs the response itself.
+        let y: DVector<f64> = &y + &offset;
+        let weights: Vec<f64> = match &trials {
+            Some(t) => rows.iter().map(|&r| t[r].unwrap_or(0.0)).collect(),
+            None => vec![1.0; n],
+        };
+        let response = parsed.response().to_string();
+        check_response(
+            &y,
+            &weights,
+            &rows,
+            &data,
+            &response,
+            family,
+            trials.is_some(),
+        )?;
+        let names = design.column_names().to_vec();
+        let fitted = irls(&x, &y, &weights, &offset, family, &names)?;
+        let p = x.ncols();
+        if n <= p {
+            return Err(Error::Model(format!(
+                "{n} complete rows cannot estimate {p} coefficients (n must exceed p)"
+            )));
+        }
+        let mut diagnostics = Vec::new();
+        if !fitted.converged {
+            diagnostics.push(format!(
+                "the IRLS algorithm did not converge in {MAX_ITER} iterations (R: 'glm.fit: algorithm did not converge')"
+            ));
+        }
+        let tiny = 10.0 * f64::EPSILON;
+        match family.distribution {
+            Distribution::Binomial => {
+                let extreme = fitted
+                    .mu
+                    .iter()
+                    .filter(|&&m| m > 1.0 - tiny || m < tiny)
+                    .count();
+                // Complete separation: every outcome (0 or 1) is fitted to within 1e-5, the
+                // deviance goes to 0 and the estimates to ±∞ as IRLS runs on.
+                let perfect = (0..n)
+                    .all(|i| (y[i] == 0.0 || y[i] == 1.0) && (y[i] - fitted.mu[i]).abs() < 1e-5);
+                if perfect {
+                    return Err(Error::Model(format!(
+                        "complete separation: the predictors of '{formula}' separate the outcomes perfectly, so every fitted probability is 0 or 1 and the estimates are infinite; drop or combine the separating term, or use a penalized (Firth) model"
+                    )));
+                }
+                if extreme > 0 {
+                    diagnostics.push(format!(
+                        "fitted probabilities numerically 0 or 1 occurred in {extreme} of {n} rows: quasi-complete separation; the estimates and SEs of the separating terms are not reliable"
+                    ));
+                }
+            }
+            Distribution::Poisson => {
+                if fitted.mu.iter().any(|&m| m < tiny) {
+                    diagnostics.push("fitted rates numerically 0 occurred".into());
+                }
+                if y.iter().any(|v| v.fract() != 0.0) {
+                    diagnostics.push(
+                        "the response has non-integer values: the Poisson likelihood (and AIC) treats them as counts"
+                            .into(),
+                    );
+                }
+            }
+        }
+        let intercept = design.has_intercept();
+        let null_deviance = if intercept && offset.iter().any(|&o| o != 0.0) {
+            let ones = DMatrix::from_element(n, 1, 1.0);
+            irls(
+                &ones,
+                &y,
+                &weights,
+                &offset,
+                family,
+                &["(Intercept)".into()],
+            )?
+            .deviance
+        } else {
+            let mu0 = if intercept {
+                let sw: f64 = weights.iter().sum();
+                weights
+                    .iter()
+                    .zip(y.iter())
+                    .map(|(w, y)| w * y)
+                    .sum::<f64>()
+                    / sw
+            } else {
+                f64::NAN
+            };
+            (0..n)
+                .map(|i| {
+                    let m = if intercept {
+                        mu0
+                    } else {
+                        family.link_inv(offset[i])
+                    };
+                    family.deviance_residual(y[i], m, weights[i])
+                })
+                .sum()
+        };
+        let used = weights.iter().filter(|&&w| w > 0.0).count();
+        let loglik: f64 = (0..n)
+            .map(|i| family.loglik(y[i], fitted.mu[i], weights[i]))
+            .sum();
+        let aic = -2.0 * loglik + 2.0 * p as f64;
+        let bic = -2.0 * loglik + (used as f64).ln() * p as f64;
+        let coefficients = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                Coefficient::at(
+                    name,
+                    fitted.beta[j],
+                    fitted.vcov[(j, j)].sqrt(),
+                    f64::INFINITY,
+                    0.95,
+                )
+            })
+            .collect();
+        Ok(GlmFit {
+            formula: formula.to_string(),
+            family,
+            coefficients,
+            vcov: fitted
+                .vcov
+                .row_iter()
+                .map(|r| r.iter().copied().collect())
+                .collect(),
+            deviance: fitted.deviance,
+            null_deviance,
+            df_residual: used - p,
+            df_null: used - usize::from(intercept),
+            loglik,
+            aic,
+            bic,
+            iterations: fitted.iterations,
+            converged: fitted.converged,
+            fitted: fitted.mu,
+            linear_predictor: fitted.eta,
+            prior_weights: weights,
+            y: y.iter().copied().collect(),
+            row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
+            missing,
+            diagnostics,
+        })
+    }
+}
+
+/// A two-level categorical response of a binomial model becomes 0/1 (its second level is 1).
+fn binary_factor_response(data: Data, formula: &Formula, family: Family) -> Result<Data> {
+    let name = formula.response();
+    let Ok(Column::Categorical(f)) = data.column(name) else {
+        return Ok(data);
+    };
+    if family.distribution != Distribution::Binomial || f.levels().len() != 2 {
+        return Err(Error::ColumnType {
+            name: name.to_string(),
+            expected: "numeric".into(),
+            found: format!("categorical with {} levels", f.levels().len()),
+            context: Some(format!(
+                "the response of a {} model (a binomial response may be a two-level factor)",
+                family.name()
+            )),
+        });
+    }
+    let values = f.codes().iter().map(|c| c.map(f64::from)).collect();
+    let mut d = data;
+    d.replace_column(name, Column::Numeric(values))?;
+    Ok(d)
+}
+
+fn check_response(
+    y: &DVector<f64>,
+    weights: &[f64],
+    rows: &[usize],
+    data: &Data,
+    name: &str,
+    family: Family,
+    trials: bool,
+) -> Result<()> {
+    for (i, &v) in y.iter().enumerate() {
+        let bad = match family.distribution {
+            Distribution::Binomial if trials => None,
+            Distribution::Binomial => (!(v == 0.0 || v == 1.0)).then_some(
+                "a binomial response must be 0 or 1 (or give successes and failures as cbind(successes, failures))",
+            ),
+            Distribution::Poisson => (v < 0.0).then_some("a Poisson response is a count ≥ 0"),
+        };
+        if let Some(reason) = bad {
+            return Err(Error::InvalidValue {
+                column: name.to_string(),
+                row: data.row_ids()[rows[i]],
+                value: v.to_string(),
+                reason: reason.into(),
+            });
+        }
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(Error::Model(
+            "every row has zero trials: there is nothing to fit".into(),
+        ));
+    }
+    Ok(())
+}
+
+struct Irls {
+    beta: DVector<f64>,
+    vcov: DMatrix<f64>,
+    mu: Vec<f64>,
+    eta: Vec<f64>,
+    deviance: f64,
+    iterations: usize,
+    converged: bool,
+}
+
+/// IRLS as R's `glm.fit`: start from R's μ, solve the weighted least-squares problem by a
+/// Householder QR each iteration, halve the step when the deviance is not finite, stop when
+/// |D − D_old| / (|D| + 0.1) < ε. The covariance is that of the last weighted fit, as R's
+/// `summary.glm` takes it.
+fn irls(
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    w: &[f64],
+    offset: &DVector<f64>,
+    family: Family,
+    names: &[String],
+) -> Result<Irls> {
+    let (n, p) = x.shape();
+    let deviance = |mu: &[f64]| -> f64 {
+        (0..n)
+            .map(|i| family.deviance_residual(y[i], mu[i], w[i]))
+            .sum()
+    };
+    let mut eta: Vec<f64> = (0..n)
+        .map(|i| family.link_fun(family.mu_start(y[i], w[i])))
+        .collect();
+    let mut mu: Vec<f64> = eta.iter().map(|&e| family.link_inv(e)).collect();
+    let mut dev_old = deviance(&mu);
+    let mut beta_old: Option<DVector<f64>> = None;
+    let mut converged = false;
+    let mut iterations = 0;
+    let mut last_r = None;
+    let mut beta = DVector::zeros(p);
+    for iter in 1..=MAX_ITER {
+        iterations = iter;
+        let good: Vec<usize> = (0..n)
+            .filter(|&i| w[i] > 0.0 && family.mu_eta(eta[i]) != 0.0)
+            .collect();
+        let m = good.len();
+        let mut xw = DMatrix::<f64>::zeros(m, p);
+        let mut zw = DVector::<f64>::zeros(m);
+        for (r, &i) in good.iter().enumerate() {
+            let d = family.mu_eta(eta[i]);
+            let z = eta[i] - offset[i] + (y[i] - mu[i]) / d;
+            let wt = (w[i] * d * d / family.variance(mu[i])).sqrt();
+            for c in 0..p {
+                xw[(r, c)] = x[(i, c)] * wt;
+            }
+            zw[r] = z * wt;
+        }
+        if m <= p {
+            return Err(Error::Model(format!(
+                "{m} rows with positive weight cannot estimate {p} coefficients"
+            )));
+        }
+        let qr = Qr::new(&xw).map_err(|j| Error::Term {
+            term: names[j].clone(),
+            message: "aliased: this column is a linear combination of earlier columns (rank-deficient design); drop it or one of the terms it depends on".into(),
+        })?;
+        let r = qr.r();
+        let rinv = upper_inverse(&r);
+        let qtz = qr.qt_mul(&zw);
+        let mut start = &rinv * qtz.rows(0, p);
+        let mut dev;
+        let mut halvings = 0;
+        loop {
+            let e = x * &start + offset;
+            eta = e.iter().copied().collect();
+            mu = eta.iter().map(|&e| family.link_inv(e)).collect();
+            dev = deviance(&mu);
+            if dev.is_finite() {
+                break;
+            }
+            let Some(old) = &beta_old else {
+                return Err(Error::Model(
+                    "no valid set of coefficients has been found: the deviance is not finite at the first step; check the response and offsets".into(),
+                ));
+            };
+            halvings += 1;
+            if halvings > MAX_ITER {
+                return Err(Error::Model(
+                    "the IRLS step could not be reduced to a finite deviance".into(),
+                ));
+            }
+            start = (&start + old) * 0.5;
+        }
+        last_r = Some(rinv);
+        beta = start.clone();
+        if (dev - dev_old).abs() / (dev.abs() + 0.1) < EPSILON {
+            converged = true;
+            dev_old = dev;
+            break;
+        }
+        dev_old = dev;
+        beta_old = Some(start);
+    }
+    let rinv = last_r.unwrap_or_else(|| DMatrix::zeros(p, p));
+    let vcov = &rinv * rinv.transpose();
+    Ok(Irls {
+        beta,
+        vcov,
+        mu,
+        eta,
+        deviance: dev_old,
+        iterations,
+        converged,
+    })
+}
+
+impl GlmFit {
+    /// The coefficient of a term.
+    pub fn coefficient(&self, term: &str) -> Option<&Coefficient> {
+        self.coefficients.iter().find(|c| c.term == term)
+    }
+
+    /// Wald confidence intervals at `level` (R's `confint.default`).
+    ///
+    /// # Errors
+    /// [`Error::Argument`] for a level outside (0, 1).
+    pub fn confint_wald(&self, level: f64) -> Result<Vec<(String, [f64; 2])>> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::Argument {
+                name: "level".into(),
+                message: format!("must be in (0, 1), got {level}"),
+            });
+        }
+        let z = normal_quantile(0.5 + level / 2.0);
+        Ok(self
+            .coefficients
+            .iter()
+            .map(|c| {
+                (
+                    c.term.clone(),
+                    [c.estimate - z * c.std_error, c.estimate + z * c.std_error],
+                )
+            })
+            .collect())
+    }
+
+    /// exp(β) with exp of the Wald CI at `level`: odds ratios for the logit link, rate ratios
+    /// for the log link (for probit and cloglog the ratio has no such reading).
+    ///
+    /// # Errors
+    /// As [`GlmFit::confint_wald`].
+    pub fn exponentiated(&self, level: f64) -> Result<Vec<Ratio>> {
+        Ok(self
+            .confint_wald(level)?
+            .into_iter()
+            .zip(&self.coefficients)
+            .map(|((term, [lo, hi]), c)| Ratio {
+                term,
+                ratio: c.estimate.exp(),
+                ci: [lo.exp(), hi.exp()],
+            })
+            .collect())
+    }
+}
