@@ -76,7 +76,12 @@ pub(crate) fn coefficient_table(rows: &[Coefficient], stat: &str, with_df: bool)
     if with_df {
         out.push_str(&format!(" {:>9}", "df"));
     }
-    out.push_str(&format!(" {:>9} {:>10}\n", stat, "Pr(>|t|)"));
+    let p_head = if stat.starts_with('z') {
+        "Pr(>|z|)"
+    } else {
+        "Pr(>|t|)"
+    };
+    out.push_str(&format!(" {:>9} {:>10}\n", stat, p_head));
     for c in rows {
         out.push_str(&format!(
             "{:w$} {:>12} {:>12}",

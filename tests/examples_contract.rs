@@ -114,6 +114,64 @@ fn fit_json_contract_for_ols_and_lmm() {
 }
 
 #[test]
+fn fit_family_gives_rs_glm() {
+    let r = load_json("glm/reference.json");
+    for case in r.as_array().unwrap() {
+        let data = fixture(&format!("glm/{}", case["file"].as_str().unwrap()));
+        let out = run(
+            "fit",
+            &[
+                "--data",
+                data.to_str().unwrap(),
+                "--formula",
+                case["formula"].as_str().unwrap(),
+                "--family",
+                case["family"].as_str().unwrap(),
+                "--link",
+                case["link"].as_str().unwrap(),
+                "--json",
+            ],
+        );
+        let v = json(&out);
+        assert_eq!(v["model"], "glm");
+        assert_eq!(v["family"], case["family"]);
+        assert_eq!(v["link"], case["link"]);
+        close(
+            "-2 logLik from the CLI",
+            v["objective"].as_f64().unwrap(),
+            -2.0 * case["loglik"].as_f64().unwrap(),
+            1e-8,
+        );
+        close(
+            "first estimate from the CLI",
+            v["fixef"][0]["estimate"].as_f64().unwrap(),
+            case["estimate"][0].as_f64().unwrap(),
+            1e-8,
+        );
+    }
+    // A link the family does not take: one line, exit 2.
+    let data = fixture("glm/mtcars.csv");
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--formula",
+            "vs ~ mpg",
+            "--family",
+            "poisson",
+            "--link",
+            "logit",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+}
+
+#[test]
 fn score_json_contract() {
     let b = fixture("bfi.csv");
     let v = json(&run(

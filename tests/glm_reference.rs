@@ -99,6 +99,16 @@ fn glm_equals_r_on_six_models() {
                 1e-8,
             );
         }
+        let dr = fit.deviance_residuals();
+        for (j, v) in f64s(&case["deviance_residuals_head"]).iter().enumerate() {
+            close(&format!("{name}: deviance residual {j}"), dr[j], *v, 1e-7);
+        }
+        // The summary prints like R's summary(glm).
+        let text = fit.to_string();
+        assert!(
+            text.contains("Pr(>|z|)") && text.contains("Residual deviance:"),
+            "{text}"
+        );
         // Odds / rate ratios are exp of the estimate and of the Wald interval.
         let ratios = fit.exponentiated(0.95).unwrap();
         for (rt, c) in ratios.iter().zip(&fit.coefficients) {

@@ -521,6 +521,20 @@ fn irls(
 }
 
 impl GlmFit {
+    /// Deviance residuals: sign(y − μ) √(unit deviance), as R's `residuals(fit)`.
+    pub fn deviance_residuals(&self) -> Vec<f64> {
+        (0..self.y.len())
+            .map(|i| {
+                let (y, mu) = (self.y[i], self.fitted[i]);
+                let d = self
+                    .family
+                    .deviance_residual(y, mu, self.prior_weights[i])
+                    .max(0.0);
+                (y - mu).signum() * d.sqrt()
+            })
+            .collect()
+    }
+
     /// The coefficient of a term.
     pub fn coefficient(&self, term: &str) -> Option<&Coefficient> {
         self.coefficients.iter().find(|c| c.term == term)

@@ -8,6 +8,7 @@
 //! Not yet here (see the project's issue on binary and count outcomes): profile-likelihood
 //! intervals, prior weights other than the binomial trials, generalized linear mixed models.
 
+mod display;
 mod family;
 mod fit;
 

@@ -30,7 +30,8 @@ one <- function(name, file, formula, fit) {
        df_residual = fit$df.residual, df_null = fit$df.null,
        aic = AIC(fit), bic = BIC(fit), loglik = as.numeric(logLik(fit)),
        iterations = fit$iter, fitted_head = unname(head(fitted(fit), 6)),
-       linear_predictor_head = unname(head(fit$linear.predictors, 6)))
+       linear_predictor_head = unname(head(fit$linear.predictors, 6)),
+       deviance_residuals_head = unname(head(residuals(fit, type = "deviance"), 6)))
 }
 cases <- list(
   one("logit", "mtcars.csv", "am ~ wt + hp",

@@ -1,0 +1,55 @@
+//! `Display` for [`GlmFit`]: laid out like R's `summary(glm)`.
+
+use super::GlmFit;
+use crate::report::{coefficient_table, dropped_line, residual_summary};
+use std::fmt;
+
+impl fmt::Display for GlmFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Generalized linear model fit by IRLS: {}(link = \"{}\")",
+            self.family.name(),
+            self.family.link.name()
+        )?;
+        writeln!(f, "Formula: {}", self.formula)?;
+        dropped_line(f, &self.missing)?;
+        writeln!(f)?;
+        residual_summary(f, "Deviance Residuals:", &self.deviance_residuals())?;
+        writeln!(f, "Coefficients:")?;
+        f.write_str(&coefficient_table(&self.coefficients, "z value", false))?;
+        writeln!(f, "---")?;
+        writeln!(
+            f,
+            "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "(Dispersion parameter for {} family taken to be 1)",
+            self.family.name()
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "    Null deviance: {:.3}  on {}  degrees of freedom",
+            self.null_deviance, self.df_null
+        )?;
+        writeln!(
+            f,
+            "Residual deviance: {:.3}  on {}  degrees of freedom",
+            self.deviance, self.df_residual
+        )?;
+        writeln!(f, "AIC: {:.3}", self.aic)?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Number of Fisher Scoring iterations: {}",
+            self.iterations
+        )?;
+        for d in &self.diagnostics {
+            writeln!(f, "Note: {d}")?;
+        }
+        Ok(())
+    }
+}
