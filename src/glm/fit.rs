@@ -74,6 +74,10 @@ pub struct GlmFit {
     /// What the fit noticed: non-convergence, fitted probabilities of 0 or 1 (separation),
     /// non-integer counts.
     pub diagnostics: Vec<String>,
+    /// The model matrix and offsets, for profiling (not serialized: a fit read back from JSON
+    /// has no profile intervals).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    model: Option<(DMatrix<f64>, DVector<f64>)>,
 }
 
 /// An exponentiated coefficient: an odds ratio (logit link) or a rate ratio (log link).
@@ -218,7 +222,7 @@ impl Glm {
             trials.is_some(),
         )?;
         let names = design.column_names().to_vec();
-        let fitted = irls(&x, &y, &weights, &offset, family, &names)?;
+        let fitted = irls(&x, &y, &weights, &offset, family, &names, None)?;
         let p = x.ncols();
         if n <= p {
             return Err(Error::Model(format!(
@@ -276,6 +280,7 @@ impl Glm {
                 &offset,
                 family,
                 &["(Intercept)".into()],
+                None,
             )?
             .deviance
         } else {
@@ -345,6 +350,7 @@ impl Glm {
             row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
             missing,
             diagnostics,
+            model: Some((x, offset)),
         })
     }
 }
@@ -427,6 +433,7 @@ fn irls(
     offset: &DVector<f64>,
     family: Family,
     names: &[String],
+    start: Option<&DVector<f64>>,
 ) -> Result<Irls> {
     let (n, p) = x.shape();
     let deviance = |mu: &[f64]| -> f64 {
@@ -434,12 +441,17 @@ fn irls(
             .map(|i| family.deviance_residual(y[i], mu[i], w[i]))
             .sum()
     };
-    let mut eta: Vec<f64> = (0..n)
-        .map(|i| family.link_fun(family.mu_start(y[i], w[i])))
-        .collect();
+    // R's start: from μ of the data, or (with coefficients given) η = Xβ + offset, which also
+    // serves as the first fallback of the step halving.
+    let mut eta: Vec<f64> = match start {
+        Some(b) => (x * b + offset).iter().copied().collect(),
+        None => (0..n)
+            .map(|i| family.link_fun(family.mu_start(y[i], w[i])))
+            .collect(),
+    };
     let mut mu: Vec<f64> = eta.iter().map(|&e| family.link_inv(e)).collect();
     let mut dev_old = deviance(&mu);
-    let mut beta_old: Option<DVector<f64>> = None;
+    let mut beta_old: Option<DVector<f64>> = start.cloned();
     let mut converged = false;
     let mut iterations = 0;
     let mut last_r = None;
@@ -520,6 +532,53 @@ fn irls(
     })
 }
 
+/// A refit with one coefficient fixed: (deviance, the other coefficients) from a start.
+type Refit<'a> = dyn Fn(f64, &DVector<f64>) -> Result<(f64, DVector<f64>)> + 'a;
+
+/// The b in [b0, b1] where ζ(b) = q, given ζ(b0) < q ≤ ζ(b1): regula falsi safeguarded by
+/// bisection (Illinois variant), every refit started from the inner end's coefficients.
+fn root(
+    refit: &Refit<'_>,
+    zeta: &dyn Fn(f64) -> f64,
+    q: f64,
+    (mut a, za): (f64, f64),
+    (mut b, zb): (f64, f64),
+    from: &DVector<f64>,
+    se: f64,
+) -> Result<f64> {
+    let (mut fa, mut fb) = (za - q, zb - q);
+    let mut side = 0;
+    for _ in 0..200 {
+        if (b - a).abs() <= 1e-10 * se {
+            break;
+        }
+        let mut m = b - fb * (b - a) / (fb - fa);
+        if !(m.is_finite() && (m - a) * (m - b) < 0.0) {
+            m = 0.5 * (a + b);
+        }
+        let fm = zeta(refit(m, from)?.0) - q;
+        if fm == 0.0 {
+            return Ok(m);
+        }
+        if (fm < 0.0) == (fa < 0.0) {
+            a = m;
+            fa = fm;
+            if side == -1 {
+                fb *= 0.5;
+            }
+            side = -1;
+        } else {
+            b = m;
+            fb = fm;
+            if side == 1 {
+                fa *= 0.5;
+            }
+            side = 1;
+        }
+    }
+    Ok(if fa.abs() < fb.abs() { a } else { b })
+}
+
 impl GlmFit {
     /// Deviance residuals: sign(y − μ) √(unit deviance), as R's `residuals(fit)`.
     pub fn deviance_residuals(&self) -> Vec<f64> {
@@ -562,6 +621,91 @@ impl GlmFit {
                 )
             })
             .collect())
+    }
+
+    /// Profile-likelihood confidence intervals at `level` (R's `confint()` of a glm, which
+    /// interpolates the same profile on a grid): for each coefficient the values b where the
+    /// signed root deviance sign(b − β̂) √(D_j(b) − D̂) equals ∓ z_{(1+level)/2}, D_j(b) being
+    /// the deviance refitted with the coefficient fixed at b. Each end is found by walking out
+    /// from β̂ in quarter-SE steps, every refit started from the last (a cold start far from β̂
+    /// can fail), then by bisection with secant steps to 1e-10 · SE. An end the walk does not
+    /// reach within 200 steps (50 SE; separation) is infinite.
+    ///
+    /// # Errors
+    /// [`Error::Argument`] for a level outside (0, 1); [`Error::Model`] for a fit read back
+    /// from JSON (its model matrix is not serialized) or a refit that fails.
+    pub fn confint_profile(&self, level: f64) -> Result<Vec<(String, [f64; 2])>> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::Argument {
+                name: "level".into(),
+                message: format!("must be in (0, 1), got {level}"),
+            });
+        }
+        let Some((x, offset)) = &self.model else {
+            return Err(Error::Model(
+                "profile intervals need the model matrix, which a fit read back from JSON does not carry: refit the model".into(),
+            ));
+        };
+        let q = normal_quantile(0.5 + level / 2.0);
+        let y = DVector::from_column_slice(&self.y);
+        let (n, p) = x.shape();
+        let mut out = Vec::with_capacity(p);
+        for (j, c) in self.coefficients.iter().enumerate() {
+            let others: Vec<usize> = (0..p).filter(|&k| k != j).collect();
+            let xr = x.select_columns(&others);
+            let names: Vec<String> = others
+                .iter()
+                .map(|&k| self.coefficients[k].term.clone())
+                .collect();
+            let start: DVector<f64> = DVector::from_iterator(
+                p - 1,
+                others.iter().map(|&k| self.coefficients[k].estimate),
+            );
+            // Deviance and coefficients with coefficient j fixed at b.
+            let refit = |b: f64, from: &DVector<f64>| -> Result<(f64, DVector<f64>)> {
+                let o = offset + x.column(j) * b;
+                if p == 1 {
+                    let d = (0..n)
+                        .map(|i| {
+                            self.family.deviance_residual(
+                                y[i],
+                                self.family.link_inv(o[i]),
+                                self.prior_weights[i],
+                            )
+                        })
+                        .sum();
+                    return Ok((d, DVector::zeros(0)));
+                }
+                let f = irls(
+                    &xr,
+                    &y,
+                    &self.prior_weights,
+                    &o,
+                    self.family,
+                    &names,
+                    Some(from),
+                )?;
+                Ok((f.deviance, f.beta))
+            };
+            let zeta = |d: f64| (d - self.deviance).max(0.0).sqrt();
+            let mut ends = [f64::NEG_INFINITY, f64::INFINITY];
+            for (e, dir) in [-1.0, 1.0].into_iter().enumerate() {
+                let step = dir * c.std_error / 4.0;
+                let (mut b0, mut z0, mut from) = (c.estimate, 0.0, start.clone());
+                for _ in 0..200 {
+                    let b1 = b0 + step;
+                    let (d1, beta1) = refit(b1, &from)?;
+                    let z1 = zeta(d1);
+                    if z1 >= q {
+                        ends[e] = root(&refit, &zeta, q, (b0, z0), (b1, z1), &from, c.std_error)?;
+                        break;
+                    }
+                    (b0, z0, from) = (b1, z1, beta1);
+                }
+            }
+            out.push((c.term.clone(), ends));
+        }
+        Ok(out)
     }
 
     /// exp(β) with exp of the Wald CI at `level`: odds ratios for the logit link, rate ratios

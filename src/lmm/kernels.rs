@@ -12,6 +12,7 @@ use faer::{MatMut, MatRef, Par};
 use nalgebra::DMatrix;
 
 /// Dimension from which the kernels use all threads (with the `parallel` feature).
+#[cfg(feature = "parallel")]
 const PARALLEL_FROM: usize = 384;
 
 fn par(n: usize) -> Par {
@@ -118,7 +119,7 @@ mod tests {
     #[test]
     fn cholesky_reconstructs_and_rejects_indefinite() {
         let mut scratch = Scratch::default();
-        // 60: faer's serial path; 500: past PARALLEL_FROM.
+        // 60: faer's serial path; 500: past the threshold of the threaded path.
         for n in [1, 2, 7, 60, 500] {
             let a = spd(n, 7 + n as u64);
             let mut l = a.clone();

@@ -19,6 +19,43 @@ men <- menarche
 men$Rest <- men$Total - men$Menarche
 write.csv(men, file.path(out, "menarche.csv"), row.names = FALSE)
 
+# Profile-likelihood intervals, exactly: the root of the signed root deviance
+# z(b) = sign(b - b_hat) sqrt(D_j(b) - D_hat) = -/+ qnorm(0.975), with D_j(b) the deviance refitted
+# with coefficient j fixed at b (its column moved into the offset). Walking out from b_hat in
+# steps of SE/4, each refit started from the previous one's coefficients (far from b_hat a cold
+# start can fail), until |z| passes the quantile; then uniroot in the last step to 1e-13.
+# (MASS's confint.glm interpolates a spline through a coarser grid of such points; its values
+# are written too, as `profile_ci_mass`.)
+prof_ci <- function(fit, level = 0.95) {
+  X <- model.matrix(fit); y <- fit$y; w <- fit$prior.weights
+  off <- if (is.null(fit$offset)) rep(0, length(y)) else fit$offset
+  ctl <- glm.control(epsilon = 1e-13, maxit = 200)
+  full <- glm.fit(X, y, weights = w, offset = off, family = fit$family, control = ctl)
+  D0 <- full$deviance; b <- full$coefficients
+  q <- qnorm(0.5 + level / 2); se <- sqrt(diag(vcov(fit)))
+  t(sapply(seq_along(b), function(j) {
+    Xr <- X[, -j, drop = FALSE]
+    refit <- function(v, start) {
+      o <- off + X[, j] * v
+      if (ncol(Xr) == 0) return(list(dev = sum(fit$family$dev.resids(y, fit$family$linkinv(o), w)), coef = NULL))
+      f <- glm.fit(Xr, y, weights = w, offset = o, family = fit$family, control = ctl, start = start)
+      list(dev = f$deviance, coef = f$coefficients)
+    }
+    sapply(c(-1, 1), function(dir) {
+      start <- b[-j]; v0 <- b[j]
+      repeat {
+        v1 <- v0 + dir * se[j] / 4
+        r1 <- refit(v1, start)
+        if (sqrt(max(r1$dev - D0, 0)) >= q) break
+        v0 <- v1; start <- r1$coef
+      }
+      s0 <- start
+      uniroot(function(v) sqrt(max(refit(v, s0)$dev - D0, 0)) - q,
+              sort(c(v0, v1)), tol = 1e-13)$root
+    })
+  }))
+}
+
 one <- function(name, file, formula, fit) {
   s <- summary(fit)$coefficients
   list(name = name, file = file, formula = formula,
@@ -26,6 +63,8 @@ one <- function(name, file, formula, fit) {
        terms = rownames(s), estimate = unname(s[, 1]), se = unname(s[, 2]),
        z = unname(s[, 3]), p = unname(s[, 4]),
        wald_ci = unname(confint.default(fit)),
+       profile_ci = unname(prof_ci(fit)),
+       profile_ci_mass = unname(suppressMessages(confint(fit))),
        deviance = deviance(fit), null_deviance = fit$null.deviance,
        df_residual = fit$df.residual, df_null = fit$df.null,
        aic = AIC(fit), bic = BIC(fit), loglik = as.numeric(logLik(fit)),
