@@ -226,3 +226,57 @@ fn glm_fit_round_trips_through_json() {
     let e = back.confint_profile(0.95).unwrap_err();
     assert!(e.to_string().contains("refit"), "{e}");
 }
+
+/// Probing a logistic model on the logit scale and average marginal effects on the probability
+/// scale, against closed forms computed in R (tests/reference/glm_probe.R).
+#[test]
+fn glm_probing_and_average_marginal_effects_equal_closed_forms() {
+    use securebase::probe::{DfMethod, ModeratorValues, probe};
+    let r = load_json("glm/probe_ame.json");
+    let d = Data::from_csv_path(fixture("glm/mtcars.csv")).unwrap();
+    let pr = &r["probe"];
+    let fit = Glm::fit(&d, pr["formula"].as_str().unwrap(), Family::binomial()).unwrap();
+    let p = probe(
+        &fit,
+        "mpg",
+        "wt",
+        &ModeratorValues::MeanSd,
+        DfMethod::Asymptotic,
+        0.95,
+    )
+    .unwrap();
+    let (at, slope, se) = (f64s(&pr["at"]), f64s(&pr["slope"]), f64s(&pr["se"]));
+    for (k, s) in p.simple_slopes.iter().enumerate() {
+        close("probe at", s.at, at[k], 1e-12);
+        close("probe slope", s.slope, slope[k], 1e-8);
+        close("probe se", s.std_error, se[k], 1e-8);
+        assert!(s.df.is_infinite());
+    }
+    let jn = f64s(&pr["jn"]);
+    let bounds = p.johnson_neyman.bounds.unwrap();
+    close("J-N lower", bounds[0], jn[0], 1e-7);
+    close("J-N upper", bounds[1], jn[1], 1e-7);
+    // Kenward-Roger is for mixed models.
+    assert!(
+        probe(
+            &fit,
+            "mpg",
+            "wt",
+            &ModeratorValues::MeanSd,
+            DfMethod::KenwardRoger,
+            0.95
+        )
+        .is_err()
+    );
+    for case in r["ame"].as_array().unwrap() {
+        let fam = family("binomial", case["link"].as_str().unwrap());
+        let fit = Glm::fit(&d, case["formula"].as_str().unwrap(), fam).unwrap();
+        let var = case["variable"].as_str().unwrap();
+        let me = fit.average_marginal_effect(var, 0.95).unwrap();
+        close("AME", me.effect, case["effect"].as_f64().unwrap(), 1e-7);
+        close("AME se", me.std_error, case["se"].as_f64().unwrap(), 1e-6);
+        assert!(me.ci[0] < me.effect && me.effect < me.ci[1]);
+    }
+    let e = fit.average_marginal_effect("mpgg", 0.95).unwrap_err();
+    assert!(matches!(e, Error::UnknownColumn { .. }), "{e}");
+}

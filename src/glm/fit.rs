@@ -4,6 +4,7 @@
 use super::family::{Distribution, Family};
 use crate::data::{Column, Data};
 use crate::error::{Error, Result};
+use crate::formula::design::Design;
 use crate::formula::{Formula, Missingness, ModelFrame};
 use crate::linalg::{Qr, upper_inverse};
 use crate::stats::{Coefficient, normal_quantile};
@@ -74,10 +75,45 @@ pub struct GlmFit {
     /// What the fit noticed: non-convergence, fitted probabilities of 0 or 1 (separation),
     /// non-integer counts.
     pub diagnostics: Vec<String>,
-    /// The model matrix and offsets, for profiling (not serialized: a fit read back from JSON
-    /// has no profile intervals).
+    /// The model matrix, offsets, design and data, for profiling, probing and marginal
+    /// effects (not serialized: a fit read back from JSON offers none of them).
     #[cfg_attr(feature = "serde", serde(skip))]
-    model: Option<(DMatrix<f64>, DVector<f64>)>,
+    model: Option<Model>,
+}
+
+/// What a fit keeps to be profiled, probed and differentiated.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Model {
+    pub(crate) x: DMatrix<f64>,
+    pub(crate) offset: DVector<f64>,
+    pub(crate) design: Design,
+    /// The formula's columns, rows as used.
+    data: Data,
+}
+
+/// An average marginal effect on the response scale (probabilities or rates), with a
+/// delta-method standard error, as R's `margins` reports it.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct MarginalEffect {
+    /// The numeric predictor.
+    pub variable: String,
+    /// Mean over the rows used of dμ/dx (x moved in every term it enters).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub effect: f64,
+    /// Delta-method standard error.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub std_error: f64,
+    /// effect / SE.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub z: f64,
+    /// Two-sided normal p.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub p: f64,
+    /// Wald interval at the level asked for.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub ci: [f64; 2],
 }
 
 /// An exponentiated coefficient: an odds ratio (logit link) or a rate ratio (log link).
@@ -350,7 +386,12 @@ impl Glm {
             row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
             missing,
             diagnostics,
-            model: Some((x, offset)),
+            model: Some(Model {
+                x,
+                offset,
+                design,
+                data: data.select_columns(&parsed.columns())?.select_rows(&rows)?,
+            }),
         })
     }
 }
@@ -580,6 +621,97 @@ fn root(
 }
 
 impl GlmFit {
+    /// The kept model (None for a fit read back from JSON).
+    pub(crate) fn model(&self) -> Result<&Model> {
+        self.model.as_ref().ok_or_else(|| {
+            Error::Model(
+                "this needs the model matrix, which a fit read back from JSON does not carry: refit the model".into(),
+            )
+        })
+    }
+
+    /// Average marginal effect of a numeric predictor on the response scale (R's
+    /// `margins::margins(fit)`): the mean over the rows used of dμᵢ/dx, x moved in every term
+    /// it enters (interactions, `I(x^2)`, …), by a central difference of the model matrix; the
+    /// SE by the delta method with the exact gradient in β of that same difference.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] if `variable` is not a numeric column of the model;
+    /// [`Error::Argument`] for a level outside (0, 1); [`Error::Model`] for a fit read back from
+    /// JSON.
+    pub fn average_marginal_effect(&self, variable: &str, level: f64) -> Result<MarginalEffect> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::Argument {
+                name: "level".into(),
+                message: format!("must be in (0, 1), got {level}"),
+            });
+        }
+        let m = self.model()?;
+        let values: Vec<f64> = match m.data.column(variable) {
+            Ok(Column::Numeric(v)) => v.iter().map(|x| x.unwrap_or(f64::NAN)).collect(),
+            Ok(_) => {
+                return Err(Error::ColumnType {
+                    name: variable.to_string(),
+                    expected: "numeric".into(),
+                    found: "categorical".into(),
+                    context: Some("an average marginal effect (use contrasts of levels)".into()),
+                });
+            }
+            Err(_) => {
+                return Err(Error::UnknownColumn {
+                    name: variable.to_string(),
+                    available: m.data.names().to_vec(),
+                    formula: Some(self.formula.clone()),
+                    position: None,
+                });
+            }
+        };
+        let scale = values.iter().fold(0.0_f64, |a, v| a.max(v.abs())).max(1.0);
+        let h = 1e-5 * scale;
+        let shifted = |d: f64| -> Result<DMatrix<f64>> {
+            let mut data = m.data.clone();
+            let moved: Vec<f64> = values.iter().map(|v| v + d).collect();
+            data.replace_column(
+                variable,
+                Column::Numeric(moved.into_iter().map(Some).collect()),
+            )?;
+            let rows: Vec<usize> = (0..data.nrows()).collect();
+            m.design.matrix(&data, &rows)
+        };
+        let (xp, xm) = (shifted(h)?, shifted(-h)?);
+        let beta = DVector::from_iterator(
+            self.coefficients.len(),
+            self.coefficients.iter().map(|c| c.estimate),
+        );
+        let (ep, em) = (&xp * &beta + &m.offset, &xm * &beta + &m.offset);
+        let n = xp.nrows();
+        let p = beta.len();
+        let mut effect = 0.0;
+        let mut grad = DVector::<f64>::zeros(p);
+        for i in 0..n {
+            let f = self.family;
+            effect += (f.link_inv(ep[i]) - f.link_inv(em[i])) / (2.0 * h);
+            let (dp, dm) = (f.mu_eta(ep[i]), f.mu_eta(em[i]));
+            for j in 0..p {
+                grad[j] += (dp * xp[(i, j)] - dm * xm[(i, j)]) / (2.0 * h);
+            }
+        }
+        effect /= n as f64;
+        grad /= n as f64;
+        let v = DMatrix::from_fn(p, p, |a, b| self.vcov[a][b]);
+        let se = (grad.transpose() * v * &grad)[(0, 0)].max(0.0).sqrt();
+        let z = effect / se;
+        let q = normal_quantile(0.5 + level / 2.0);
+        Ok(MarginalEffect {
+            variable: variable.to_string(),
+            effect,
+            std_error: se,
+            z,
+            p: crate::stats::t_two_sided(z, f64::INFINITY),
+            ci: [effect - q * se, effect + q * se],
+        })
+    }
+
     /// Deviance residuals: sign(y − μ) √(unit deviance), as R's `residuals(fit)`.
     pub fn deviance_residuals(&self) -> Vec<f64> {
         (0..self.y.len())
@@ -641,7 +773,7 @@ impl GlmFit {
                 message: format!("must be in (0, 1), got {level}"),
             });
         }
-        let Some((x, offset)) = &self.model else {
+        let Some(Model { x, offset, .. }) = &self.model else {
             return Err(Error::Model(
                 "profile intervals need the model matrix, which a fit read back from JSON does not carry: refit the model".into(),
             ));

@@ -2,15 +2,21 @@
 //! two-level factors and `cbind(successes, failures)`) and Poisson (log link, `offset()`),
 //! fitted by iteratively reweighted least squares with R's start, step halving and
 //! convergence rule (McCullagh & Nelder 1989, ch. 2). The coefficient table is `summary.glm`'s
-//! (z tests, dispersion 1) with Wald intervals; [`GlmFit::exponentiated`] gives odds or rate
-//! ratios. Separation is detected and reported, never returned as a silent huge estimate.
+//! (z tests, dispersion 1) with Wald intervals ([`GlmFit::confint_wald`], R's
+//! `confint.default`) and profile-likelihood intervals ([`GlmFit::confint_profile`], R's
+//! `confint`); [`GlmFit::exponentiated`] gives odds or rate ratios. Separation is detected and
+//! reported, never returned as a silent huge estimate.
 //!
-//! Not yet here (see the project's issue on binary and count outcomes): profile-likelihood
-//! intervals, prior weights other than the binomial trials, generalized linear mixed models.
+//! Fits can be probed on the link scale ([`crate::probe::probe`]: simple slopes and
+//! Johnson–Neyman regions with z tests), and [`GlmFit::average_marginal_effect`] gives average
+//! marginal effects on the response scale.
+//!
+//! Not yet here (see the project's issue on binary and count outcomes): prior weights other
+//! than the binomial trials, mediation with a binary outcome, generalized linear mixed models.
 
 mod display;
 mod family;
 mod fit;
 
 pub use family::{Distribution, Family, Link};
-pub use fit::{Glm, GlmFit, Ratio};
+pub use fit::{Glm, GlmFit, MarginalEffect, Ratio};
