@@ -178,85 +178,18 @@ impl Glm {
     /// (every fitted probability 0 or 1: the estimates are infinite) and for a fit whose
     /// deviance is not finite.
     pub fn fit(data: &Data, formula: &str, family: Family) -> Result<GlmFit> {
-        let (data, formula_text, trials) = match cbind_response(formula) {
-            Some((s, f, rhs)) => {
-                if family.distribution != Distribution::Binomial {
-                    return Err(Error::Model(format!(
-                        "cbind(successes, failures) is a binomial response; the {} family needs counts",
-                        family.name()
-                    )));
-                }
-                let succ = data.numeric(&s)?;
-                let fail = data.numeric(&f)?;
-                let mut y = Vec::with_capacity(succ.len());
-                let mut n = Vec::with_capacity(succ.len());
-                for (i, (a, b)) in succ.iter().zip(fail).enumerate() {
-                    for (name, v) in [(&s, a), (&f, b)] {
-                        if let Some(v) = v
-                            && (*v < 0.0 || !v.is_finite())
-                        {
-                            return Err(Error::InvalidValue {
-                                column: name.clone(),
-                                row: data.row_ids()[i],
-                                value: v.to_string(),
-                                reason: "successes and failures must be counts ≥ 0".into(),
-                            });
-                        }
-                    }
-                    match (a, b) {
-                        (Some(a), Some(b)) => {
-                            let t = a + b;
-                            y.push(Some(if t > 0.0 { a / t } else { 0.0 }));
-                            n.push(Some(t));
-                        }
-                        _ => {
-                            y.push(None);
-                            n.push(None);
-                        }
-                    }
-                }
-                let name = format!("cbind({s}, {f})");
-                let mut d = data.clone();
-                d.add_column(&name, Column::Numeric(y))?;
-                (d, format!("`{name}` ~{rhs}"), Some(n))
-            }
-            None => (data.clone(), formula.to_string(), None),
-        };
-        let parsed = Formula::parse(&formula_text)?;
-        if parsed.is_mixed() {
-            return Err(Error::Model(format!(
-                "'{formula}' has random-effect terms; a generalized linear mixed model is not available yet"
-            )));
-        }
-        let data = binary_factor_response(data, &parsed, family)?;
-        let frame = ModelFrame::new(&parsed, &data)?;
-        let ModelFrame {
+        let Prepared {
+            data,
+            parsed,
             rows,
-            y,
             x,
+            y,
+            weights,
+            offset,
             design,
             missing,
-            offset,
-            ..
-        } = frame;
+        } = prepare(data, formula, family, false)?;
         let n = rows.len();
-        let offset = offset.unwrap_or_else(|| DVector::zeros(n));
-        // ModelFrame subtracts offsets from the response; the GLM needs the response itself.
-        let y: DVector<f64> = &y + &offset;
-        let weights: Vec<f64> = match &trials {
-            Some(t) => rows.iter().map(|&r| t[r].unwrap_or(0.0)).collect(),
-            None => vec![1.0; n],
-        };
-        let response = parsed.response().to_string();
-        check_response(
-            &y,
-            &weights,
-            &rows,
-            &data,
-            &response,
-            family,
-            trials.is_some(),
-        )?;
         let names = design.column_names().to_vec();
         let fitted = irls(&x, &y, &weights, &offset, family, &names, None)?;
         let p = x.ncols();
@@ -396,6 +329,114 @@ impl Glm {
     }
 }
 
+/// The data, formula and model frame of a GLM (or of the fixed part of a GLMM): `cbind`
+/// responses become proportions with their trials as prior weights, a two-level factor
+/// response becomes 0/1, the response is checked against the family.
+pub(crate) struct Prepared {
+    pub(crate) data: Data,
+    pub(crate) parsed: Formula,
+    pub(crate) rows: Vec<usize>,
+    pub(crate) x: DMatrix<f64>,
+    pub(crate) y: DVector<f64>,
+    pub(crate) weights: Vec<f64>,
+    pub(crate) offset: DVector<f64>,
+    pub(crate) design: Design,
+    pub(crate) missing: Missingness,
+}
+
+pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -> Result<Prepared> {
+    let (data, formula_text, trials) = match cbind_response(formula) {
+        Some((s, f, rhs)) => {
+            if family.distribution != Distribution::Binomial {
+                return Err(Error::Model(format!(
+                    "cbind(successes, failures) is a binomial response; the {} family needs counts",
+                    family.name()
+                )));
+            }
+            let succ = data.numeric(&s)?;
+            let fail = data.numeric(&f)?;
+            let mut y = Vec::with_capacity(succ.len());
+            let mut n = Vec::with_capacity(succ.len());
+            for (i, (a, b)) in succ.iter().zip(fail).enumerate() {
+                for (name, v) in [(&s, a), (&f, b)] {
+                    if let Some(v) = v
+                        && (*v < 0.0 || !v.is_finite())
+                    {
+                        return Err(Error::InvalidValue {
+                            column: name.clone(),
+                            row: data.row_ids()[i],
+                            value: v.to_string(),
+                            reason: "successes and failures must be counts ≥ 0".into(),
+                        });
+                    }
+                }
+                match (a, b) {
+                    (Some(a), Some(b)) => {
+                        let t = a + b;
+                        y.push(Some(if t > 0.0 { a / t } else { 0.0 }));
+                        n.push(Some(t));
+                    }
+                    _ => {
+                        y.push(None);
+                        n.push(None);
+                    }
+                }
+            }
+            let name = format!("cbind({s}, {f})");
+            let mut d = data.clone();
+            d.add_column(&name, Column::Numeric(y))?;
+            (d, format!("`{name}` ~{rhs}"), Some(n))
+        }
+        None => (data.clone(), formula.to_string(), None),
+    };
+    let parsed = Formula::parse(&formula_text)?;
+    if parsed.is_mixed() && !mixed {
+        return Err(Error::Model(format!(
+            "'{formula}' has random-effect terms; fit it with Glm::fit_mixed (a generalized linear mixed model)"
+        )));
+    }
+    let data = binary_factor_response(data, &parsed, family)?;
+    let frame = ModelFrame::new(&parsed, &data)?;
+    let ModelFrame {
+        rows,
+        y,
+        x,
+        design,
+        missing,
+        offset,
+        ..
+    } = frame;
+    let n = rows.len();
+    let offset = offset.unwrap_or_else(|| DVector::zeros(n));
+    // ModelFrame subtracts offsets from the response; the GLM needs the response itself.
+    let y: DVector<f64> = &y + &offset;
+    let weights: Vec<f64> = match &trials {
+        Some(t) => rows.iter().map(|&r| t[r].unwrap_or(0.0)).collect(),
+        None => vec![1.0; n],
+    };
+    let response = parsed.response().to_string();
+    check_response(
+        &y,
+        &weights,
+        &rows,
+        &data,
+        &response,
+        family,
+        trials.is_some(),
+    )?;
+    Ok(Prepared {
+        data,
+        parsed,
+        rows,
+        x,
+        y,
+        weights,
+        offset,
+        design,
+        missing,
+    })
+}
+
 /// A two-level categorical response of a binomial model becomes 0/1 (its second level is 1).
 fn binary_factor_response(data: Data, formula: &Formula, family: Family) -> Result<Data> {
     let name = formula.response();
@@ -451,6 +492,19 @@ fn check_response(
         ));
     }
     Ok(())
+}
+
+/// β̂ and its covariance from a plain IRLS fit (the start of a GLMM).
+pub(crate) fn irls_public(
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    w: &[f64],
+    offset: &DVector<f64>,
+    family: Family,
+    names: &[String],
+) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    let f = irls(x, y, w, offset, family, names, None)?;
+    Ok((f.beta, f.vcov))
 }
 
 struct Irls {

@@ -17,6 +17,8 @@
 mod display;
 mod family;
 mod fit;
+mod mixed;
 
 pub use family::{Distribution, Family, Link};
 pub use fit::{Glm, GlmFit, MarginalEffect, Ratio};
+pub use mixed::GlmmFit;

@@ -33,6 +33,7 @@ mod objective;
 mod optimum;
 mod satterthwaite;
 mod structure;
+pub(crate) use structure::build_term;
 
 pub use anova::{Anova, AnovaRow, anova};
 pub use fit::{

@@ -201,7 +201,7 @@ fn grouping_factor(
     Ok((labels, codes))
 }
 
-fn build_term(
+pub(crate) fn build_term(
     rt: &RandomTerm,
     data: &Data,
     rows: &[usize],
