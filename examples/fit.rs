@@ -2,19 +2,20 @@
 //!
 //! ```text
 //! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--probe FOCAL:MODERATOR] [--json]
-//!     [--family binomial|poisson] [--link LINK]
+//!     [--family binomial|poisson] [--link LINK] [--nagq K]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //! ```
 //!
 //! A formula with random-effect terms fits a linear mixed model (REML unless `--ml`), one
-//! without them OLS; `--family` fits a generalized linear model (R's `glm`) instead. `--json` prints one JSON object (see
+//! without them OLS; `--family` fits a generalized linear model (R's `glm`) instead, or with a
+//! random-effect term a generalized linear mixed model (`glmer`, `--nagq` points). `--json` prints one JSON object (see
 //! DESIGN.md's contract); otherwise a table like R's `summary()`. Bad input prints a one-line
 //! error on stderr and exits with status 2.
 
 mod support;
 
 use clap::Parser;
-use securebase::glm::{Family, Glm, GlmFit, Link};
+use securebase::glm::{Family, Glm, GlmFit, GlmmFit, Link};
 use securebase::probe::{DfMethod, ModeratorValues, Probe, Probeable, probe};
 use securebase::{Criterion, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
@@ -49,6 +50,10 @@ struct Args {
     /// The link (binomial: logit, probit, cloglog; poisson: log); default the family's own
     #[arg(long, value_parser = ["logit", "probit", "cloglog", "log"], requires = "family")]
     link: Option<String>,
+    /// With --family and a random-effect term: quadrature points (1 = Laplace, as glmer's
+    /// nAGQ; more need a scalar random effect such as (1 | g))
+    #[arg(long, value_name = "K", default_value_t = 1, requires = "family")]
+    nagq: usize,
     #[command(flatten)]
     csv: CsvArgs,
 }
@@ -80,6 +85,16 @@ fn run(args: &Args) -> Result<String, String> {
                 _ => Link::Log,
             };
             fam = fam.with_link(link).map_err(|e| one_line(&e))?;
+        }
+        // The right-hand side decides (the left may be cbind(successes, failures)).
+        let rhs = args.formula.split_once('~').map_or("", |(_, r)| r);
+        let mixed = Formula::parse(&format!("y ~ {rhs}")).is_ok_and(|f| f.is_mixed());
+        if mixed {
+            let fit =
+                Glm::fit_mixed(&data, &args.formula, fam, args.nagq).map_err(|e| one_line(&e))?;
+            let mut value = glmm_json(&fit);
+            value["read_notes"] = json!(notes);
+            return Ok(output(args.json, value, fit.to_string(), None));
         }
         let fit = Glm::fit(&data, &args.formula, fam).map_err(|e| one_line(&e))?;
         let mut value = glm_json(&fit);
@@ -234,6 +249,39 @@ fn glm_json(fit: &GlmFit) -> Value {
         "singular": false,
         "converged": fit.converged,
         "diagnostics": fit.diagnostics,
+        "n_dropped": fit.missing.n_dropped(),
+        "dropped_rows": fit.missing.dropped_rows,
+    })
+}
+
+/// The GLMM's JSON: the linear mixed model's fields, `objective` = −2 log L.
+fn glmm_json(fit: &GlmmFit) -> Value {
+    let mut varcorr = Vec::new();
+    for (i, e) in fit.effects.iter().enumerate() {
+        let v = fit.ranef_covariance[i][i];
+        varcorr.push(json!({"group": fit.group, "term": e, "variance": v, "sd": v.sqrt()}));
+    }
+    json!({
+        "model": "glmm",
+        "formula": fit.formula,
+        "family": fit.family.name(),
+        "link": fit.family.link.name(),
+        "nagq": fit.nagq,
+        "criterion": "ML",
+        "nobs": fit.nobs,
+        "fixef": fixef_json(&fit.coefficients),
+        "theta": fit.theta,
+        "sigma": Value::Null,
+        "varcorr": varcorr,
+        "objective": fit.minus2loglik,
+        "loglik": -0.5 * fit.minus2loglik,
+        "aic": fit.aic,
+        "bic": fit.bic,
+        "singular": fit.singular,
+        "converged": fit.converged,
+        "ngroups": [[fit.group, fit.ranef.len()]],
+        "diagnostics": fit.diagnostics,
+        "optimizer_evaluations": fit.evaluations,
         "n_dropped": fit.missing.n_dropped(),
         "dropped_rows": fit.missing.dropped_rows,
     })

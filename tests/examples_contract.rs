@@ -149,6 +149,39 @@ fn fit_family_gives_rs_glm() {
             1e-8,
         );
     }
+    // A GLMM through the CLI: cbpp with 10 quadrature points, as glmer(nAGQ = 10).
+    let r = load_json("glmm/reference.json");
+    let agq = &r[1];
+    let data = fixture("glmm/cbpp.csv");
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--formula",
+            agq["formula"].as_str().unwrap(),
+            "--family",
+            "binomial",
+            "--nagq",
+            "10",
+            "--json",
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(v["model"], "glmm");
+    assert_eq!(v["nagq"], 10);
+    close(
+        "glmer estimate from the CLI",
+        v["fixef"][1]["estimate"].as_f64().unwrap(),
+        agq["estimate"][1].as_f64().unwrap(),
+        1e-4,
+    );
+    close(
+        "glmer -2 log L from the CLI (lme4 + saturated)",
+        v["objective"].as_f64().unwrap() + 2.0 * agq["saturated_loglik"].as_f64().unwrap(),
+        agq["minus2loglik"].as_f64().unwrap(),
+        1e-6,
+    );
     // A link the family does not take: one line, exit 2.
     let data = fixture("glm/mtcars.csv");
     let out = run(

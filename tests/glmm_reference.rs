@@ -152,6 +152,14 @@ fn glmm_bad_requests_are_errors() {
     // The plain GLM points to the mixed fit.
     let e = Glm::fit(&d, "dropout ~ anxiety + (1 | therapist)", b).unwrap_err();
     assert!(e.to_string().contains("fit_mixed"), "{e}");
+    // The summary reads like glmer's.
+    let text = Glm::fit_mixed(&d, "dropout ~ anxiety + (1 | therapist)", b, 1)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Laplace Approximation") && text.contains("Random effects:"),
+        "{text}"
+    );
     // A fit round-trips through JSON.
     let fit = Glm::fit_mixed(&d, "dropout ~ anxiety + (1 | therapist)", b, 1).unwrap();
     let json = serde_json::to_string(&fit).unwrap();

@@ -53,3 +53,62 @@ impl fmt::Display for GlmFit {
         Ok(())
     }
 }
+
+impl fmt::Display for super::GlmmFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = if self.nagq > 1 {
+            format!("Adaptive Gauss-Hermite Quadrature (nAGQ = {})", self.nagq)
+        } else {
+            "Laplace Approximation".to_string()
+        };
+        writeln!(
+            f,
+            "Generalized linear mixed model fit by maximum likelihood ({how})"
+        )?;
+        writeln!(
+            f,
+            " Family: {} ( {} )",
+            self.family.name(),
+            self.family.link.name()
+        )?;
+        writeln!(f, "Formula: {}", self.formula)?;
+        dropped_line(f, &self.missing)?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "     AIC      BIC   -2logL\n{:8.1} {:8.1} {:8.1}",
+            self.aic, self.bic, self.minus2loglik
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Random effects:")?;
+        writeln!(
+            f,
+            " Groups {:12} {:>10} {:>10}",
+            "Name", "Variance", "Std.Dev."
+        )?;
+        for (i, e) in self.effects.iter().enumerate() {
+            let v = self.ranef_covariance[i][i];
+            let g = if i == 0 { self.group.as_str() } else { "" };
+            writeln!(f, " {g:6} {e:12} {v:>10.4} {:>10.4}", v.sqrt())?;
+        }
+        writeln!(
+            f,
+            "Number of obs: {}, groups:  {}, {}",
+            self.nobs,
+            self.group,
+            self.ranef.len()
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Fixed effects:")?;
+        f.write_str(&coefficient_table(&self.coefficients, "z value", false))?;
+        writeln!(f, "---")?;
+        writeln!(
+            f,
+            "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+        )?;
+        for d in &self.diagnostics {
+            writeln!(f, "Note: {d}")?;
+        }
+        Ok(())
+    }
+}
