@@ -81,6 +81,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::missing_panics_doc)]
 
+mod brent;
 pub mod center;
 pub mod controls;
 pub mod data;

@@ -162,7 +162,14 @@ fn brent(s: &Structure, criterion: Criterion, start: f64, options: &FitOptions) 
             format!("no minimum below θ = {BRENT_MAX_THETA:e}: the criterion still decreases"),
         )
     } else {
-        let (x, fx, converged) = brent_search(&mut f, [(a, fa), (b, fb), (c, fc)], budget);
+        let tol = crate::brent::Tolerance {
+            rtol: BRENT_RTOL,
+            atol: BRENT_ATOL,
+            ftol: Some(BRENT_FTOL),
+            budget,
+        };
+        let (x, fx, converged) =
+            crate::brent::minimize_bracketed(&mut f, [(a, fa), (b, fb), (c, fc)], tol);
         let message = if converged {
             "converged: the bracket is narrower than its tolerance".to_string()
         } else {
@@ -181,101 +188,6 @@ fn brent(s: &Structure, criterion: Criterion, start: f64, options: &FitOptions) 
         converged,
         message,
     })
-}
-
-/// Brent's minimization of `f` on the bracket [a, c] around b (f(b) below both ends, which are
-/// already evaluated and seed the first parabola); returns the best point, its value and
-/// whether the tolerance was reached within `budget` steps.
-fn brent_search(
-    f: &mut dyn FnMut(f64) -> f64,
-    bracket: [(f64, f64); 3],
-    budget: usize,
-) -> (f64, f64, bool) {
-    const GOLDEN: f64 = 0.381_966_011_250_105_1;
-    let [(mut a, fa), (b, fb), (mut c, fc)] = bracket;
-    // x: best so far; w: second best; v: third.
-    let ((w, fw), (v, fv)) = if fa <= fc {
-        ((a, fa), (c, fc))
-    } else {
-        ((c, fc), (a, fa))
-    };
-    let (mut x, mut w, mut v) = (b, w, v);
-    let (mut fx, mut fw, mut fv) = (fb, fw, fv);
-    // A large previous step, so that the first parabola through the bracket is accepted.
-    let (mut d, mut e) = (0.0_f64, c - a);
-    for _ in 0..budget {
-        let mid = 0.5 * (a + c);
-        let tol = BRENT_RTOL * x.abs() + BRENT_ATOL;
-        let tol2 = 2.0 * tol;
-        if (x - mid).abs() <= tol2 - 0.5 * (c - a) {
-            return (x, fx, true);
-        }
-        let mut golden = true;
-        if e.abs() > tol {
-            // Parabola through x, w, v.
-            let r = (x - w) * (fx - fv);
-            let mut q = (x - v) * (fx - fw);
-            let mut p = (x - v) * q - (x - w) * r;
-            q = 2.0 * (q - r);
-            if q > 0.0 {
-                p = -p;
-            }
-            q = q.abs();
-            let e_old = e;
-            if p.abs() < (0.5 * q * e_old).abs() && p > q * (a - x) && p < q * (c - x) {
-                e = d;
-                d = p / q;
-                let u = x + d;
-                if u - a < tol2 || c - u < tol2 {
-                    d = if mid >= x { tol } else { -tol };
-                }
-                golden = false;
-            }
-        }
-        if golden {
-            e = if x >= mid { a - x } else { c - x };
-            d = GOLDEN * e;
-        }
-        let u = if d.abs() >= tol {
-            x + d
-        } else if d > 0.0 {
-            x + tol
-        } else {
-            x - tol
-        };
-        let fu = f(u);
-        // A parabolic step that moved θ by a millionth and the criterion by less than
-        // BRENT_FTOL ends the search: θ is then as good as the criterion can tell.
-        let settled = !golden
-            && (u - x).abs() <= 1e-6 * x.abs() + BRENT_ATOL
-            && (fx - fu).abs() <= BRENT_FTOL;
-        if fu <= fx {
-            if u >= x {
-                a = x;
-            } else {
-                c = x;
-            }
-            (v, fv) = (w, fw);
-            (w, fw) = (x, fx);
-            (x, fx) = (u, fu);
-        } else {
-            if u < x {
-                a = u;
-            } else {
-                c = u;
-            }
-            if fu <= fw || w == x {
-                (v, fv) = (w, fw);
-                (w, fw) = (u, fu);
-            } else if fu <= fv || v == x || v == w {
-                (v, fv) = (u, fu);
-            }
-        }
-        if settled {
-            return (x, fx, true);
-        }
-    }
-    (x, fx, false)
 }
 
 /// What the check of an optimum found.

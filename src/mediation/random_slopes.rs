@@ -91,76 +91,6 @@ fn formula(covariates: &[String]) -> String {
     )
 }
 
-/// Brent's minimization of `f` on [a, b] (golden section with parabolic steps), to `tol`.
-fn brent(f: &mut dyn FnMut(f64) -> f64, mut a: f64, mut b: f64, tol: f64) -> (f64, f64) {
-    const GOLD: f64 = 0.381_966_011_250_105_1;
-    let mut x = a + GOLD * (b - a);
-    let mut fx = f(x);
-    let (mut w, mut v) = (x, x);
-    let (mut fw, mut fv) = (fx, fx);
-    let (mut d, mut e) = (0.0_f64, 0.0_f64);
-    for _ in 0..100 {
-        let mid = 0.5 * (a + b);
-        let tol1 = tol * x.abs() + 1e-10;
-        let tol2 = 2.0 * tol1;
-        if (x - mid).abs() <= tol2 - 0.5 * (b - a) {
-            break;
-        }
-        let mut golden = true;
-        if e.abs() > tol1 {
-            let r = (x - w) * (fx - fv);
-            let mut q = (x - v) * (fx - fw);
-            let mut p = (x - v) * q - (x - w) * r;
-            q = 2.0 * (q - r);
-            if q > 0.0 {
-                p = -p;
-            }
-            q = q.abs();
-            if p.abs() < (0.5 * q * e).abs() && p > q * (a - x) && p < q * (b - x) {
-                e = d;
-                d = p / q;
-                let u = x + d;
-                if u - a < tol2 || b - u < tol2 {
-                    d = if x < mid { tol1 } else { -tol1 };
-                }
-                golden = false;
-            }
-        }
-        if golden {
-            e = if x < mid { b - x } else { a - x };
-            d = GOLD * e;
-        }
-        let u = if d.abs() >= tol1 {
-            x + d
-        } else if d > 0.0 {
-            x + tol1
-        } else {
-            x - tol1
-        };
-        let fu = f(u);
-        if fu <= fx {
-            if u < x {
-                b = x;
-            } else {
-                a = x;
-            }
-            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
-        } else {
-            if u < x {
-                a = u;
-            } else {
-                b = u;
-            }
-            if fu <= fw || w == x {
-                (v, fv, w, fw) = (w, fw, u, fu);
-            } else if fu <= fv || v == x || v == w {
-                (v, fv) = (u, fu);
-            }
-        }
-    }
-    (x, fx)
-}
-
 /// The REML fit of the stacked model at variance ratio ρ, and its criterion corrected for the
 /// weights (the REML criterion of the unscaled data).
 fn fit_at_rho(
@@ -228,7 +158,13 @@ pub(crate) fn fit(
             }
         }
     };
-    let (log_rho, _) = brent(&mut profile, centre - 3.0, centre + 3.0, 1e-7);
+    let tol = crate::brent::Tolerance {
+        rtol: 1e-7,
+        atol: 1e-10,
+        ftol: None,
+        budget: 100,
+    };
+    let (log_rho, _) = crate::brent::minimize(&mut profile, centre - 3.0, centre + 3.0, tol);
     let rho = log_rho.exp();
     let (first, _) = fit_at_rho(d, vars, covariates, rho, warm.clone(), Ddf::Asymptotic)
         .map_err(|e| failure.take().unwrap_or(e))?;
@@ -310,21 +246,5 @@ impl Stacked {
             .iter()
             .position(|n| n == name)
             .map(|i| self.vcov[i][i].sqrt())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn brent_finds_a_parabola_minimum() {
-        let (x, fx) = brent(&mut |x| (x - 1.3) * (x - 1.3) + 2.0, -5.0, 5.0, 1e-10);
-        assert!(
-            (x - 1.3).abs() < 1e-7 && (fx - 2.0).abs() < 1e-12,
-            "{x} {fx}"
-        );
-        let (x, _) = brent(&mut |x: f64| (x - 0.2).abs().sqrt(), -1.0, 3.0, 1e-10);
-        assert!((x - 0.2).abs() < 1e-6, "{x}");
     }
 }
