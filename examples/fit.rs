@@ -257,10 +257,17 @@ fn glm_json(fit: &GlmFit) -> Value {
 /// The GLMM's JSON: the linear mixed model's fields, `objective` = −2 log L.
 fn glmm_json(fit: &GlmmFit) -> Value {
     let mut varcorr = Vec::new();
-    for (i, e) in fit.effects.iter().enumerate() {
-        let v = fit.ranef_covariance[i][i];
-        varcorr.push(json!({"group": fit.group, "term": e, "variance": v, "sd": v.sqrt()}));
+    for (re, cov) in fit.ranef.iter().zip(&fit.ranef_covariance) {
+        for (i, e) in re.effects.iter().enumerate() {
+            let v = cov[i][i];
+            varcorr.push(json!({"group": re.group, "term": e, "variance": v, "sd": v.sqrt()}));
+        }
     }
+    let ngroups: Vec<Value> = fit
+        .ranef
+        .iter()
+        .map(|re| json!([re.group, re.levels.len()]))
+        .collect();
     json!({
         "model": "glmm",
         "formula": fit.formula,
@@ -279,7 +286,7 @@ fn glmm_json(fit: &GlmmFit) -> Value {
         "bic": fit.bic,
         "singular": fit.singular,
         "converged": fit.converged,
-        "ngroups": [[fit.group, fit.ranef.len()]],
+        "ngroups": ngroups,
         "diagnostics": fit.diagnostics,
         "optimizer_evaluations": fit.evaluations,
         "n_dropped": fit.missing.n_dropped(),

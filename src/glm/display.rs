@@ -86,17 +86,23 @@ impl fmt::Display for super::GlmmFit {
             " Groups {:12} {:>10} {:>10}",
             "Name", "Variance", "Std.Dev."
         )?;
-        for (i, e) in self.effects.iter().enumerate() {
-            let v = self.ranef_covariance[i][i];
-            let g = if i == 0 { self.group.as_str() } else { "" };
-            writeln!(f, " {g:6} {e:12} {v:>10.4} {:>10.4}", v.sqrt())?;
+        for (re, cov) in self.ranef.iter().zip(&self.ranef_covariance) {
+            for (i, e) in re.effects.iter().enumerate() {
+                let v = cov[i][i];
+                let g = if i == 0 { re.group.as_str() } else { "" };
+                writeln!(f, " {g:6} {e:12} {v:>10.4} {:>10.4}", v.sqrt())?;
+            }
         }
+        let groups: Vec<String> = self
+            .ranef
+            .iter()
+            .map(|re| format!("{}, {}", re.group, re.levels.len()))
+            .collect();
         writeln!(
             f,
-            "Number of obs: {}, groups:  {}, {}",
+            "Number of obs: {}, groups:  {}",
             self.nobs,
-            self.group,
-            self.ranef.len()
+            groups.join("; ")
         )?;
         writeln!(f)?;
         writeln!(f, "Fixed effects:")?;

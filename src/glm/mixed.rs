@@ -1,9 +1,11 @@
-//! Generalized linear mixed models with one grouping factor (R's `lme4::glmer`): the Laplace
-//! approximation (Bates et al. 2015; Pinheiro & Bates 1995) and, for a scalar random effect,
-//! adaptive Gauss–Hermite quadrature.
+//! Generalized linear mixed models (R's `lme4::glmer`): the Laplace approximation (Bates et
+//! al. 2015; Pinheiro & Bates 1995) for any number of random-effect terms (slopes, nested and
+//! crossed factors) and, for a single scalar random effect, adaptive Gauss–Hermite quadrature.
 //!
-//! With spherical random effects u ~ N(0, I), b = Λ_θ u, the marginal likelihood factors over
-//! the levels of the grouping factor. For each level the conditional mode u* minimizes
+//! With spherical random effects u ~ N(0, I), b = Λ_θ u, and one grouping factor the marginal
+//! likelihood factors over its levels; with several factors the modes are found jointly (H is
+//! then the Σ levels × effects square matrix I + ΛᵀZᵀWZΛ). For each level the conditional
+//! mode u* minimizes
 //! h(u) = −2 log p(y | u) + ‖u‖² (penalized IRLS: Fisher-scoring steps with step halving), and
 //! the Laplace approximation is −2 log L ≈ h(u*) + log |H|, H = I + Σ Wᵢ (Tᵀzᵢ)(Tᵀzᵢ)ᵀ with the
 //! working weights at u*. With K > 1 quadrature points (q = 1 only) the integral
@@ -17,6 +19,7 @@ use super::fit::{Prepared, prepare};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::formula::Missingness;
+use crate::lmm::RandomEffects;
 use crate::stats::Coefficient;
 use nalgebra::{DMatrix, DVector};
 use std::cell::RefCell;
@@ -37,16 +40,18 @@ pub struct GlmmFit {
     /// Covariance of the fixed effects.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub vcov: Vec<Vec<f64>>,
-    /// lme4's θ: the lower triangle of the relative covariance factor, column by column.
+    /// lme4's θ: the lower triangles of the terms' relative covariance factors, column by
+    /// column, terms in the order of [`GlmmFit::ranef`].
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub theta: Vec<f64>,
-    /// The grouping factor.
-    pub group: String,
-    /// The random effects' names (`(Intercept)`, slopes).
-    pub effects: Vec<String>,
-    /// Covariance matrix of the random effects (Λ Λᵀ; the dispersion is 1).
+    /// Per random-effect term (ordered by decreasing number of levels, as lme4 orders them):
+    /// grouping factor, effect names, levels, conditional modes b = Λu* (lme4's `ranef`) and
+    /// their conditional variances Λ H⁻¹ Λᵀ (`ranef(condVar = TRUE)`).
+    pub ranef: Vec<RandomEffects>,
+    /// Covariance matrix of each term's random effects (Λ Λᵀ; the dispersion is 1), in the
+    /// order of `ranef` (lme4's `VarCorr`).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
-    pub ranef_covariance: Vec<Vec<f64>>,
+    pub ranef_covariance: Vec<Vec<Vec<f64>>>,
     /// −2 log L (the full likelihood, binomial coefficients and factorials included).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub minus2loglik: f64,
@@ -56,8 +61,6 @@ pub struct GlmmFit {
     /// BIC = −2 log L + log(n) (p + length of θ).
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bic: f64,
-    /// Conditional modes b = Λ u* per level: (level, values per effect).
-    pub ranef: Vec<(String, Vec<f64>)>,
     /// Rows used.
     pub nobs: usize,
     /// A diagonal θ element below 1e-4 (lme4's `isSingular`).
@@ -73,16 +76,29 @@ pub struct GlmmFit {
     pub diagnostics: Vec<String>,
 }
 
-/// One grouping factor's data, rows grouped by level.
+/// One random-effect term's data on the rows used.
+struct TermData {
+    q: usize,
+    /// Position of the term's first mode in the stacked u.
+    start: usize,
+    /// Position of the term's first θ entry.
+    theta_at: usize,
+    codes: Vec<u32>,
+    z: DMatrix<f64>,
+}
+
+/// The data of a GLMM: fixed part, response, and the random-effect terms.
 struct Problem {
     family: Family,
     x: DMatrix<f64>,
     y: DVector<f64>,
     w: Vec<f64>,
     offset: DVector<f64>,
-    z: DMatrix<f64>,
+    terms: Vec<TermData>,
+    /// With one term: the rows of each level (the likelihood factors over levels).
     by_level: Vec<Vec<usize>>,
-    q: usize,
+    /// Length of the stacked u (Σ levels × q over terms).
+    nu: usize,
     nagq: usize,
     /// Gauss–Hermite nodes and weights (physicists' convention, weight e^(−x²)).
     nodes: Vec<(f64, f64)>,
@@ -120,82 +136,160 @@ fn lower_factor(theta: &[f64], q: usize) -> DMatrix<f64> {
     t
 }
 
+/// Positions in θ of a q × q factor's diagonal (θ is its lower triangle, column by column).
+fn diagonal_positions(q: usize) -> impl Iterator<Item = usize> {
+    (0..q).map(move |c| (0..c).map(|cc| q - cc).sum())
+}
+
+/// Minimize h(u) = −2 log p(y | u) + ‖u‖² from `u` by Fisher scoring with step halving;
+/// `terms(u)` gives (−2 log p(y | u), H, ½ × −gradient of h) or `None` where it is undefined.
+fn penalized_mode(
+    u: &mut DVector<f64>,
+    terms: impl Fn(&DVector<f64>) -> Option<(f64, DMatrix<f64>, DVector<f64>)>,
+) -> Option<(f64, DMatrix<f64>)> {
+    let (mut m2ll, mut h, mut g) = terms(u)?;
+    for _ in 0..100 {
+        let step = h.clone().cholesky()?.solve(&g);
+        let obj = m2ll + u.norm_squared();
+        let mut s = 1.0;
+        let mut moved = false;
+        for _ in 0..30 {
+            let cand = &*u + &step * s;
+            if let Some((m, hh, gg)) = terms(&cand)
+                && m + cand.norm_squared() <= obj + 1e-12 * obj.abs()
+            {
+                *u = cand;
+                (m2ll, h, g) = (m, hh, gg);
+                moved = true;
+                break;
+            }
+            s *= 0.5;
+        }
+        if !moved || step.amax() * s < 1e-10 {
+            break;
+        }
+    }
+    Some((m2ll, h))
+}
+
+/// log |H| from a Cholesky factor, or `None` if H is not positive definite.
+fn log_det(h: &DMatrix<f64>) -> Option<f64> {
+    let chol = h.clone().cholesky()?;
+    Some(chol.l().diagonal().iter().map(|d| 2.0 * d.ln()).sum())
+}
+
 impl Problem {
-    /// −2 log p(y | u) of a level's rows and the rows' (Tᵀz, working weight, score) at u.
+    /// The relative covariance factors T_k of the terms at θ.
+    fn factors(&self, theta: &[f64]) -> Vec<DMatrix<f64>> {
+        self.terms
+            .iter()
+            .map(|t| lower_factor(&theta[t.theta_at..], t.q))
+            .collect()
+    }
+
+    /// Xβ + offset.
+    fn fixed_part(&self, beta: &DVector<f64>) -> DVector<f64> {
+        &self.x * beta + &self.offset
+    }
+
+    /// One row's −2 log p(yᵢ | η), working weight and score factor at η.
+    fn row(&self, i: usize, eta: f64) -> (f64, f64, f64) {
+        let f = self.family;
+        let mu = f.link_inv(eta);
+        let d = f.mu_eta(eta);
+        let v = f.variance(mu);
+        (
+            -2.0 * f.loglik(self.y[i], mu, self.w[i]),
+            self.w[i] * d * d / v,
+            self.w[i] * (self.y[i] - mu) * d / v,
+        )
+    }
+
+    /// One level of the single term: −2 log p(y | u) of its rows, H = I + Σ Wᵢ vᵢvᵢᵀ and the
+    /// scoring direction, vᵢ = Tᵀzᵢ.
     fn level_terms(
         &self,
         rows: &[usize],
         t: &DMatrix<f64>,
-        beta: &DVector<f64>,
+        fixed: &DVector<f64>,
         u: &DVector<f64>,
     ) -> Option<(f64, DMatrix<f64>, DVector<f64>)> {
-        let q = self.q;
-        let f = self.family;
+        let q = u.len();
+        let z = &self.terms[0].z;
         let mut m2ll = 0.0;
         let mut h = DMatrix::<f64>::identity(q, q);
         let mut g = -u.clone();
         for &i in rows {
-            let zt = t.transpose() * self.z.row(i).transpose();
-            let eta = (self.x.row(i) * beta)[(0, 0)] + self.offset[i] + zt.dot(u);
-            let mu = f.link_inv(eta);
-            let d = f.mu_eta(eta);
-            let v = f.variance(mu);
-            m2ll -= 2.0 * f.loglik(self.y[i], mu, self.w[i]);
-            let wt = self.w[i] * d * d / v;
-            h += &zt * zt.transpose() * wt;
-            g += &zt * (self.w[i] * (self.y[i] - mu) * d / v);
+            let v = t.transpose() * z.row(i).transpose();
+            let (m, wt, sc) = self.row(i, fixed[i] + v.dot(u));
+            m2ll += m;
+            h += &v * v.transpose() * wt;
+            g += &v * sc;
         }
         m2ll.is_finite().then_some((m2ll, h, g))
     }
 
-    /// The conditional mode of one level from `u`, by Fisher scoring with step halving.
-    fn mode(
+    /// All terms at once: the same quantities over the stacked u (H is Q × Q).
+    fn joint_terms(
         &self,
-        rows: &[usize],
-        t: &DMatrix<f64>,
-        beta: &DVector<f64>,
-        u: &mut DVector<f64>,
-    ) -> Option<()> {
-        let (mut m2ll, mut h, mut g) = self.level_terms(rows, t, beta, u)?;
-        for _ in 0..100 {
-            let step = h.clone().cholesky()?.solve(&g);
-            let obj = m2ll + u.norm_squared();
-            let mut s = 1.0;
-            let mut moved = false;
-            for _ in 0..30 {
-                let cand = &*u + &step * s;
-                if let Some((m, hh, gg)) = self.level_terms(rows, t, beta, &cand)
-                    && m + cand.norm_squared() <= obj + 1e-12 * obj.abs()
-                {
-                    *u = cand;
-                    (m2ll, h, g) = (m, hh, gg);
-                    moved = true;
-                    break;
+        ts: &[DMatrix<f64>],
+        fixed: &DVector<f64>,
+        u: &DVector<f64>,
+    ) -> Option<(f64, DMatrix<f64>, DVector<f64>)> {
+        let nu = self.nu;
+        let mut m2ll = 0.0;
+        let mut h = DMatrix::<f64>::identity(nu, nu);
+        let mut g = -u.clone();
+        let mut entries: Vec<(usize, f64)> = Vec::new();
+        for i in 0..fixed.len() {
+            entries.clear();
+            for (term, t) in self.terms.iter().zip(ts) {
+                let base = term.start + term.codes[i] as usize * term.q;
+                for a in 0..term.q {
+                    let v: f64 = (a..term.q).map(|r| t[(r, a)] * term.z[(i, r)]).sum();
+                    entries.push((base + a, v));
                 }
-                s *= 0.5;
             }
-            if !moved || step.amax() * s < 1e-10 {
-                return Some(());
+            let eta = fixed[i] + entries.iter().map(|&(k, v)| v * u[k]).sum::<f64>();
+            let (m, wt, sc) = self.row(i, eta);
+            m2ll += m;
+            for &(ka, va) in &entries {
+                g[ka] += va * sc;
+                for &(kb, vb) in &entries {
+                    h[(ka, kb)] += wt * va * vb;
+                }
             }
         }
-        Some(())
+        m2ll.is_finite().then_some((m2ll, h, g))
     }
 
-    /// The criterion at (θ, β), the modes `u` updated in place (and used as starts).
-    fn criterion(&self, theta: &[f64], beta: &DVector<f64>, u: &mut [DVector<f64>]) -> f64 {
-        let t = lower_factor(theta, self.q);
+    /// The criterion (−2 log L by Laplace or quadrature) at (θ, β), the stacked modes `u`
+    /// updated in place (and used as starts).
+    fn criterion(&self, theta: &[f64], beta: &DVector<f64>, u: &mut DVector<f64>) -> f64 {
+        let ts = self.factors(theta);
+        let fixed = self.fixed_part(beta);
+        if self.terms.len() > 1 {
+            let Some((m2ll, h)) = penalized_mode(u, |v| self.joint_terms(&ts, &fixed, v)) else {
+                return f64::INFINITY;
+            };
+            return match log_det(&h) {
+                Some(ld) => m2ll + u.norm_squared() + ld,
+                None => f64::INFINITY,
+            };
+        }
+        let t = &ts[0];
+        let q = t.nrows();
         let mut total = 0.0;
-        for (rows, uj) in self.by_level.iter().zip(u.iter_mut()) {
-            if self.mode(rows, &t, beta, uj).is_none() {
-                return f64::INFINITY;
-            }
-            let Some((m2ll, h, _)) = self.level_terms(rows, &t, beta, uj) else {
-                return f64::INFINITY;
-            };
-            let Some(chol) = h.clone().cholesky() else {
+        for (j, rows) in self.by_level.iter().enumerate() {
+            let mut uj = DVector::from_column_slice(&u.as_slice()[j * q..(j + 1) * q]);
+            let Some((m2ll, h)) = penalized_mode(&mut uj, |v| self.level_terms(rows, t, &fixed, v))
+            else {
                 return f64::INFINITY;
             };
-            let logdet: f64 = chol.l().diagonal().iter().map(|d| 2.0 * d.ln()).sum();
+            u.as_mut_slice()[j * q..(j + 1) * q].copy_from_slice(uj.as_slice());
+            let Some(logdet) = log_det(&h) else {
+                return f64::INFINITY;
+            };
             let hstar = m2ll + uj.norm_squared();
             if self.nagq <= 1 {
                 total += hstar + logdet;
@@ -205,7 +299,7 @@ impl Problem {
                 let mut sum = 0.0;
                 for &(x, wk) in &self.nodes {
                     let uk = DVector::from_element(1, uj[0] + std::f64::consts::SQRT_2 * sigma * x);
-                    let Some((m, _, _)) = self.level_terms(rows, &t, beta, &uk) else {
+                    let Some((m, _, _)) = self.level_terms(rows, t, &fixed, &uk) else {
                         return f64::INFINITY;
                     };
                     let hk = m + uk[0] * uk[0];
@@ -217,21 +311,64 @@ impl Problem {
         }
         total
     }
+
+    /// H⁻¹ at the modes (the conditional covariance of u), block by level for one term.
+    fn mode_covariance(
+        &self,
+        theta: &[f64],
+        beta: &DVector<f64>,
+        u: &DVector<f64>,
+    ) -> Option<DMatrix<f64>> {
+        let ts = self.factors(theta);
+        let fixed = self.fixed_part(beta);
+        if self.terms.len() > 1 {
+            let (_, h, _) = self.joint_terms(&ts, &fixed, u)?;
+            return h.cholesky().map(|c| c.inverse());
+        }
+        let q = ts[0].nrows();
+        let mut out = DMatrix::zeros(self.nu, self.nu);
+        for (j, rows) in self.by_level.iter().enumerate() {
+            let uj = DVector::from_column_slice(&u.as_slice()[j * q..(j + 1) * q]);
+            let (_, h, _) = self.level_terms(rows, &ts[0], &fixed, &uj)?;
+            let inv = h.cholesky()?.inverse();
+            out.view_mut((j * q, j * q), (q, q)).copy_from(&inv);
+        }
+        Some(out)
+    }
 }
 
 impl super::Glm {
-    /// Fit a generalized linear mixed model with one grouping factor, as
-    /// `glmer(formula, family, nAGQ = nagq)`: `nagq = 1` is the Laplace approximation; more
-    /// points (adaptive Gauss–Hermite quadrature) need a scalar random effect, `(1 | g)`.
+    /// Fit a generalized linear mixed model, as `glmer(formula, family, nAGQ = nagq)`:
+    /// `nagq = 1` is the Laplace approximation; more points (adaptive Gauss–Hermite
+    /// quadrature) need a single scalar random effect, `(1 | g)`. Any number of random-effect
+    /// terms is allowed under Laplace: slopes, nested factors (`(1 | site/therapist)`) and
+    /// crossed factors (`(1 | therapist) + (1 | site)`); terms are ordered by decreasing number
+    /// of levels, as lme4 orders them, so θ comes in lme4's order.
     ///
     /// The reported −2 log L is the full likelihood. lme4 reports the same for `nAGQ = 1`;
     /// for `nAGQ > 1` its `logLik()` leaves out the saturated model's log-likelihood
     /// (Σ log p(yᵢ | μᵢ = yᵢ)), so it is lower by −2 times that sum; the estimates agree.
     ///
+    /// With one grouping factor the modes are found level by level; with several, jointly
+    /// (a dense system of Σ levels × effects unknowns, so tens of thousands of levels are
+    /// beyond this method).
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// use securebase::glm::{Family, Glm};
+    /// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/glmm/cbpp.csv"))?;
+    /// let fit = Glm::fit_mixed(&data, "cbind(incidence, rest) ~ period + (1 | herd)", Family::binomial(), 1)?;
+    /// // lme4: -2 log L 184.05, period2 -0.9923 (SE 0.3031)
+    /// assert!((fit.minus2loglik - 184.05).abs() < 0.01);
+    /// assert!((fit.coefficients[1].estimate + 0.9923).abs() < 1e-3);
+    /// assert_eq!(fit.ranef[0].group, "herd");
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    ///
     /// # Errors
-    /// As [`super::Glm::fit`] for the data and formula; [`Error::Model`] for no random term,
-    /// more than one, or `nagq > 1` with a vector random effect; [`Error::Argument`] for
-    /// `nagq` of 0 or above 25.
+    /// As [`super::Glm::fit`] for the data and formula; [`Error::Model`] for no random term or
+    /// `nagq > 1` with more than one term or a vector random effect; [`Error::Term`] for a
+    /// grouping factor with one level; [`Error::Argument`] for `nagq` of 0 or above 25.
     pub fn fit_mixed(data: &Data, formula: &str, family: Family, nagq: usize) -> Result<GlmmFit> {
         if nagq == 0 || nagq > 25 {
             return Err(Error::Argument {
@@ -251,48 +388,75 @@ impl super::Glm {
             missing,
         } = prepare(data, formula, family, true)?;
         let random = parsed.random();
-        if random.len() != 1 {
+        if random.is_empty() {
             return Err(Error::Model(format!(
-                "'{formula}' has {} random-effect terms; generalized linear mixed models take one grouping factor here",
-                random.len()
+                "'{formula}' has 0 random-effect terms; fit it with Glm::fit (a generalized linear model)"
             )));
         }
-        let term = crate::lmm::build_term(&random[0], &data, &rows, design.transforms())?;
-        let q = term.q();
-        if nagq > 1 && q > 1 {
+        let mut reterms = random
+            .iter()
+            .map(|rt| crate::lmm::build_term(rt, &data, &rows, design.transforms()))
+            .collect::<Result<Vec<_>>>()?;
+        reterms.sort_by_key(|t| std::cmp::Reverse(t.nlevels()));
+        if nagq > 1 && (reterms.len() > 1 || reterms[0].q() > 1) {
             return Err(Error::Model(format!(
-                "adaptive quadrature (nagq = {nagq}) needs a scalar random effect such as (1 | {}); this term has {q}",
-                term.group
+                "adaptive quadrature (nagq = {nagq}) needs a single scalar random effect such as (1 | {}); '{formula}' has {} term(s) with {} effect(s)",
+                reterms[0].group,
+                reterms.len(),
+                reterms.iter().map(|t| t.q()).sum::<usize>()
             )));
-        }
-        let mut by_level = vec![Vec::new(); term.nlevels()];
-        for (i, &c) in term.codes.iter().enumerate() {
-            by_level[c as usize].push(i);
         }
         let names = design.column_names().to_vec();
         let p = x.ncols();
         let n = rows.len();
         let glm = super::fit::irls_public(&x, &y, &weights, &offset, family, &names)?;
+        let (mut start, mut theta_at) = (0, 0);
+        let mut terms = Vec::with_capacity(reterms.len());
+        for t in &reterms {
+            terms.push(TermData {
+                q: t.q(),
+                start,
+                theta_at,
+                codes: t.codes.clone(),
+                z: t.z.clone(),
+            });
+            start += t.q() * t.nlevels();
+            theta_at += t.q() * (t.q() + 1) / 2;
+        }
+        let (nu, ntheta) = (start, theta_at);
+        let by_level = if reterms.len() == 1 {
+            let mut by = vec![Vec::new(); reterms[0].nlevels()];
+            for (i, &c) in reterms[0].codes.iter().enumerate() {
+                by[c as usize].push(i);
+            }
+            by
+        } else {
+            Vec::new()
+        };
         let problem = Problem {
             family,
             x,
             y,
             w: weights,
             offset,
-            z: term.z.clone(),
+            terms,
             by_level,
-            q,
+            nu,
             nagq,
             nodes: gauss_hermite(nagq),
         };
-        let ntheta = q * (q + 1) / 2;
-        let theta0: Vec<f64> = (0..q)
-            .flat_map(|c| (c..q).map(move |r| if r == c { 1.0 } else { 0.0 }))
-            .collect();
+        // θ starts at the identity factor of each term; lower bound 0 on diagonals.
+        let mut theta0 = vec![0.0; ntheta];
+        let mut lower = vec![f64::NEG_INFINITY; ntheta + p];
+        for t in &problem.terms {
+            for d in diagonal_positions(t.q) {
+                theta0[t.theta_at + d] = 1.0;
+                lower[t.theta_at + d] = 0.0;
+            }
+        }
         let beta0 = glm.0.clone();
         let scale: Vec<f64> = (0..p).map(|j| glm.1[(j, j)].sqrt().max(1e-8)).collect();
-        let nl = problem.by_level.len();
-        let modes = RefCell::new(vec![DVector::<f64>::zeros(q); nl]);
+        let modes = RefCell::new(DVector::<f64>::zeros(nu));
         let evaluations = RefCell::new(0usize);
         let split = |phi: &[f64]| -> (Vec<f64>, DVector<f64>) {
             let theta = phi[..ntheta].to_vec();
@@ -305,16 +469,6 @@ impl super::Glm {
             let (theta, beta) = split(phi);
             problem.criterion(&theta, &beta, &mut modes.borrow_mut())
         };
-        let mut lower = vec![f64::NEG_INFINITY; ntheta + p];
-        let mut at = 0;
-        for c in 0..q {
-            for r in c..q {
-                if r == c {
-                    lower[at] = 0.0;
-                }
-                at += 1;
-            }
-        }
         let upper = vec![f64::INFINITY; ntheta + p];
         let mut phi: Vec<f64> = theta0
             .iter()
@@ -339,13 +493,14 @@ impl super::Glm {
         );
         let (theta, beta) = split(&phi);
         let minus2loglik = objective(&phi);
+        let u = modes.borrow().clone();
         // Hessian of the criterion over (θ, β) in the natural scale, central differences.
         let k = ntheta + p;
         let point: Vec<f64> = theta.iter().copied().chain(beta.iter().copied()).collect();
         let eval = |v: &[f64]| -> f64 {
             let b = DVector::from_column_slice(&v[ntheta..]);
-            let mut u = modes.borrow().clone();
-            problem.criterion(&v[..ntheta], &b, &mut u)
+            let mut start = u.clone();
+            problem.criterion(&v[..ntheta], &b, &mut start)
         };
         let hstep = 1e-4;
         let mut hess = DMatrix::<f64>::zeros(k, k);
@@ -371,10 +526,8 @@ impl super::Glm {
             }
         }
         let mut diagnostics = Vec::new();
-        let singular = (0..q).any(|c| {
-            let idx: usize = (0..c).map(|cc| q - cc).sum();
-            theta[idx] < 1e-4
-        });
+        let on_boundary = |i: usize| i < ntheta && lower[i] == 0.0 && theta[i] < 1e-4;
+        let singular = (0..ntheta).any(on_boundary);
         if singular {
             diagnostics.push(
                 "boundary (singular) fit: a random-effect variance is estimated at or near zero"
@@ -389,9 +542,7 @@ impl super::Glm {
         }
         // On the boundary the θ rows are dropped before inverting (the derivatives there are
         // one-sided); the β block of 2 H⁻¹ is the covariance.
-        let keep: Vec<usize> = (0..k)
-            .filter(|&i| !(i < ntheta && lower[i] == 0.0 && theta[i] < 1e-4))
-            .collect();
+        let keep: Vec<usize> = (0..k).filter(|&i| !on_boundary(i)).collect();
         let hk = hess.select_rows(&keep).select_columns(&keep);
         let vcov_full = hk.clone().try_inverse().map(|m| m * 2.0);
         let vb = match vcov_full {
@@ -410,15 +561,43 @@ impl super::Glm {
             .enumerate()
             .map(|(j, name)| Coefficient::at(name, beta[j], vb[(j, j)].sqrt(), f64::INFINITY, 0.95))
             .collect();
-        let t = lower_factor(&theta, q);
-        let cov = &t * t.transpose();
-        let u = modes.borrow().clone();
-        let ranef = term
-            .levels
-            .iter()
-            .zip(&u)
-            .map(|(l, uj)| (l.clone(), (&t * uj).iter().copied().collect()))
-            .collect();
+        let hinv = problem.mode_covariance(&theta, &beta, &u);
+        if hinv.is_none() {
+            diagnostics.push(
+                "the conditional variances of the random effects could not be computed".into(),
+            );
+        }
+        let ts = problem.factors(&theta);
+        let mut ranef = Vec::with_capacity(reterms.len());
+        let mut ranef_covariance = Vec::with_capacity(reterms.len());
+        for ((re, td), t) in reterms.iter().zip(&problem.terms).zip(&ts) {
+            let q = td.q;
+            let cov = t * t.transpose();
+            ranef_covariance.push(
+                cov.row_iter()
+                    .map(|r| r.iter().copied().collect())
+                    .collect(),
+            );
+            let mut modes = Vec::with_capacity(re.nlevels());
+            let mut cond_var = Vec::with_capacity(re.nlevels());
+            for l in 0..re.nlevels() {
+                let at = td.start + l * q;
+                let ul = DVector::from_column_slice(&u.as_slice()[at..at + q]);
+                modes.push((t * ul).iter().copied().collect());
+                let cv = match &hinv {
+                    Some(hi) => t * hi.view((at, at), (q, q)) * t.transpose(),
+                    None => DMatrix::from_element(q, q, f64::NAN),
+                };
+                cond_var.push(cv.row_iter().map(|r| r.iter().copied().collect()).collect());
+            }
+            ranef.push(RandomEffects {
+                group: re.group.clone(),
+                effects: re.effects.clone(),
+                levels: re.levels.clone(),
+                modes,
+                cond_var,
+            });
+        }
         let npar = (p + ntheta) as f64;
         Ok(GlmmFit {
             formula: formula.to_string(),
@@ -427,16 +606,11 @@ impl super::Glm {
             coefficients,
             vcov: vb.row_iter().map(|r| r.iter().copied().collect()).collect(),
             theta,
-            group: term.group.clone(),
-            effects: term.effects.clone(),
-            ranef_covariance: cov
-                .row_iter()
-                .map(|r| r.iter().copied().collect())
-                .collect(),
+            ranef,
+            ranef_covariance,
             minus2loglik,
             aic: minus2loglik + 2.0 * npar,
             bic: minus2loglik + (n as f64).ln() * npar,
-            ranef,
             nobs: n,
             singular,
             converged,

@@ -11,14 +11,20 @@
 //! Johnson–Neyman regions with z tests), and [`GlmFit::average_marginal_effect`] gives average
 //! marginal effects on the response scale.
 //!
-//! Not yet here (see the project's issue on binary and count outcomes): prior weights other
-//! than the binomial trials, mediation with a binary outcome, generalized linear mixed models.
+//! Generalized linear mixed models ([`Glm::fit_mixed`], lme4's `glmer`): Laplace for any
+//! random-effect terms (slopes, nested and crossed factors), adaptive Gauss–Hermite
+//! quadrature for one scalar effect. Nested models are compared by likelihood-ratio tests
+//! ([`anova`] for GLMs, [`anova_mixed`] for GLMMs).
+//!
+//! Not yet here: prior weights other than the binomial trials.
 
 mod display;
 mod family;
 mod fit;
+mod lrt;
 mod mixed;
 
 pub use family::{Distribution, Family, Link};
 pub use fit::{Glm, GlmFit, MarginalEffect, Ratio};
+pub use lrt::{anova, anova_mixed};
 pub use mixed::GlmmFit;

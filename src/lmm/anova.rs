@@ -42,8 +42,59 @@ pub struct AnovaRow {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Anova {
+    /// How the models were fitted ("models refitted by ML" for linear mixed models).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub method: String,
     /// Rows, from the smallest model to the largest.
     pub rows: Vec<AnovaRow>,
+}
+
+/// One model's part of a likelihood-ratio table.
+pub(crate) struct LrtModel {
+    pub formula: String,
+    pub npar: usize,
+    pub deviance: f64,
+    pub aic: f64,
+    pub bic: f64,
+}
+
+/// Order by parameter count and test each model against the one before it:
+/// χ² = Δdeviance (floored at 0) on Δnpar df.
+pub(crate) fn lrt_table(method: &str, mut models: Vec<LrtModel>) -> Anova {
+    models.sort_by_key(|m| m.npar);
+    let rows = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (chisq, df, p) = if i == 0 {
+                (None, None, None)
+            } else {
+                let prev = &models[i - 1];
+                let chisq = (prev.deviance - m.deviance).max(0.0);
+                let df = m.npar - prev.npar;
+                (
+                    Some(chisq),
+                    Some(df),
+                    (df > 0).then(|| chisq_upper(chisq, df as f64)),
+                )
+            };
+            AnovaRow {
+                formula: m.formula.clone(),
+                npar: m.npar,
+                aic: m.aic,
+                bic: m.bic,
+                loglik: -0.5 * m.deviance,
+                deviance: m.deviance,
+                chisq,
+                df,
+                p,
+            }
+        })
+        .collect();
+    Anova {
+        method: method.to_string(),
+        rows,
+    }
 }
 
 /// Compare nested models by likelihood-ratio tests (R's `anova(m0, m1, …)`).
@@ -91,40 +142,26 @@ pub fn anova(models: &[&LmmFit]) -> Result<Anova> {
             Criterion::Reml => m.spec().fit(Criterion::Ml)?,
         });
     }
-    let npar = |m: &LmmFit| m.coefficients().len() + m.theta().len() + 1;
-    ml.sort_by_key(npar);
-    let mut rows: Vec<AnovaRow> = Vec::with_capacity(ml.len());
-    for (i, m) in ml.iter().enumerate() {
-        let (chisq, df, p) = if i == 0 {
-            (None, None, None)
-        } else {
-            let prev = &ml[i - 1];
-            let chisq = (prev.objective() - m.objective()).max(0.0);
-            let df = npar(m) - npar(prev);
-            (
-                Some(chisq),
-                Some(df),
-                (df > 0).then(|| chisq_upper(chisq, df as f64)),
-            )
-        };
-        rows.push(AnovaRow {
+    let models = ml
+        .iter()
+        .map(|m| LrtModel {
             formula: m.formula().to_string(),
-            npar: npar(m),
+            npar: m.coefficients().len() + m.theta().len() + 1,
+            deviance: m.objective(),
             aic: m.aic(),
             bic: m.bic(),
-            loglik: m.loglik(),
-            deviance: m.objective(),
-            chisq,
-            df,
-            p,
-        });
-    }
-    Ok(Anova { rows })
+        })
+        .collect();
+    Ok(lrt_table("models refitted by ML", models))
 }
 
 impl std::fmt::Display for Anova {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "Likelihood-ratio tests (models refitted by ML)")?;
+        if self.method.is_empty() {
+            writeln!(f, "Likelihood-ratio tests")?;
+        } else {
+            writeln!(f, "Likelihood-ratio tests ({})", self.method)?;
+        }
         for (i, r) in self.rows.iter().enumerate() {
             writeln!(f, "m{i}: {}", r.formula)?;
         }

@@ -24,7 +24,7 @@
 //! # Ok::<(), securebase::Error>(())
 //! ```
 
-mod anova;
+pub(crate) mod anova;
 mod display;
 mod fit;
 pub mod kenward_roger;
