@@ -19,6 +19,7 @@
 //! subscale's items load 0.7 on its latent score and are rounded to the response scale;
 //! reverse-keyed items are generated reversed.
 
+pub mod binary_power;
 pub mod grid;
 pub mod power;
 pub mod session_power;
