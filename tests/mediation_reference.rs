@@ -288,3 +288,84 @@ fn effects_by_typed_id_or_name_and_typos_are_errors() {
     assert_eq!(mc.effect(Path::Indirect).unwrap().name, "indirect");
     assert!(mc.effect(Path::B.between()).is_err());
 }
+
+/// A binary outcome (tests/reference/mediation_binary.R, PROCESS's set-up with a dichotomous
+/// Y): the a path by OLS and the b, c′, c paths by logistic regression equal R's lm/glm; the
+/// Monte Carlo interval equals R's (its own random numbers) within Monte Carlo error; the case
+/// bootstrap's SD and percentile interval agree with R's bootstrap within resampling error.
+#[test]
+fn binary_outcome_mediation_equals_r() {
+    use securebase::mediation::Path;
+    let d = Data::from_csv_path(fixture("mediation_binary/data.csv")).unwrap();
+    let r = load_json("mediation_binary/reference.json");
+    let g = |k: &str| r[k].as_f64().unwrap();
+    let med = Mediation::new("x", &["m"], "y")
+        .covariates(&["c"])
+        .binary_outcome(true);
+    let fit = med.fit(&d).unwrap();
+    assert_eq!(fit.n, r["n"].as_u64().unwrap() as usize);
+    assert_eq!(fit.missing.dropped_rows, vec![7, 111]);
+    for (path, key) in [
+        (Path::A, "a"),
+        (Path::B, "b"),
+        (Path::CPrime, "c_prime"),
+        (Path::C, "c"),
+        (Path::Indirect, "indirect"),
+    ] {
+        close(key, fit.effect(path).unwrap(), g(key), 1e-8);
+    }
+    for e in &fit.effects {
+        if let Some(se) = e.std_error {
+            close(
+                &format!("{} se", e.name),
+                se,
+                g(&format!("{}_se", e.name)),
+                1e-7,
+            );
+        }
+    }
+    let mc = med.monte_carlo(&d, 200_000, 5, 0.95).unwrap();
+    let ind = mc.effect(Path::Indirect).unwrap();
+    let r_ci = f64s(&r["mc_ci"]);
+    for k in 0..2 {
+        // The 2.5% quantile of 200,000 draws: SE ≈ 0.0006 here.
+        assert!(
+            (ind.ci[k] - r_ci[k]).abs() < 0.003,
+            "MC bound {k}: {} vs R {}",
+            ind.ci[k],
+            r_ci[k]
+        );
+    }
+    let boot = med.bootstrap(&d, &BootstrapOptions::new(2000, 11)).unwrap();
+    assert_eq!(boot.failed, 0);
+    let b = boot.effect(Path::Indirect).unwrap();
+    // SD of 2,000 bootstrap values: relative SE ≈ 1/√(2·2000) ≈ 1.6% per run.
+    close("bootstrap SD", b.boot_se, g("boot_sd"), 0.08);
+    let r_boot = f64s(&r["boot_ci"]);
+    for k in 0..2 {
+        assert!(
+            (b.percentile[k] - r_boot[k]).abs() < 0.02,
+            "bootstrap bound {k}: {} vs R {}",
+            b.percentile[k],
+            r_boot[k]
+        );
+    }
+    // Multilevel with a binary outcome is refused, not fitted wrongly.
+    let e = Mediation::new("x", &["m"], "y")
+        .binary_outcome(true)
+        .cluster("c")
+        .multilevel(true)
+        .fit(&d)
+        .unwrap_err();
+    assert!(e.to_string().contains("binary outcome"), "{e}");
+}
+
+#[test]
+fn binary_outcome_mediation_says_its_metric() {
+    let d = Data::from_csv_path(fixture("mediation_binary/data.csv")).unwrap();
+    let fit = Mediation::new("x", &["m"], "y")
+        .binary_outcome(true)
+        .fit(&d)
+        .unwrap();
+    assert!(fit.to_string().contains("log-odds of y"), "{fit}");
+}

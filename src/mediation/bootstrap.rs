@@ -439,7 +439,7 @@ impl Mediation {
             }
             (Resampling::Case, _) => None,
         };
-        let design = if self.multilevel {
+        let design = if self.multilevel || self.binary_outcome {
             None
         } else {
             Some(Design::new(self, &sub)?)
@@ -469,7 +469,7 @@ impl Mediation {
                     }
                     d.effects(&w)
                 }
-                None => self.multilevel_replicate(&sub, &drawn).ok(),
+                None => self.refit_replicate(&sub, &drawn).ok(),
             }
         };
         let reps: Vec<Option<Vec<f64>>> = crate::par::map(options.replicates, replicate);
@@ -491,12 +491,23 @@ impl Mediation {
                     .filter(|r| !leave.contains(r))
                     .map(|r| (r, 0))
                     .collect();
-                self.multilevel_replicate(&sub, &keep).ok()
+                self.refit_replicate(&sub, &keep).ok()
             }
         });
         let names: Vec<String> = point.effects.iter().map(|e| e.name.clone()).collect();
         let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
         summarize_draws(&names, &estimates, &reps, &jack, options)
+    }
+
+    /// One replicate by refitting the paths on the drawn rows (multilevel models, or a binary
+    /// outcome's logistic paths).
+    fn refit_replicate(&self, sub: &Data, drawn: &[(usize, usize)]) -> Result<Vec<f64>> {
+        if self.multilevel {
+            return self.multilevel_replicate(sub, drawn);
+        }
+        let rows: Vec<usize> = drawn.iter().map(|d| d.0).collect();
+        let d = sub.select_rows(&rows)?;
+        Ok(self.fit_paths(&d, Ddf::Asymptotic)?.0)
     }
 
     /// One multilevel replicate: the drawn rows as a new data set in which every drawn copy of
@@ -558,8 +569,16 @@ impl Mediation {
         let sub = data.select_rows(&rows)?;
         // Each path model's coefficients and the Cholesky factor of their covariance.
         let mut models: Vec<(DVector<f64>, DMatrix<f64>)> = Vec::new();
-        for f in self.formulas() {
-            let (beta, vcov) = if self.multilevel {
+        let formulas = self.formulas();
+        let to_y = formulas.len() - 2;
+        for (k, f) in formulas.into_iter().enumerate() {
+            let (beta, vcov) = if self.binary_outcome && k >= to_y {
+                let fit = crate::glm::Glm::fit(&sub, &f, crate::glm::Family::binomial())?;
+                (
+                    fit.coefficients.iter().map(|c| c.estimate).collect(),
+                    fit.vcov.clone(),
+                )
+            } else if self.multilevel {
                 let fit = crate::lmm::LmmSpec::new(&sub, &f)?.fit(crate::lmm::Criterion::Reml)?;
                 (fit.beta(), fit.vcov().to_vec())
             } else {

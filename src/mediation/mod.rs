@@ -50,6 +50,8 @@ pub struct Mediation {
     cluster: Option<String>,
     multilevel: bool,
     blended: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    binary_outcome: bool,
 }
 
 /// One estimated effect.
@@ -168,6 +170,7 @@ impl Mediation {
             cluster: None,
             multilevel: false,
             blended: false,
+            binary_outcome: false,
         }
     }
 
@@ -200,6 +203,28 @@ impl Mediation {
         self
     }
 
+    /// Y is binary (a numeric 0/1 column): the paths to Y (b, c′) and the total
+    /// effect c are logistic regressions, as PROCESS does with a dichotomous outcome. Then b,
+    /// c′, c and the indirect effects a·b are in the log-odds metric of Y (a stays in M's
+    /// units), and c ≠ c′ + a·b in general (the logistic scale changes with the predictors in
+    /// the model), so c is reported but not decomposed. Single-level only (with
+    /// [`Mediation::multilevel`] the fit is an error); bootstrap replicates refit each path,
+    /// and a replicate with complete separation counts as failed.
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// use securebase::mediation::{Mediation, Path};
+    /// let data = Data::from_csv_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mediation_binary/data.csv"))?;
+    /// let fit = Mediation::new("x", &["m"], "y").binary_outcome(true).fit(&data)?;
+    /// let (a, b) = (fit.effect(Path::A)?, fit.effect(Path::B)?);
+    /// assert!((fit.effect(Path::Indirect)? - a * b).abs() < 1e-15);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    pub fn binary_outcome(mut self, yes: bool) -> Mediation {
+        self.binary_outcome = yes;
+        self
+    }
+
     pub(crate) fn is_serial(&self) -> bool {
         self.mediators.len() == 2
     }
@@ -221,6 +246,12 @@ impl Mediation {
                     "give one mediator or two (a serial chain), not {}",
                     self.mediators.len()
                 ),
+            });
+        }
+        if self.multilevel && self.binary_outcome {
+            return Err(Error::Argument {
+                name: "binary_outcome".into(),
+                message: "a binary outcome is fitted by single-level logistic paths; a multilevel mediation with a binary outcome is not available".into(),
             });
         }
         if self.multilevel && self.cluster.is_none() {
@@ -372,8 +403,15 @@ impl Mediation {
     pub(crate) fn fit_paths(&self, data: &Data, ddf: Ddf) -> Result<(Vec<f64>, Vec<Option<f64>>)> {
         let formulas = self.formulas();
         let mut coefs: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
-        for f in &formulas {
-            if self.multilevel {
+        let to_y = formulas.len() - 2;
+        for (k, f) in formulas.iter().enumerate() {
+            if self.binary_outcome && k >= to_y {
+                let fit = crate::glm::Glm::fit(data, f, crate::glm::Family::binomial())?;
+                coefs.push((
+                    fit.coefficients.iter().map(|c| c.estimate).collect(),
+                    fit.coefficients.iter().map(|c| c.std_error).collect(),
+                ));
+            } else if self.multilevel {
                 let options = FitOptions::with_ddf(ddf);
                 let fit = LmmSpec::new(data, f)?.fit_with(Criterion::Reml, &options)?;
                 coefs.push((
@@ -472,6 +510,15 @@ impl std::fmt::Display for MediationFit {
             self.n,
             self.missing.n_dropped()
         )?;
+        if m.binary_outcome {
+            writeln!(
+                f,
+                "  {} is binary (logistic paths): b, c_prime, c and the indirect effects are in log-odds of {}; a is in {}'s units; c is not c_prime + indirect",
+                m.y,
+                m.y,
+                m.mediators.join("/")
+            )?;
+        }
         for e in &self.effects {
             match e.std_error {
                 Some(se) => writeln!(f, "  {:<16} {:>12.6}  (SE {:.6})", e.name, e.estimate, se)?,

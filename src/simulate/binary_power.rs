@@ -78,7 +78,7 @@ impl BinaryDesign {
             })
         };
         match self.therapists.checked_mul(self.clients_per_therapist) {
-            Some(n) if n <= 10_000_000 && n >= 6 && self.therapists >= 2 => {}
+            Some(n) if (6..=10_000_000).contains(&n) && self.therapists >= 2 => {}
             _ => {
                 return arg(
                     "design",
