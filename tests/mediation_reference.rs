@@ -327,13 +327,11 @@ fn binary_outcome_mediation_equals_r() {
     let mc = med.monte_carlo(&d, 200_000, 5, 0.95).unwrap();
     let ind = mc.effect(Path::Indirect).unwrap();
     let r_ci = f64s(&r["mc_ci"]);
-    for k in 0..2 {
+    for (ours, theirs) in ind.ci.iter().zip(&r_ci) {
         // The 2.5% quantile of 200,000 draws: SE ≈ 0.0006 here.
         assert!(
-            (ind.ci[k] - r_ci[k]).abs() < 0.003,
-            "MC bound {k}: {} vs R {}",
-            ind.ci[k],
-            r_ci[k]
+            (ours - theirs).abs() < 0.003,
+            "MC bound: {ours} vs R {theirs}"
         );
     }
     let boot = med.bootstrap(&d, &BootstrapOptions::new(2000, 11)).unwrap();
@@ -342,12 +340,10 @@ fn binary_outcome_mediation_equals_r() {
     // SD of 2,000 bootstrap values: relative SE ≈ 1/√(2·2000) ≈ 1.6% per run.
     close("bootstrap SD", b.boot_se, g("boot_sd"), 0.08);
     let r_boot = f64s(&r["boot_ci"]);
-    for k in 0..2 {
+    for (ours, theirs) in b.percentile.iter().zip(&r_boot) {
         assert!(
-            (b.percentile[k] - r_boot[k]).abs() < 0.02,
-            "bootstrap bound {k}: {} vs R {}",
-            b.percentile[k],
-            r_boot[k]
+            (ours - theirs).abs() < 0.02,
+            "bootstrap bound: {ours} vs R {theirs}"
         );
     }
     // Multilevel with a binary outcome is refused, not fitted wrongly.
