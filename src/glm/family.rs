@@ -187,6 +187,11 @@ impl Family {
     /// The log-likelihood of one row: for the binomial, successes `y·m` out of `m` trials
     /// (m = the prior weight); for Poisson, the count y (times its weight).
     pub(crate) fn loglik(&self, y: f64, mu: f64, w: f64) -> f64 {
+        self.loglik_kernel(y, mu, w) + self.loglik_constant(y, w)
+    }
+
+    /// The part of [`Family::loglik`] that depends on μ.
+    pub(crate) fn loglik_kernel(&self, y: f64, mu: f64, w: f64) -> f64 {
         match self.distribution {
             Distribution::Binomial => {
                 let m = w.round();
@@ -194,19 +199,34 @@ impl Family {
                     return 0.0;
                 }
                 let k = (m * y).round();
-                let choose = ln_gamma(m + 1.0) - ln_gamma(k + 1.0) - ln_gamma(m - k + 1.0);
                 let a = if k > 0.0 { k * mu.ln() } else { 0.0 };
                 let b = if m - k > 0.0 {
                     (m - k) * (1.0 - mu).ln()
                 } else {
                     0.0
                 };
-                choose + a + b
+                a + b
             }
             Distribution::Poisson => {
                 let a = if y > 0.0 { y * mu.ln() } else { 0.0 };
-                w * (a - mu - ln_gamma(y + 1.0))
+                w * (a - mu)
             }
+        }
+    }
+
+    /// The part of [`Family::loglik`] that does not depend on μ (binomial coefficients,
+    /// −log y!).
+    pub(crate) fn loglik_constant(&self, y: f64, w: f64) -> f64 {
+        match self.distribution {
+            Distribution::Binomial => {
+                let m = w.round();
+                if m <= 0.0 {
+                    return 0.0;
+                }
+                let k = (m * y).round();
+                ln_gamma(m + 1.0) - ln_gamma(k + 1.0) - ln_gamma(m - k + 1.0)
+            }
+            Distribution::Poisson => -w * ln_gamma(y + 1.0),
         }
     }
 

@@ -99,6 +99,9 @@ struct Problem {
     by_level: Vec<Vec<usize>>,
     /// Length of the stacked u (Σ levels × q over terms).
     nu: usize,
+    /// −2 Σ of the log-likelihood's terms that do not depend on μ (binomial coefficients,
+    /// log y!), added once per evaluation.
+    m2ll_constant: f64,
     nagq: usize,
     /// Gauss–Hermite nodes and weights (physicists' convention, weight e^(−x²)).
     nodes: Vec<(f64, f64)>,
@@ -199,7 +202,7 @@ impl Problem {
         let d = f.mu_eta(eta);
         let v = f.variance(mu);
         (
-            -2.0 * f.loglik(self.y[i], mu, self.w[i]),
+            -2.0 * f.loglik_kernel(self.y[i], mu, self.w[i]),
             self.w[i] * d * d / v,
             self.w[i] * (self.y[i] - mu) * d / v,
         )
@@ -219,12 +222,29 @@ impl Problem {
         let mut m2ll = 0.0;
         let mut h = DMatrix::<f64>::identity(q, q);
         let mut g = -u.clone();
+        let mut v = [0.0f64; 8];
+        let mut vv = Vec::new();
+        let v: &mut [f64] = if q <= 8 {
+            &mut v[..q]
+        } else {
+            vv.resize(q, 0.0);
+            &mut vv
+        };
         for &i in rows {
-            let v = t.transpose() * z.row(i).transpose();
-            let (m, wt, sc) = self.row(i, fixed[i] + v.dot(u));
+            // v = Tᵀ zᵢ (T lower triangular).
+            for (a, va) in v.iter_mut().enumerate() {
+                *va = (a..q).map(|r| t[(r, a)] * z[(i, r)]).sum();
+            }
+            let eta = fixed[i] + v.iter().zip(u.iter()).map(|(a, b)| a * b).sum::<f64>();
+            let (m, wt, sc) = self.row(i, eta);
             m2ll += m;
-            h += &v * v.transpose() * wt;
-            g += &v * sc;
+            for a in 0..q {
+                g[a] += v[a] * sc;
+                let wa = wt * v[a];
+                for b in 0..q {
+                    h[(b, a)] += wa * v[b];
+                }
+            }
         }
         m2ll.is_finite().then_some((m2ll, h, g))
     }
@@ -273,7 +293,7 @@ impl Problem {
                 return f64::INFINITY;
             };
             return match log_det(&h) {
-                Some(ld) => m2ll + u.norm_squared() + ld,
+                Some(ld) => m2ll + u.norm_squared() + ld + self.m2ll_constant,
                 None => f64::INFINITY,
             };
         }
@@ -309,7 +329,7 @@ impl Problem {
                 total += hstar - 2.0 * (scale * sum).ln();
             }
         }
-        total
+        total + self.m2ll_constant
     }
 
     /// H⁻¹ at the modes (the conditional covariance of u), block by level for one term.
@@ -433,7 +453,12 @@ impl super::Glm {
         } else {
             Vec::new()
         };
+        let m2ll_constant = -2.0
+            * (0..n)
+                .map(|i| family.loglik_constant(y[i], weights[i]))
+                .sum::<f64>();
         let problem = Problem {
+            m2ll_constant,
             family,
             x,
             y,
