@@ -13,11 +13,15 @@
 //! `--sessions N` (or a design file `--design FILE.json`, format `securebase-power/1`) with
 //! `--icc-client`, `--slope-sd`, `--dropout`, `--b-session`, `--b-cross` and `--effect
 //! cross-level|growth|client-level`; it fits `y ~ session * z + (session | client) +
-//! (1 | therapist)`. `--help` lists every flag.
+//! (1 | therapist)`. A binary outcome (`--outcome binary`: drop-out by anxiety, with
+//! `--baseline`, `--odds-ratio` and `--icc` on the latent logistic scale) fits
+//! `dropout ~ anxiety + (1 | therapist)` by Laplace (or a GLM with `--single-level`).
+//! `--help` lists every flag.
 
 mod support;
 
 use clap::{Parser, ValueEnum};
+use securebase::simulate::binary_power::BinaryDesign;
 use securebase::simulate::grid::{GridDesign, PowerGrid, PowerShard, merge_shards};
 use securebase::simulate::power::{PowerDesign, PowerResult, Target};
 use securebase::simulate::session_power::{SESSION_POWER_MODEL, SessionPowerDesign, SessionTarget};
@@ -30,6 +34,12 @@ enum TargetArg {
     X,
     Z,
     Interaction,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum OutcomeArg {
+    Continuous,
+    Binary,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -161,6 +171,15 @@ struct Args {
         allow_negative_numbers = true
     )]
     b_cross: f64,
+    /// The outcome: continuous (the moderator model) or binary (drop-out by anxiety)
+    #[arg(long, value_enum, default_value = "continuous")]
+    outcome: OutcomeArg,
+    /// Binary: P(drop-out) at average anxiety with an average therapist
+    #[arg(long, value_name = "P", default_value_t = 0.25)]
+    baseline: f64,
+    /// Binary: odds ratio of drop-out per SD of anxiety
+    #[arg(long, value_name = "OR", default_value_t = 1.5)]
+    odds_ratio: f64,
 }
 
 /// The session-level design from a file or the flags.
@@ -217,6 +236,15 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 fn grid(args: &Args) -> Result<PowerGrid, String> {
     let design = match session_design(args)? {
         Some(d) => GridDesign::Sessions(d),
+        None if args.outcome == OutcomeArg::Binary => {
+            let mut d = BinaryDesign::dropout(2, args.clients_per_therapist);
+            d.baseline = args.baseline;
+            d.odds_ratio = args.odds_ratio;
+            d.icc = args.icc;
+            d.alpha = args.alpha;
+            d.multilevel = !args.single_level;
+            GridDesign::Binary(d)
+        }
         None => {
             let mut design = PowerDesign::study_like();
             design.clients_per_therapist = args.clients_per_therapist;
@@ -276,6 +304,25 @@ fn describe(g: &PowerGrid) -> (String, String, usize) {
                 g.seed
             ),
             "anxiety × ESAT".to_string(),
+            d.clients_per_therapist,
+        ),
+        GridDesign::Binary(d) => (
+            format!(
+                "Power of anxiety in dropout ~ anxiety{} (logistic; baseline P = {}, odds ratio {} per SD, latent ICC {}, {} clients per therapist, α = {}, {} replicates, seed {}; SIMULATED DATA)",
+                if d.multilevel {
+                    " + (1 | therapist)"
+                } else {
+                    ""
+                },
+                d.baseline,
+                d.odds_ratio,
+                d.icc,
+                d.clients_per_therapist,
+                d.alpha,
+                g.replicates,
+                g.seed
+            ),
+            "drop-out by anxiety".to_string(),
             d.clients_per_therapist,
         ),
         _ => ("Power".into(), "power".into(), 0),

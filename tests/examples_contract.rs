@@ -182,6 +182,34 @@ fn fit_family_gives_rs_glm() {
         agq["minus2loglik"].as_f64().unwrap(),
         1e-6,
     );
+    // Crossed Poisson GLMM through the CLI: both grouping factors in the JSON.
+    let multi = load_json("glmm/multi.json");
+    let crossed = &multi["cases"][0];
+    let data = fixture("glmm/crossed.csv");
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--formula",
+            crossed["formula"].as_str().unwrap(),
+            "--family",
+            "poisson",
+            "--json",
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(v["family"], "poisson");
+    assert_eq!(v["link"], "log");
+    assert_eq!(v["ngroups"][0][0], "therapist");
+    assert_eq!(v["ngroups"][1][1], 8);
+    assert_eq!(v["varcorr"].as_array().unwrap().len(), 2);
+    close(
+        "crossed GLMM -2 log L from the CLI (textbook Laplace)",
+        v["objective"].as_f64().unwrap(),
+        crossed["textbook"]["minus2loglik"].as_f64().unwrap(),
+        1e-8,
+    );
     // A link the family does not take: one line, exit 2.
     let data = fixture("glm/mtcars.csv");
     let out = run(
@@ -899,4 +927,61 @@ fn power_shards_merge_to_the_single_machine_result() {
         assert!(err.contains(needle), "{a:?}: {err}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The binary-outcome power curve through the CLI equals the library's result, point by point.
+#[test]
+fn power_binary_outcome_from_the_cli() {
+    use securebase::simulate::binary_power::{BinaryDesign, binary_power};
+    use securebase::simulate::grid::{GridDesign, PowerGrid};
+    let dir = std::env::temp_dir().join(format!("securebase-binpow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json_path = dir.join("curve.json");
+    let svg_path = dir.join("curve.svg");
+    let out = run(
+        "power",
+        &[
+            "--outcome",
+            "binary",
+            "--therapists",
+            "8",
+            "--clients-per-therapist",
+            "10",
+            "--icc",
+            "0.1",
+            "--odds-ratio",
+            "2",
+            "--replicates",
+            "12",
+            "--seed",
+            "5",
+            "--json",
+            json_path.to_str().unwrap(),
+            "--svg",
+            svg_path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("dropout ~ anxiety + (1 | therapist)") && text.contains("SIMULATED"));
+    // The library, the same design and seed stream as the grid's point for 8 therapists.
+    let mut d = BinaryDesign::dropout(8, 10);
+    d.icc = 0.1;
+    d.odds_ratio = 2.0;
+    let grid = PowerGrid::new(GridDesign::Binary(d.clone()), &[8], 12, 5);
+    let curve = grid.run().unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    // [[therapists, result], …]
+    assert_eq!(written[0][0], 8);
+    let point = &written[0][1];
+    assert_eq!(point["replicates"], 12);
+    assert_eq!(point["significant"], curve[0].1.significant as u64);
+    assert_eq!(point["failed"], curve[0].1.failed as u64);
+    assert!(binary_power(&d, 3, 1).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
 }

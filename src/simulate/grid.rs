@@ -17,6 +17,7 @@
 //! # Ok::<(), securebase::Error>(())
 //! ```
 
+use super::binary_power::{BinaryDesign, binary_power_range};
 use super::power::{PowerDesign, PowerResult, power_range};
 use super::session_power::{SessionPowerDesign, session_power};
 use crate::error::{Error, Result};
@@ -34,6 +35,8 @@ pub enum GridDesign {
     Moderator(PowerDesign),
     /// Sessions in clients in therapists, with drop-out.
     Sessions(SessionPowerDesign),
+    /// A binary outcome: `dropout ~ anxiety + (1 | therapist)` (logistic GLMM, or a GLM).
+    Binary(BinaryDesign),
 }
 
 impl GridDesign {
@@ -49,6 +52,11 @@ impl GridDesign {
                 d.therapists = therapists;
                 GridDesign::Sessions(d)
             }
+            GridDesign::Binary(d) => {
+                let mut d = d.clone();
+                d.therapists = therapists;
+                GridDesign::Binary(d)
+            }
         }
     }
 
@@ -56,6 +64,7 @@ impl GridDesign {
         match self {
             GridDesign::Moderator(d) => d.validate(),
             GridDesign::Sessions(d) => d.validate(),
+            GridDesign::Binary(d) => d.validate(),
         }
     }
 
@@ -63,6 +72,7 @@ impl GridDesign {
         match self {
             GridDesign::Moderator(d) => power_range(d, start, count, seed),
             GridDesign::Sessions(d) => session_power(d, start, count, seed),
+            GridDesign::Binary(d) => binary_power_range(d, start, count, seed),
         }
     }
 }
