@@ -217,7 +217,20 @@ fn glmm_bad_requests_are_errors() {
     let fit = Glm::fit_mixed(&d, "dropout ~ anxiety + (1 | therapist)", b, 1).unwrap();
     let json = serde_json::to_string(&fit).unwrap();
     let back: securebase::glm::GlmmFit = serde_json::from_str(&json).unwrap();
-    assert_eq!(back, fit);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    assert_eq!(back.coefficients, fit.coefficients);
+    assert_eq!(back.ranef, fit.ranef);
+    // The model matrix is not serialized: probing a fit read back is an error that says why.
+    let e = securebase::probe::probe(
+        &back,
+        "anxiety",
+        "anxiety",
+        &securebase::probe::ModeratorValues::MeanSd,
+        securebase::probe::DfMethod::Asymptotic,
+        0.95,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("refit"), "{e}");
 }
 
 /// Crossed (Poisson with an offset) and nested (Bernoulli) random intercepts
@@ -443,5 +456,49 @@ fn likelihood_ratio_tests_equal_r() {
             .unwrap_err()
             .to_string()
             .contains("families")
+    );
+}
+
+/// Probing a GLMM on the link scale (simple slopes with z tests) equals the same linear
+/// combinations of lme4's converged fit (tests/reference/glmm_multi.R).
+#[test]
+fn glmm_probing_equals_lme4() {
+    use securebase::probe::{DfMethod, ModeratorValues, probe};
+    let r = load_json("glmm/multi.json");
+    let pr = &r["glmm_probe"];
+    let d = Data::from_csv_path(fixture("glmm/nested.csv")).unwrap();
+    let fit = Glm::fit_mixed(&d, pr["formula"].as_str().unwrap(), Family::binomial(), 1).unwrap();
+    let p = probe(
+        &fit,
+        "anxiety",
+        "esat",
+        &ModeratorValues::MeanSd,
+        DfMethod::Asymptotic,
+        0.95,
+    )
+    .unwrap();
+    let (at, slope, se) = (f64s(&pr["at"]), f64s(&pr["slope"]), f64s(&pr["se"]));
+    assert_eq!(p.simple_slopes.len(), 3);
+    for (k, s) in p.simple_slopes.iter().enumerate() {
+        close("GLMM probe at", s.at, at[k], 1e-12);
+        assert!(
+            (s.slope - slope[k]).abs() < 1e-4,
+            "slope {} vs lme4 {}",
+            s.slope,
+            slope[k]
+        );
+        close("GLMM probe se", s.std_error, se[k], 1e-3);
+        assert!(s.df.is_infinite());
+    }
+    assert!(
+        probe(
+            &fit,
+            "anxiety",
+            "esat",
+            &ModeratorValues::MeanSd,
+            DfMethod::KenwardRoger,
+            0.95
+        )
+        .is_err()
     );
 }

@@ -91,6 +91,17 @@ pub(crate) struct Model {
     data: Data,
 }
 
+impl Model {
+    pub(crate) fn new(x: DMatrix<f64>, offset: DVector<f64>, design: Design, data: Data) -> Model {
+        Model {
+            x,
+            offset,
+            design,
+            data,
+        }
+    }
+}
+
 /// An average marginal effect on the response scale (probabilities or rates), with a
 /// delta-method standard error, as R's `margins` reports it.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,7 @@
 //! Hessian H of the criterion over (θ, β), as lme4's default `vcov` (`use.hessian = TRUE`).
 
 use super::family::Family;
-use super::fit::{Prepared, prepare};
+use super::fit::{Model, Prepared, prepare};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::formula::Missingness;
@@ -74,6 +74,10 @@ pub struct GlmmFit {
     /// What the fit noticed (singular fit, convergence, a Hessian that is not positive
     /// definite).
     pub diagnostics: Vec<String>,
+    /// The fixed-effects model matrix, offsets, design and data, for probing (not
+    /// serialized: a fit read back from JSON cannot be probed).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(crate) model: Option<Model>,
 }
 
 /// One random-effect term's data on the rows used.
@@ -430,6 +434,12 @@ impl super::Glm {
         let p = x.ncols();
         let n = rows.len();
         let glm = super::fit::irls_public(&x, &y, &weights, &offset, family, &names)?;
+        let model = Model::new(
+            x.clone(),
+            offset.clone(),
+            design.clone(),
+            data.select_columns(&parsed.columns())?.select_rows(&rows)?,
+        );
         let (mut start, mut theta_at) = (0, 0);
         let mut terms = Vec::with_capacity(reterms.len());
         for t in &reterms {
@@ -642,6 +652,18 @@ impl super::Glm {
             evaluations: *evaluations.borrow(),
             missing,
             diagnostics,
+            model: Some(model),
+        })
+    }
+}
+
+impl GlmmFit {
+    /// The model matrix and design kept for probing.
+    pub(crate) fn model(&self) -> Result<&Model> {
+        self.model.as_ref().ok_or_else(|| {
+            Error::Model(
+                "probing needs the model matrix, which a fit read back from JSON does not carry: refit the model".into(),
+            )
         })
     }
 }

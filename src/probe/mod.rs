@@ -115,6 +115,35 @@ impl Probeable for crate::glm::GlmFit {
     }
 }
 
+/// A GLMM is probed on the link scale with z tests from its fixed effects and their
+/// (Hessian-based) covariance, as `emmeans`/`interactions` do for a `glmer` fit: `Model` and
+/// `Asymptotic` both mean infinite df.
+impl Probeable for crate::glm::GlmmFit {
+    fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
+        if method == DfMethod::KenwardRoger {
+            return Err(crate::Error::Argument {
+                name: "method".into(),
+                message: "Kenward–Roger df are for linear mixed models; a GLMM uses z tests (DfMethod::Asymptotic)".into(),
+            });
+        }
+        let model = self.model()?;
+        let names: Vec<String> = self.coefficients.iter().map(|c| c.term.clone()).collect();
+        let lookup = names.clone();
+        Ok(LinearInference {
+            names,
+            beta: self.coefficients.iter().map(|c| c.estimate).collect(),
+            vcov: self.vcov.clone(),
+            df: Box::new(|_| f64::INFINITY),
+            columns: Box::new(move |name| {
+                let j = lookup.iter().position(|c| c == name)?;
+                Some(model.x.column(j).iter().copied().collect())
+            }),
+            groups: Vec::new(),
+            design: &model.design,
+        })
+    }
+}
+
 impl Probeable for LmmFit {
     fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
         let names: Vec<String> = self.terms().iter().map(|s| s.to_string()).collect();

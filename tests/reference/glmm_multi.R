@@ -36,6 +36,10 @@ s_eff <- rnorm(ns, 0, 0.5)[rep(1:ns, each = nt * nc)]
 t_eff <- rnorm(ns * nt, 0, 0.6)[rep(1:(ns * nt), each = nc)]
 drop2 <- rbinom(ns * nt * nc, 1, plogis(-0.8 + 0.5 * anx2 + s_eff + t_eff))
 ne <- data.frame(site = site2, therapist = ther2, anxiety = anx2, dropout = drop2)
+# A moderator for probing (unrelated to drop-out by construction; its own seed so the columns
+# above are unchanged).
+set.seed(20261131)
+ne$esat <- round(rnorm(nrow(ne)), 4)
 write.csv(ne, file.path(out, "nested.csv"), row.names = FALSE)
 
 # The textbook Laplace approximation for scalar random intercepts of several grouping factors,
@@ -143,7 +147,19 @@ glm_lrt <- list(small = "dropout ~ anxiety", large = "dropout ~ anxiety + I(anxi
                 deviance = unname(ga$Deviance[2]), df = unname(ga$Df[2]),
                 p = unname(ga[["Pr(>Chi)"]][2]), aic = c(AIC(g0), AIC(g1)))
 
-res <- list(glm_lrt = glm_lrt,
+# Probing a GLMM on the link scale: simple slopes of anxiety at the mean and mean +- 1 SD of
+# esat, with lme4's (Hessian) covariance of the converged fit.
+f_pr <- glmer(dropout ~ anxiety * esat + (1 | site/therapist), family = binomial, data = ne,
+              control = glmerControl(tolPwrss = 1e-12))
+b <- fixef(f_pr); V <- as.matrix(vcov(f_pr))
+at <- mean(ne$esat) + c(-1, 0, 1) * sd(ne$esat)
+slope <- b[["anxiety"]] + at * b[["anxiety:esat"]]
+se <- sqrt(V["anxiety", "anxiety"] + at^2 * V["anxiety:esat", "anxiety:esat"] +
+           2 * at * V["anxiety", "anxiety:esat"])
+glmm_probe <- list(formula = "dropout ~ anxiety * esat + (1 | site/therapist)",
+                   at = at, slope = slope, se = se)
+
+res <- list(glm_lrt = glm_lrt, glmm_probe = glmm_probe,
   cases = list(
     one("crossed_poisson", "crossed.csv",
         "missed ~ anxiety + offset(log(booked)) + (1 | therapist) + (1 | site)", f_cr, tb_cr,
