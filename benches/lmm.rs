@@ -75,6 +75,12 @@ fn large(c: &mut Bench) {
     group.bench_function("100k rows 1000 groups (x1 | g) 4 covariates", |b| {
         b.iter(|| fit(black_box(&big), "y ~ x1 + x2 + x3 + x4 + (x1 | g)"))
     });
+    group.bench_function("100k rows 1000 groups (1 | g) 4 covariates, no df", |b| {
+        b.iter(|| fit_lme4_like(black_box(&big), "y ~ x1 + x2 + x3 + x4 + (1 | g)"))
+    });
+    group.bench_function("100k rows 1000 groups (x1 | g) 4 covariates, no df", |b| {
+        b.iter(|| fit_lme4_like(black_box(&big), "y ~ x1 + x2 + x3 + x4 + (x1 | g)"))
+    });
     let inst = support::insteval_like(3);
     group.bench_function(
         "InstEval-shaped y ~ 1 + service + (1|s) + (1|d) + (1|dept)",
@@ -98,5 +104,33 @@ fn large(c: &mut Bench) {
     group.finish();
 }
 
-criterion_group!(benches, small, large);
+/// The largest cases: the `fit` example's work on a 1M- and a 5M-row CSV (read, build, fit with
+/// df; the process start and printing are not included), and a crossed design with 500,000 rows
+/// and 5,000 × 4,000 levels. Each takes seconds; criterion's minimum of 10 samples.
+fn huge(c: &mut Bench) {
+    let mut group = c.benchmark_group("huge");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
+    for n in [1_000_000, 5_000_000] {
+        let path = support::csv_7_columns(n, 10_000, 5);
+        group.bench_function(
+            format!("fit example: {n}-row CSV, 7 columns, 10k groups, (1 | g)"),
+            |b| {
+                b.iter(|| {
+                    let data = Data::from_csv_path(black_box(&path)).unwrap();
+                    fit(&data, "y ~ x1 + x2 + x3 + x4 + x5 + (1 | g)")
+                })
+            },
+        );
+    }
+    let crossed = support::crossed(500_000, 5_000, 4_000, 9);
+    group.bench_function(
+        "crossed 500k rows, 5,000 x 4,000 levels, (1|a) + (1|b), no df",
+        |b| b.iter(|| fit_lme4_like(black_box(&crossed), "y ~ x + (1 | a) + (1 | b)")),
+    );
+    group.finish();
+}
+
+criterion_group!(benches, small, large, huge);
 criterion_main!(benches);

@@ -159,3 +159,61 @@ pub fn sessions_sized(clients: usize, sessions: usize, seed: u64) -> Data {
         .and_then(|d| d.with_categorical("client", client))
         .unwrap()
 }
+
+/// `n` rows with two crossed factors of `na` and `nb` levels (every level used), one covariate,
+/// random intercepts for both (sd 1 and 0.7), residual sd 1.
+pub fn crossed(n: usize, na: usize, nb: usize, seed: u64) -> Data {
+    let mut r = Rng::new(seed);
+    let a: Vec<usize> = (0..n)
+        .map(|i| if i < na { i } else { r.below(na) })
+        .collect();
+    let b: Vec<usize> = (0..n)
+        .map(|i| if i < nb { i } else { r.below(nb) })
+        .collect();
+    let ua: Vec<f64> = (0..na).map(|_| r.normal()).collect();
+    let ub: Vec<f64> = (0..nb).map(|_| 0.7 * r.normal()).collect();
+    let x: Vec<f64> = (0..n).map(|_| r.normal()).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| 2.0 + 0.4 * x[i] + ua[a[i]] + ub[b[i]] + r.normal())
+        .collect();
+    let (an, ac) = factor("a", &a, na);
+    let (bn, bc) = factor("b", &b, nb);
+    Data::new()
+        .with_numeric("y", y)
+        .unwrap()
+        .with_numeric("x", x)
+        .unwrap()
+        .with_column(&an, ac)
+        .unwrap()
+        .with_column(&bn, bc)
+        .unwrap()
+}
+
+/// A CSV file of `n` rows and 7 columns (y, x1..x5, g with `groups` levels) in the system's
+/// temporary directory, written once per size: the whole-process `fit` benchmark reads it.
+pub fn csv_7_columns(n: usize, groups: usize, seed: u64) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!("securebase-bench-{n}-{groups}-{seed}.csv"));
+    if path.exists() {
+        return path;
+    }
+    let mut r = Rng::new(seed);
+    let u: Vec<f64> = (0..groups).map(|_| r.normal()).collect();
+    let tmp = path.with_extension("partial");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    writeln!(w, "y,x1,x2,x3,x4,x5,g").unwrap();
+    for i in 0..n {
+        let g = if i < groups { i } else { r.below(groups) };
+        let x: Vec<f64> = (0..5).map(|_| r.normal()).collect();
+        let y = 1.0 + 0.5 * x[0] - 0.3 * x[1] + 0.2 * x[2] + 0.1 * x[3] + u[g] + r.normal();
+        writeln!(
+            w,
+            "{y:.6},{:.6},{:.6},{:.6},{:.6},{:.6},g{g:05}",
+            x[0], x[1], x[2], x[3], x[4]
+        )
+        .unwrap();
+    }
+    drop(w);
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}

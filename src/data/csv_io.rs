@@ -456,9 +456,14 @@ fn classify(cell: &[u8], decimal_comma: bool, scratch: &mut Vec<u8>) -> Cell {
         return Cell::NonFinite;
     }
     let mut i = 0;
-    let digits = |i: &mut usize| {
+    // The digits as an integer mantissa (exact while it stays below 2^53).
+    let mut mantissa: u64 = 0;
+    let mut digits = |i: &mut usize| {
         let s = *i;
         while *i < body.len() && body[*i].is_ascii_digit() {
+            mantissa = mantissa
+                .saturating_mul(10)
+                .saturating_add(u64::from(body[*i] - b'0'));
             *i += 1;
         }
         *i - s
@@ -486,6 +491,30 @@ fn classify(cell: &[u8], decimal_comma: bool, scratch: &mut Vec<u8>) -> Cell {
     }
     if i != body.len() {
         return Cell::Text;
+    }
+    // Clinger's fast path: a mantissa below 2^53 and at most 22 decimals (no exponent) is
+    // m / 10^k with both operands exact, so one IEEE division gives the correctly rounded
+    // value — the same number `str::parse` returns, without re-reading the text.
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    if i == int_digits + usize::from(!int) + frac_digits
+        && mantissa < (1u64 << 53)
+        && frac_digits <= 22
+        && int_digits <= 19
+    {
+        let magnitude = mantissa as f64 / POW10[frac_digits];
+        let value = if bytes[0] == b'-' {
+            -magnitude
+        } else {
+            magnitude
+        };
+        return Cell::Number {
+            value,
+            int_id: int && ((int_digits > 1 && body[0] == b'0') || int_digits > 15) && sign <= 1,
+            int,
+        };
     }
     let text = std::str::from_utf8(bytes).unwrap_or_default();
     match text.parse::<f64>() {
@@ -889,6 +918,65 @@ mod tests {
 
     fn read(text: &str) -> Result<Data> {
         Data::from_csv_reader(text.as_bytes())
+    }
+
+    /// The fast path for short decimals gives exactly the value `str::parse` gives (bit for
+    /// bit), over random mantissas, decimal places and signs, and the edge cases.
+    #[test]
+    fn fast_decimal_path_equals_str_parse() {
+        let mut rng = crate::rng::Rng::new(42);
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            ".5",
+            "5.",
+            "-.25",
+            "+3.5",
+            "9007199254740991",
+            "9007199254740992",
+            "9007199254740993",
+            "0.1",
+            "0.3",
+            "123456789012.3456789",
+            "1.0000000000000000000001",
+            "0.0000000000000000000001",
+            "17.000000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20_000 {
+            let m = (rng.uniform() * 2f64.powi(55)) as u64 >> rng.index(50);
+            let digits = m.to_string();
+            let k = rng.index(digits.len() + 3);
+            let text = if k >= digits.len() {
+                format!("0.{}{digits}", "0".repeat(k - digits.len()))
+            } else {
+                format!(
+                    "{}.{}",
+                    &digits[..digits.len() - k],
+                    &digits[digits.len() - k..]
+                )
+            };
+            let sign = ["", "-", "+"][rng.index(3)];
+            texts.push(format!("{sign}{text}"));
+        }
+        let mut scratch = Vec::new();
+        for t in &texts {
+            let expect: f64 = t.parse().unwrap();
+            match classify(t.as_bytes(), false, &mut scratch) {
+                Cell::Number { value, .. } => {
+                    assert_eq!(
+                        value.to_bits(),
+                        expect.to_bits(),
+                        "{t}: {value} vs {expect}"
+                    )
+                }
+                _ => panic!("{t} not a number"),
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub use reshape::{Longer, Wider};
 pub use sort::SortKey;
 
 use crate::error::{Error, Result};
+use std::sync::Arc;
 
 /// A hint for an unknown-column message when the data look read with the wrong delimiter: one
 /// column whose name holds `;`, a tab or `,`.
@@ -134,7 +135,9 @@ impl Column {
 #[cfg_attr(feature = "serde", serde(try_from = "DataParts"))]
 pub struct Data {
     names: Vec<String>,
-    columns: Vec<Column>,
+    /// Shared, so selecting or cloning columns (as every fit does to keep the columns its
+    /// formula reads) copies pointers, not values.
+    columns: Vec<Arc<Column>>,
     row_ids: Vec<usize>,
 }
 
@@ -358,7 +361,7 @@ impl Data {
             });
         }
         self.names.push(name.to_string());
-        self.columns.push(column);
+        self.columns.push(Arc::new(column));
         Ok(())
     }
 
@@ -378,8 +381,8 @@ impl Data {
     /// [`Error::UnknownColumn`]; a column already categorical is left as it is.
     pub fn to_categorical(&mut self, name: &str) -> Result<()> {
         let i = self.index_of(name)?;
-        if let Column::Numeric(v) = &self.columns[i] {
-            self.columns[i] = Column::Categorical(Factor::from_numbers(v));
+        if let Column::Numeric(v) = &*self.columns[i] {
+            self.columns[i] = Arc::new(Column::Categorical(Factor::from_numbers(v)));
         }
         Ok(())
     }
@@ -491,7 +494,8 @@ impl Data {
                 return Err(Error::DuplicateColumn { name: n.into() });
             }
             out.names.push(n.to_string());
-            out.columns.push(self.column(n)?.clone());
+            out.columns
+                .push(Arc::clone(&self.columns[self.index_of(n)?]));
         }
         Ok(out)
     }
@@ -512,7 +516,7 @@ impl Data {
     /// a finite number.
     pub fn to_numeric(&mut self, name: &str) -> Result<()> {
         let i = self.index_of(name)?;
-        if let Column::Categorical(f) = &self.columns[i] {
+        if let Column::Categorical(f) = &*self.columns[i] {
             let parsed: Vec<Option<f64>> = f
                 .levels()
                 .iter()
@@ -530,7 +534,7 @@ impl Data {
                     })?),
                 });
             }
-            self.columns[i] = Column::Numeric(values);
+            self.columns[i] = Arc::new(Column::Numeric(values));
         }
         Ok(())
     }
@@ -551,7 +555,11 @@ impl Data {
         }
         Ok(Data {
             names: self.names.clone(),
-            columns: self.columns.iter().map(|c| c.select(rows)).collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Arc::new(c.select(rows)))
+                .collect(),
             row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
         })
     }
@@ -561,7 +569,11 @@ impl Data {
         let rows: Vec<usize> = (0..self.nrows()).filter(|&r| keep(r)).collect();
         Data {
             names: self.names.clone(),
-            columns: self.columns.iter().map(|c| c.select(&rows)).collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Arc::new(c.select(&rows)))
+                .collect(),
             row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
         }
     }

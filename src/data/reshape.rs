@@ -220,7 +220,7 @@ impl Data {
     fn stack(&self, stem: &str, by_time: &[Option<usize>], n: usize) -> Result<Column> {
         let cols: Vec<Option<&Column>> = by_time
             .iter()
-            .map(|j| j.map(|j| &self.columns[j]))
+            .map(|j| j.map(|j| &*self.columns[j]))
             .collect();
         let nt = by_time.len();
         let kinds: Vec<&str> = cols.iter().flatten().map(|c| c.kind()).collect();
