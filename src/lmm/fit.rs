@@ -16,7 +16,8 @@ use nalgebra::{DMatrix, DVector};
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Optimization {
-    /// The optimizer ("Brent" for one θ, "BOBYQA" otherwise; see [`Optimizer`]).
+    /// The optimizer ("Brent" for one θ, "BFGS" for one vector-valued term, "BOBYQA"
+    /// otherwise; see [`Optimizer`]).
     pub optimizer: String,
     /// Objective evaluations used, restarts included.
     pub evaluations: usize,
@@ -339,8 +340,9 @@ pub struct FitOptions {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Optimizer {
-    /// Brent's one-dimensional search when θ has one element (a single scalar random term),
-    /// BOBYQA otherwise.
+    /// Brent's one-dimensional search when θ has one element (a single scalar random term);
+    /// BFGS with finite-difference gradients for one random term with several effects
+    /// (falling back to BOBYQA when it fails or ends near the boundary); BOBYQA otherwise.
     #[default]
     Auto,
     /// BOBYQA (Powell 2009) always, as lme4's default `lmerControl()`.

@@ -1,6 +1,9 @@
 //! Minimizing the profiled criterion over θ, and making sure the minimum is one.
 //!
-//! BOBYQA (Powell 2009; the `bobyqa` crate's PRIMA port) minimizes the criterion under lme4's
+//! One θ: Brent's bracketed search. One random term with a vector of effects (q ≥ 2): BFGS
+//! with finite-difference gradients, unconstrained by the sign symmetry of the factor's
+//! columns, handing over to BOBYQA when it fails or ends near the boundary. Otherwise BOBYQA
+//! (Powell 2009; the `bobyqa` crate's PRIMA port) minimizes the criterion under lme4's
 //! bounds (diagonal elements of each relative factor ≥ 0). With vector-valued random effects the
 //! criterion can have several local minima on different faces of the boundary (a factor's first
 //! diagonal element at 0 removes that effect's whole variance, where the better optimum may lose
@@ -190,6 +193,183 @@ fn brent(s: &Structure, criterion: Criterion, start: f64, options: &FitOptions) 
     })
 }
 
+/// Most iterations of the quasi-Newton search.
+const QN_MAX_ITER: usize = 200;
+/// Relative finite-difference step for its gradient (central differences: truncation error
+/// ~1e-10, rounding ~ε|f|/h).
+const QN_STEP: f64 = 1e-5;
+/// A diagonal θ element closer to 0 than this at the quasi-Newton optimum hands the fit to
+/// BOBYQA, which handles the bound (a singular or nearly singular fit).
+const QN_BOUNDARY: f64 = 1e-3;
+
+/// Quasi-Newton (BFGS, Nocedal & Wright 2006, alg. 6.1) with central-difference gradients
+/// and a backtracking Armijo line search, unconstrained: the profiled criterion depends on Λ
+/// only through ΛΛᵀ, so a column of a relative factor with a negative diagonal element is the
+/// same model with that column negated, and the optimum is mapped back to lme4's
+/// parameterization (diagonals ≥ 0) at the end. Returns `None` (the caller uses BOBYQA) when
+/// the search fails or ends near the boundary, where the bound matters.
+fn quasi_newton(
+    s: &Structure,
+    criterion: Criterion,
+    start: &[f64],
+    options: &FitOptions,
+) -> std::result::Result<Run, usize> {
+    let n = start.len();
+    let budget = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
+    let mut ws = super::objective::Workspace::new(s);
+    let evaluations = std::cell::Cell::new(0usize);
+    let mut f = |t: &[f64]| {
+        evaluations.set(evaluations.get() + 1);
+        s.objective_with(t, criterion, &mut ws)
+    };
+    let fail = || evaluations.get();
+    let mut x = start.to_vec();
+    let mut fx = f(&x);
+    if !fx.is_finite() {
+        return Err(fail());
+    }
+    // Forward differences (n evaluations, error ~1e-5 relative to the curvature) while the
+    // gradient is large; central differences (2n, error ~1e-10) near the optimum.
+    let gradient =
+        |x: &[f64], fx: f64, central: bool, f: &mut dyn FnMut(&[f64]) -> f64| -> Option<Vec<f64>> {
+            let mut g = vec![0.0; x.len()];
+            let mut p = x.to_vec();
+            for i in 0..x.len() {
+                let h = QN_STEP * x[i].abs().max(1.0);
+                p[i] = x[i] + h;
+                let fp = f(&p);
+                g[i] = if central {
+                    p[i] = x[i] - h;
+                    (fp - f(&p)) / (2.0 * h)
+                } else {
+                    (fp - fx) / h
+                };
+                p[i] = x[i];
+                if !g[i].is_finite() {
+                    return None;
+                }
+            }
+            Some(g)
+        };
+    let far = |g: &[f64], fx: f64| {
+        g.iter().fold(0.0_f64, |m, v| m.max(v.abs())) > 1e-4 * (1.0 + fx.abs())
+    };
+    let mut g = gradient(&x, fx, false, &mut f).ok_or_else(fail)?;
+    let mut central = !far(&g, fx);
+    if central {
+        g = gradient(&x, fx, true, &mut f).ok_or_else(fail)?;
+    }
+    // Inverse Hessian approximation, row-major n × n.
+    let mut hinv = vec![0.0; n * n];
+    for i in 0..n {
+        hinv[i * n + i] = 1.0;
+    }
+    let mut first = true;
+    let mut converged = false;
+    for _ in 0..QN_MAX_ITER {
+        let gmax = g.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        if central && gmax < 1e-8 * (1.0 + fx.abs()) {
+            converged = true;
+            break;
+        }
+        let d: Vec<f64> = (0..n)
+            .map(|i| -(0..n).map(|j| hinv[i * n + j] * g[j]).sum::<f64>())
+            .collect();
+        let slope: f64 = d.iter().zip(&g).map(|(a, b)| a * b).sum();
+        if slope.is_nan() || slope >= 0.0 {
+            return Err(fail());
+        }
+        // The first step is scaled to move θ by at most 0.5.
+        let dmax = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let mut alpha = if first { (0.5 / dmax).min(1.0) } else { 1.0 };
+        let mut next = None;
+        for _ in 0..40 {
+            let xn: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + alpha * b).collect();
+            let fnew = f(&xn);
+            if fnew.is_finite() && fnew <= fx + 1e-4 * alpha * slope {
+                next = Some((xn, fnew));
+                break;
+            }
+            alpha *= 0.5;
+        }
+        let (xn, fnew) = next.ok_or_else(fail)?;
+        let mut gn = gradient(&xn, fnew, central, &mut f).ok_or_else(fail)?;
+        if !central && !far(&gn, fnew) {
+            central = true;
+            gn = gradient(&xn, fnew, true, &mut f).ok_or_else(fail)?;
+        }
+        let sk: Vec<f64> = xn.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let yk: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy: f64 = sk.iter().zip(&yk).map(|(a, b)| a * b).sum();
+        let small_step = sk
+            .iter()
+            .zip(&xn)
+            .all(|(d, v)| d.abs() <= 1e-10 * v.abs().max(1.0));
+        let small_change = fx - fnew <= 1e-14 * (1.0 + fx.abs());
+        x = xn;
+        fx = fnew;
+        g = gn;
+        if central && small_step && small_change {
+            converged = true;
+            break;
+        }
+        if sy > 1e-12 {
+            if first {
+                // Nocedal & Wright (6.20): scale the initial matrix before the first update.
+                let yy: f64 = yk.iter().map(|v| v * v).sum();
+                let scale = sy / yy;
+                for v in hinv.iter_mut() {
+                    *v *= scale;
+                }
+                first = false;
+            }
+            // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
+            let rho = 1.0 / sy;
+            let hy: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|j| hinv[i * n + j] * yk[j]).sum())
+                .collect();
+            let yhy: f64 = yk.iter().zip(&hy).map(|(a, b)| a * b).sum();
+            for i in 0..n {
+                for j in 0..n {
+                    hinv[i * n + j] += -rho * (hy[i] * sk[j] + sk[i] * hy[j])
+                        + (rho * rho * yhy + rho) * sk[i] * sk[j];
+                }
+            }
+        }
+        if evaluations.get() > budget {
+            return Err(fail());
+        }
+    }
+    if !converged {
+        return Err(fail());
+    }
+    // Back to lme4's parameterization: each factor column with a negative diagonal negated.
+    let mut at = 0;
+    for term in &s.terms {
+        let q = term.q();
+        for c in 0..q {
+            let len = q - c;
+            if x[at] < 0.0 {
+                for v in &mut x[at..at + len] {
+                    *v = -*v;
+                }
+            }
+            if x[at] < QN_BOUNDARY {
+                return Err(fail());
+            }
+            at += len;
+        }
+    }
+    let objective = s.objective_with(&x, criterion, &mut super::objective::Workspace::new(s));
+    Ok(Run {
+        theta: x,
+        objective,
+        evaluations: evaluations.get(),
+        converged: true,
+        message: "quasi-Newton (BFGS) converged: the gradient or the step vanished".into(),
+    })
+}
+
 /// What the check of an optimum found.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Check {
@@ -277,12 +457,37 @@ pub(crate) fn optimize(
     let first_start = options.start.clone().unwrap_or_else(|| s.initial_theta());
     let one_dimensional = first_start.len() == 1 && s.lower_bounds()[0] == 0.0;
     let use_brent = one_dimensional && options.optimizer == Optimizer::Auto;
-    let mut best = if use_brent {
-        brent(s, criterion, first_start[0], options)?
+    // One random term with a vector of effects (sleepstudy's (Days | Subject)): BFGS, whose
+    // bookkeeping is negligible next to BOBYQA's for a few θ. Several terms (crossed designs,
+    // where each evaluation is expensive and BOBYQA needs fewer) keep BOBYQA.
+    let try_qn = !one_dimensional
+        && options.optimizer == Optimizer::Auto
+        && s.terms.len() == 1
+        && first_start.len() <= 10;
+    let mut used = if use_brent { "Brent" } else { "BOBYQA" };
+    let mut spent = 0;
+    let qn = if try_qn {
+        quasi_newton(s, criterion, &first_start, options)
     } else {
-        bobyqa(s, criterion, first_start, options)?
+        Err(0)
     };
-    let mut evaluations = best.evaluations;
+    let mut best = match qn {
+        Ok(run) => {
+            used = "BFGS";
+            run
+        }
+        Err(n) => {
+            // The quasi-Newton search gave up (or ended near the boundary): its evaluations
+            // count.
+            spent = n;
+            if use_brent {
+                brent(s, criterion, first_start[0], options)?
+            } else {
+                bobyqa(s, criterion, first_start, options)?
+            }
+        }
+    };
+    let mut evaluations = best.evaluations + spent;
     let mut checks = Vec::new();
     let mut restarts = 0;
     let vector_terms = s.terms.iter().any(|t| t.q() >= 2);
@@ -362,7 +567,7 @@ pub(crate) fn optimize(
             }
     }
     let optimization = Optimization {
-        optimizer: if use_brent { "Brent" } else { "BOBYQA" }.into(),
+        optimizer: used.into(),
         evaluations,
         converged: best.converged,
         message: best.message.clone(),
