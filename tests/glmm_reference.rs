@@ -202,6 +202,39 @@ fn glmm_bad_requests_are_errors() {
         let e = Glm::fit_mixed(&d, formula, b, nagq).unwrap_err();
         assert!(e.to_string().contains(needle), "{formula}: {e}");
     }
+    // Bad responses, separation, one-level grouping and a budget too small to converge.
+    let g: Vec<&str> = (0..12).map(|i| ["a", "b", "c"][i % 3]).collect();
+    let x: Vec<f64> = (0..12).map(|i| i as f64).collect();
+    let with = |y: Vec<f64>| {
+        Data::new()
+            .with_numeric("y", y)
+            .unwrap()
+            .with_numeric("x", x.clone())
+            .unwrap()
+            .with_categorical("g", g.clone())
+            .unwrap()
+    };
+    let mut two = vec![0.0; 12];
+    two[4] = 2.0;
+    let e = Glm::fit_mixed(&with(two), "y ~ x + (1 | g)", b, 1).unwrap_err();
+    assert!(
+        matches!(e, securebase::Error::InvalidValue { row: 5, .. }),
+        "{e}"
+    );
+    let mut negative = vec![1.0; 12];
+    negative[2] = -1.0;
+    let e = Glm::fit_mixed(&with(negative), "y ~ x + (1 | g)", Family::poisson(), 1).unwrap_err();
+    assert!(e.to_string().contains("count"), "{e}");
+    let separated: Vec<f64> = (0..12).map(|i| if i < 6 { 0.0 } else { 1.0 }).collect();
+    let e = Glm::fit_mixed(&with(separated), "y ~ x + (1 | g)", b, 1).unwrap_err();
+    assert!(e.to_string().contains("separation"), "{e}");
+    let one_level = Data::new()
+        .with_numeric("y", vec![0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+        .unwrap()
+        .with_categorical("g", vec!["a"; 6])
+        .unwrap();
+    let e = Glm::fit_mixed(&one_level, "y ~ 1 + (1 | g)", b, 1).unwrap_err();
+    assert!(e.to_string().contains("level"), "{e}");
     // The plain GLM points to the mixed fit.
     let e = Glm::fit(&d, "dropout ~ anxiety + (1 | therapist)", b).unwrap_err();
     assert!(e.to_string().contains("fit_mixed"), "{e}");

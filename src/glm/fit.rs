@@ -218,24 +218,8 @@ impl Glm {
         let tiny = 10.0 * f64::EPSILON;
         match family.distribution {
             Distribution::Binomial => {
-                let extreme = fitted
-                    .mu
-                    .iter()
-                    .filter(|&&m| m > 1.0 - tiny || m < tiny)
-                    .count();
-                // Complete separation: every outcome (0 or 1) is fitted to within 1e-5, the
-                // deviance goes to 0 and the estimates to ±∞ as IRLS runs on.
-                let perfect = (0..n)
-                    .all(|i| (y[i] == 0.0 || y[i] == 1.0) && (y[i] - fitted.mu[i]).abs() < 1e-5);
-                if perfect {
-                    return Err(Error::Model(format!(
-                        "complete separation: the predictors of '{formula}' separate the outcomes perfectly, so every fitted probability is 0 or 1 and the estimates are infinite; drop or combine the separating term, or use a penalized (Firth) model"
-                    )));
-                }
-                if extreme > 0 {
-                    diagnostics.push(format!(
-                        "fitted probabilities numerically 0 or 1 occurred in {extreme} of {n} rows: quasi-complete separation; the estimates and SEs of the separating terms are not reliable"
-                    ));
+                if let Some(note) = separation(&y, &fitted.mu, formula)? {
+                    diagnostics.push(note);
                 }
             }
             Distribution::Poisson => {
@@ -513,9 +497,28 @@ pub(crate) fn irls_public(
     offset: &DVector<f64>,
     family: Family,
     names: &[String],
-) -> Result<(DVector<f64>, DMatrix<f64>)> {
+) -> Result<(DVector<f64>, DMatrix<f64>, Vec<f64>)> {
     let f = irls(x, y, w, offset, family, names, None)?;
-    Ok((f.beta, f.vcov))
+    Ok((f.beta, f.vcov, f.mu))
+}
+
+/// Separation in a binomial fit with fitted means `mu`: complete separation (every 0/1
+/// outcome fitted to within 1e-5, so the estimates are infinite) is an error; fitted
+/// probabilities numerically 0 or 1 in some rows (quasi-complete separation) a note.
+pub(crate) fn separation(y: &DVector<f64>, mu: &[f64], formula: &str) -> Result<Option<String>> {
+    let tiny = 10.0 * f64::EPSILON;
+    let n = mu.len();
+    let extreme = mu.iter().filter(|&&m| m > 1.0 - tiny || m < tiny).count();
+    // The deviance goes to 0 and the estimates to ±∞ as IRLS runs on.
+    let perfect = (0..n).all(|i| (y[i] == 0.0 || y[i] == 1.0) && (y[i] - mu[i]).abs() < 1e-5);
+    if perfect {
+        return Err(Error::Model(format!(
+            "complete separation: the predictors of '{formula}' separate the outcomes perfectly, so every fitted probability is 0 or 1 and the estimates are infinite; drop or combine the separating term, or use a penalized (Firth) model"
+        )));
+    }
+    Ok((extreme > 0).then(|| format!(
+        "fitted probabilities numerically 0 or 1 occurred in {extreme} of {n} rows: quasi-complete separation; the estimates and SEs of the separating terms are not reliable"
+    )))
 }
 
 struct Irls {

@@ -434,6 +434,14 @@ impl super::Glm {
         let p = x.ncols();
         let n = rows.len();
         let glm = super::fit::irls_public(&x, &y, &weights, &offset, family, &names)?;
+        // Separation by the fixed effects alone makes β infinite in the GLMM too (the modes
+        // shrink towards 0): refused as for a GLM; quasi-separation is noted.
+        let mut start_notes = Vec::new();
+        if family.distribution == super::family::Distribution::Binomial
+            && let Some(note) = super::fit::separation(&y, &glm.2, formula)?
+        {
+            start_notes.push(format!("in the fixed-effects-only start, {note}"));
+        }
         let model = Model::new(
             x.clone(),
             offset.clone(),
@@ -560,7 +568,7 @@ impl super::Glm {
                 hess[(b, a)] = v;
             }
         }
-        let mut diagnostics = Vec::new();
+        let mut diagnostics = start_notes;
         let on_boundary = |i: usize| i < ntheta && lower[i] == 0.0 && theta[i] < 1e-4;
         let singular = (0..ntheta).any(on_boundary);
         if singular {
