@@ -2,7 +2,7 @@
 //! `anova(m0, m1, test = "Chisq")` and lme4's `anova(m0, m1)`: models ordered by their number
 //! of parameters, each tested against the one before it with χ² = Δ(−2 log L) on Δnpar df.
 
-use super::{GlmFit, GlmmFit};
+use super::{Family, GlmFit, GlmmFit};
 use crate::error::{Error, Result};
 use crate::lmm::Anova;
 use crate::lmm::anova::{LrtModel, lrt_table};
@@ -46,41 +46,31 @@ fn differ(what: &str, a: &str, b: &str) -> Error {
 /// [`Error::Argument`] for fewer than two models, or models of different families or fitted
 /// to different rows.
 pub fn anova(models: &[&GlmFit]) -> Result<Anova> {
-    at_least_two(models.len())?;
-    let first = models[0];
-    for m in &models[1..] {
-        if m.family != first.family {
-            return Err(differ(
-                "have different families",
-                &first.formula,
-                &m.formula,
-            ));
-        }
-        if m.row_ids != first.row_ids {
-            return Err(differ(
-                &format!(
-                    "use different rows ({} and {})",
-                    first.row_ids.len(),
-                    m.row_ids.len()
-                ),
-                &first.formula,
-                &m.formula,
-            ));
-        }
-    }
-    Ok(lrt_table(
+    compare(
+        models,
         "generalized linear models, maximum likelihood",
-        models
-            .iter()
-            .map(|m| LrtModel {
-                formula: m.formula.clone(),
-                npar: m.coefficients.len(),
-                deviance: -2.0 * m.loglik,
-                aic: m.aic,
-                bic: m.bic,
+        |m| {
+            (
+                m.family,
+                LrtModel {
+                    formula: m.formula.clone(),
+                    npar: m.coefficients.len(),
+                    deviance: -2.0 * m.loglik,
+                    aic: m.aic,
+                    bic: m.bic,
+                },
+            )
+        },
+        |a, b| {
+            (a.row_ids != b.row_ids).then(|| {
+                format!(
+                    "use different rows ({} and {})",
+                    a.row_ids.len(),
+                    b.row_ids.len()
+                )
             })
-            .collect(),
-    ))
+        },
+    )
 }
 
 /// Compare nested generalized linear mixed models by likelihood-ratio tests (lme4's
@@ -92,45 +82,57 @@ pub fn anova(models: &[&GlmFit]) -> Result<Anova> {
 /// [`Error::Argument`] for fewer than two models, or models of different families, different
 /// quadrature (`nagq`) or fitted to different rows.
 pub fn anova_mixed(models: &[&GlmmFit]) -> Result<Anova> {
-    at_least_two(models.len())?;
-    let first = models[0];
-    for m in &models[1..] {
-        if m.family != first.family {
-            return Err(differ(
-                "have different families",
-                &first.formula,
-                &m.formula,
-            ));
-        }
-        if m.nagq != first.nagq {
-            return Err(differ(
-                &format!(
+    compare(
+        models,
+        "generalized linear mixed models, maximum likelihood",
+        |m| {
+            (
+                m.family,
+                LrtModel {
+                    formula: m.formula.clone(),
+                    npar: m.coefficients.len() + m.theta.len(),
+                    deviance: m.minus2loglik,
+                    aic: m.aic,
+                    bic: m.bic,
+                },
+            )
+        },
+        |a, b| {
+            if a.nagq != b.nagq {
+                Some(format!(
                     "use different quadrature (nagq {} and {})",
-                    first.nagq, m.nagq
-                ),
-                &first.formula,
-                &m.formula,
-            ));
+                    a.nagq, b.nagq
+                ))
+            } else if a.nobs != b.nobs || a.missing != b.missing {
+                Some(format!("use different rows ({} and {})", a.nobs, b.nobs))
+            } else {
+                None
+            }
+        },
+    )
+}
+
+/// The checks and the table both tests share: at least two models, one family, and nothing
+/// that makes a pair incomparable (`differ_why`).
+fn compare<T>(
+    models: &[&T],
+    method: &str,
+    entry: impl Fn(&T) -> (Family, LrtModel),
+    differ_why: impl Fn(&T, &T) -> Option<String>,
+) -> Result<Anova> {
+    at_least_two(models.len())?;
+    let entries: Vec<(Family, LrtModel)> = models.iter().map(|m| entry(m)).collect();
+    let (family, first) = (&entries[0].0, &entries[0].1.formula);
+    for (m, (f, e)) in models.iter().zip(&entries).skip(1) {
+        if f != family {
+            return Err(differ("have different families", first, &e.formula));
         }
-        if m.nobs != first.nobs || m.missing != first.missing {
-            return Err(differ(
-                &format!("use different rows ({} and {})", first.nobs, m.nobs),
-                &first.formula,
-                &m.formula,
-            ));
+        if let Some(why) = differ_why(models[0], m) {
+            return Err(differ(&why, first, &e.formula));
         }
     }
     Ok(lrt_table(
-        "generalized linear mixed models, maximum likelihood",
-        models
-            .iter()
-            .map(|m| LrtModel {
-                formula: m.formula.clone(),
-                npar: m.coefficients.len() + m.theta.len(),
-                deviance: m.minus2loglik,
-                aic: m.aic,
-                bic: m.bic,
-            })
-            .collect(),
+        method,
+        entries.into_iter().map(|(_, e)| e).collect(),
     ))
 }

@@ -25,6 +25,7 @@ mod lrt;
 mod mixed;
 
 pub use family::{Distribution, Family, Link};
+pub(crate) use fit::Model;
 pub use fit::{Glm, GlmFit, MarginalEffect, Ratio};
 pub use lrt::{anova, anova_mixed};
 pub use mixed::GlmmFit;

@@ -87,31 +87,44 @@ impl Probeable for OlsFit {
     }
 }
 
+/// GLMs and GLMMs are probed alike: on the link scale (log odds, log rates) with z tests from
+/// the fixed effects and their covariance. `kind` names the model in the Kenward–Roger error.
+fn link_scale_inference<'a>(
+    kind: &str,
+    method: DfMethod,
+    coefficients: &[crate::stats::Coefficient],
+    vcov: &[Vec<f64>],
+    model: &'a crate::glm::Model,
+) -> Result<LinearInference<'a>> {
+    if method == DfMethod::KenwardRoger {
+        return Err(crate::Error::Argument {
+            name: "method".into(),
+            message: format!(
+                "Kenward–Roger df are for linear mixed models; a {kind} uses z tests (DfMethod::Asymptotic)"
+            ),
+        });
+    }
+    let names: Vec<String> = coefficients.iter().map(|c| c.term.clone()).collect();
+    let lookup = names.clone();
+    Ok(LinearInference {
+        names,
+        beta: coefficients.iter().map(|c| c.estimate).collect(),
+        vcov: vcov.to_vec(),
+        df: Box::new(|_| f64::INFINITY),
+        columns: Box::new(move |name| {
+            let j = lookup.iter().position(|c| c == name)?;
+            Some(model.x.column(j).iter().copied().collect())
+        }),
+        groups: Vec::new(),
+        design: &model.design,
+    })
+}
+
 /// A GLM is probed on the link scale (log odds, log rates) with z tests: `Model` and
 /// `Asymptotic` both mean infinite df.
 impl Probeable for crate::glm::GlmFit {
     fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
-        if method == DfMethod::KenwardRoger {
-            return Err(crate::Error::Argument {
-                name: "method".into(),
-                message: "Kenward–Roger df are for linear mixed models; a GLM uses z tests (DfMethod::Asymptotic)".into(),
-            });
-        }
-        let model = self.model()?;
-        let names: Vec<String> = self.coefficients.iter().map(|c| c.term.clone()).collect();
-        let lookup = names.clone();
-        Ok(LinearInference {
-            names,
-            beta: self.coefficients.iter().map(|c| c.estimate).collect(),
-            vcov: self.vcov.clone(),
-            df: Box::new(|_| f64::INFINITY),
-            columns: Box::new(move |name| {
-                let j = lookup.iter().position(|c| c == name)?;
-                Some(model.x.column(j).iter().copied().collect())
-            }),
-            groups: Vec::new(),
-            design: &model.design,
-        })
+        link_scale_inference("GLM", method, &self.coefficients, &self.vcov, self.model()?)
     }
 }
 
@@ -120,27 +133,13 @@ impl Probeable for crate::glm::GlmFit {
 /// `Asymptotic` both mean infinite df.
 impl Probeable for crate::glm::GlmmFit {
     fn inference(&self, method: DfMethod) -> Result<LinearInference<'_>> {
-        if method == DfMethod::KenwardRoger {
-            return Err(crate::Error::Argument {
-                name: "method".into(),
-                message: "Kenward–Roger df are for linear mixed models; a GLMM uses z tests (DfMethod::Asymptotic)".into(),
-            });
-        }
-        let model = self.model()?;
-        let names: Vec<String> = self.coefficients.iter().map(|c| c.term.clone()).collect();
-        let lookup = names.clone();
-        Ok(LinearInference {
-            names,
-            beta: self.coefficients.iter().map(|c| c.estimate).collect(),
-            vcov: self.vcov.clone(),
-            df: Box::new(|_| f64::INFINITY),
-            columns: Box::new(move |name| {
-                let j = lookup.iter().position(|c| c == name)?;
-                Some(model.x.column(j).iter().copied().collect())
-            }),
-            groups: Vec::new(),
-            design: &model.design,
-        })
+        link_scale_inference(
+            "GLMM",
+            method,
+            &self.coefficients,
+            &self.vcov,
+            self.model()?,
+        )
     }
 }
 
