@@ -234,7 +234,14 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 /// The grid the flags describe.
 fn grid(args: &Args) -> Result<PowerGrid, String> {
-    let design = match session_design(args)? {
+    let sessions = session_design(args)?;
+    if sessions.is_some() && args.outcome == OutcomeArg::Binary {
+        return Err(
+            "--outcome binary is the drop-out model of clients in therapists; it does not take --sessions or --design"
+                .into(),
+        );
+    }
+    let design = match sessions {
         Some(d) => GridDesign::Sessions(d),
         None if args.outcome == OutcomeArg::Binary => {
             let mut d = BinaryDesign::dropout(2, args.clients_per_therapist);

@@ -983,5 +983,9 @@ fn power_binary_outcome_from_the_cli() {
     assert_eq!(point["significant"], curve[0].1.significant as u64);
     assert_eq!(point["failed"], curve[0].1.failed as u64);
     assert!(binary_power(&d, 3, 1).is_ok());
+    // A binary outcome with a session design is refused, not silently dropped.
+    let out = run("power", &["--outcome", "binary", "--sessions", "8"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--outcome binary"));
     let _ = std::fs::remove_dir_all(&dir);
 }

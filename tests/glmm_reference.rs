@@ -235,6 +235,19 @@ fn glmm_bad_requests_are_errors() {
         .unwrap();
     let e = Glm::fit_mixed(&one_level, "y ~ 1 + (1 | g)", b, 1).unwrap_err();
     assert!(e.to_string().contains("level"), "{e}");
+    // Too many crossed random effects for the joint dense solve: an error, not an abort.
+    let n = 12_000;
+    let a: Vec<String> = (0..n).map(|i| format!("a{}", i % 6000)).collect();
+    let bb: Vec<String> = (0..n).map(|i| format!("b{}", (i * 7) % 5000)).collect();
+    let big = Data::new()
+        .with_numeric("y", (0..n).map(|i| (i % 3 == 0) as u8 as f64).collect())
+        .unwrap()
+        .with_categorical("a", a)
+        .unwrap()
+        .with_categorical("b", bb)
+        .unwrap();
+    let e = Glm::fit_mixed(&big, "y ~ 1 + (1 | a) + (1 | b)", b, 1).unwrap_err();
+    assert!(e.to_string().contains("at most 10000"), "{e}");
     // The plain GLM points to the mixed fit.
     let e = Glm::fit(&d, "dropout ~ anxiety + (1 | therapist)", b).unwrap_err();
     assert!(e.to_string().contains("fit_mixed"), "{e}");

@@ -80,6 +80,9 @@ pub struct GlmmFit {
     pub(crate) model: Option<Model>,
 }
 
+/// Most random effects (Σ levels × effects) solved jointly when there are several terms.
+const MAX_JOINT: usize = 10_000;
+
 /// One random-effect term's data on the rows used.
 struct TermData {
     q: usize,
@@ -87,6 +90,7 @@ struct TermData {
     start: usize,
     /// Position of the term's first θ entry.
     theta_at: usize,
+    nlevels: usize,
     codes: Vec<u32>,
     z: DMatrix<f64>,
 }
@@ -336,28 +340,40 @@ impl Problem {
         total + self.m2ll_constant
     }
 
-    /// H⁻¹ at the modes (the conditional covariance of u), block by level for one term.
+    /// The diagonal blocks of H⁻¹ at the modes (the conditional covariances of u), one q × q
+    /// block per level, terms in order.
     fn mode_covariance(
         &self,
         theta: &[f64],
         beta: &DVector<f64>,
         u: &DVector<f64>,
-    ) -> Option<DMatrix<f64>> {
+    ) -> Option<Vec<DMatrix<f64>>> {
         let ts = self.factors(theta);
         let fixed = self.fixed_part(beta);
         if self.terms.len() > 1 {
             let (_, h, _) = self.joint_terms(&ts, &fixed, u)?;
-            return h.cholesky().map(|c| c.inverse());
-        }
-        let q = ts[0].nrows();
-        let mut out = DMatrix::zeros(self.nu, self.nu);
-        for (j, rows) in self.by_level.iter().enumerate() {
-            let uj = DVector::from_column_slice(&u.as_slice()[j * q..(j + 1) * q]);
-            let (_, h, _) = self.level_terms(rows, &ts[0], &fixed, &uj)?;
             let inv = h.cholesky()?.inverse();
-            out.view_mut((j * q, j * q), (q, q)).copy_from(&inv);
+            let mut blocks = Vec::new();
+            for t in &self.terms {
+                for l in 0..t.nlevels {
+                    let at = t.start + l * t.q;
+                    blocks.push(inv.view((at, at), (t.q, t.q)).clone_owned());
+                }
+            }
+            return Some(blocks);
         }
-        Some(out)
+        // One term: H is block diagonal, so each level's block is inverted on its own (never
+        // the Σ levels × q square matrix).
+        let q = ts[0].nrows();
+        self.by_level
+            .iter()
+            .enumerate()
+            .map(|(j, rows)| {
+                let uj = DVector::from_column_slice(&u.as_slice()[j * q..(j + 1) * q]);
+                let (_, h, _) = self.level_terms(rows, &ts[0], &fixed, &uj)?;
+                Some(h.cholesky()?.inverse())
+            })
+            .collect()
     }
 }
 
@@ -455,6 +471,7 @@ impl super::Glm {
                 q: t.q(),
                 start,
                 theta_at,
+                nlevels: t.nlevels(),
                 codes: t.codes.clone(),
                 z: t.z.clone(),
             });
@@ -462,6 +479,14 @@ impl super::Glm {
             theta_at += t.q() * (t.q() + 1) / 2;
         }
         let (nu, ntheta) = (start, theta_at);
+        // Several terms are solved jointly in a dense Σ levels × effects system (8·nu² bytes
+        // per PIRLS step): refuse sizes that would exhaust memory rather than abort.
+        if reterms.len() > 1 && nu > MAX_JOINT {
+            return Err(Error::Model(format!(
+                "'{formula}' has {nu} random effects over {} terms; GLMMs with more than one grouping factor are solved jointly here, which takes at most {MAX_JOINT} (fit one grouping factor, or fewer levels)",
+                reterms.len()
+            )));
+        }
         let by_level = if reterms.len() == 1 {
             let mut by = vec![Vec::new(); reterms[0].nlevels()];
             for (i, &c) in reterms[0].codes.iter().enumerate() {
@@ -613,6 +638,7 @@ impl super::Glm {
         let ts = problem.factors(&theta);
         let mut ranef = Vec::with_capacity(reterms.len());
         let mut ranef_covariance = Vec::with_capacity(reterms.len());
+        let mut block_base = 0;
         for ((re, td), t) in reterms.iter().zip(&problem.terms).zip(&ts) {
             let q = td.q;
             let cov = t * t.transpose();
@@ -628,11 +654,12 @@ impl super::Glm {
                 let ul = DVector::from_column_slice(&u.as_slice()[at..at + q]);
                 modes.push((t * ul).iter().copied().collect());
                 let cv = match &hinv {
-                    Some(hi) => t * hi.view((at, at), (q, q)) * t.transpose(),
+                    Some(blocks) => t * &blocks[block_base + l] * t.transpose(),
                     None => DMatrix::from_element(q, q, f64::NAN),
                 };
                 cond_var.push(cv.row_iter().map(|r| r.iter().copied().collect()).collect());
             }
+            block_base += re.nlevels();
             ranef.push(RandomEffects {
                 group: re.group.clone(),
                 effects: re.effects.clone(),
