@@ -170,7 +170,7 @@ impl Data {
             };
             out.add_column(&name, c.select(&left_rows))?;
         }
-        out.row_ids = left_rows.iter().map(|&r| self.row_ids[r]).collect();
+        out.row_ids = std::sync::Arc::new(left_rows.iter().map(|&r| self.row_ids[r]).collect());
         for n in right_cols {
             let name = if clash(n) {
                 format!("{n}.y")

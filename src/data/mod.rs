@@ -138,7 +138,8 @@ pub struct Data {
     /// Shared, so selecting or cloning columns (as every fit does to keep the columns its
     /// formula reads) copies pointers, not values.
     columns: Vec<Arc<Column>>,
-    row_ids: Vec<usize>,
+    /// Shared too: every selection of columns keeps the rows.
+    row_ids: Arc<Vec<usize>>,
 }
 
 /// A [`Data`] as serialized, checked before it becomes one.
@@ -169,7 +170,7 @@ impl TryFrom<DataParts> for Data {
         let mut data = Data {
             names: Vec::new(),
             columns: Vec::new(),
-            row_ids: p.row_ids,
+            row_ids: Arc::new(p.row_ids),
         };
         for (name, column) in p.names.into_iter().zip(p.columns) {
             data.add_column(&name, column)?;
@@ -352,7 +353,7 @@ impl Data {
             }
         }
         if self.columns.is_empty() && self.row_ids.is_empty() {
-            self.row_ids = (1..=column.len()).collect();
+            self.row_ids = Arc::new((1..=column.len()).collect());
         } else if column.len() != self.nrows() {
             return Err(Error::LengthMismatch {
                 name: name.into(),
@@ -412,7 +413,7 @@ impl Data {
         let mut check = Data {
             names: vec![],
             columns: vec![],
-            row_ids: self.row_ids.clone(),
+            row_ids: Arc::clone(&self.row_ids),
         };
         check.add_column(name, column)?;
         self.columns[i] = check.columns.pop().unwrap_or_else(|| unreachable!("added"));
@@ -486,7 +487,7 @@ impl Data {
         let mut out = Data {
             names: Vec::with_capacity(names.len()),
             columns: Vec::with_capacity(names.len()),
-            row_ids: self.row_ids.clone(),
+            row_ids: Arc::clone(&self.row_ids),
         };
         for n in names {
             let n = n.as_ref();
@@ -560,7 +561,7 @@ impl Data {
                 .iter()
                 .map(|c| Arc::new(c.select(rows)))
                 .collect(),
-            row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
+            row_ids: Arc::new(rows.iter().map(|&r| self.row_ids[r]).collect()),
         })
     }
 
@@ -574,7 +575,7 @@ impl Data {
                 .iter()
                 .map(|c| Arc::new(c.select(&rows)))
                 .collect(),
-            row_ids: rows.iter().map(|&r| self.row_ids[r]).collect(),
+            row_ids: Arc::new(rows.iter().map(|&r| self.row_ids[r]).collect()),
         }
     }
 

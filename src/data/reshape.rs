@@ -212,7 +212,7 @@ impl Data {
             }
             out.add_column(name, self.stack(name, &by_time, n)?)?;
         }
-        out.row_ids = long_rows.iter().map(|&r| self.row_ids[r]).collect();
+        out.row_ids = std::sync::Arc::new(long_rows.iter().map(|&r| self.row_ids[r]).collect());
         Ok(out)
     }
 

@@ -291,8 +291,12 @@ impl Design {
         for name in names {
             let r = match data.column(&name)? {
                 Column::Numeric(v) => {
-                    let vals: Vec<f64> = rows.iter().filter_map(|&r| v[r]).collect();
-                    Reference::Mean(vals.iter().sum::<f64>() / vals.len().max(1) as f64)
+                    let (mut sum, mut count) = (0.0, 0usize);
+                    for x in rows.iter().filter_map(|&r| v[r]) {
+                        sum += x;
+                        count += 1;
+                    }
+                    Reference::Mean(sum / count.max(1) as f64)
                 }
                 Column::Categorical(f) => {
                     let mut used = vec![false; f.levels().len()];
@@ -346,8 +350,22 @@ impl Design {
                 // Fast path: a numeric main effect is a copy.
                 let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
                 let out = x.column_mut(col).data.into_slice_mut();
-                for (o, &r) in out.iter_mut().zip(rows) {
-                    *o = vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                if rows.len() == vals.len() {
+                    // Every row (the rows are ascending positions): a straight copy, then one
+                    // check for a missing value.
+                    let mut any_missing = false;
+                    for (o, v) in out.iter_mut().zip(vals) {
+                        any_missing |= v.is_none();
+                        *o = v.unwrap_or(0.0);
+                    }
+                    if any_missing {
+                        let r = vals.iter().position(Option::is_none).unwrap_or(0);
+                        return Err(missing(name, data.row_ids()[r]));
+                    }
+                } else {
+                    for (o, &r) in out.iter_mut().zip(rows) {
+                        *o = vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                    }
                 }
                 col += 1;
                 continue;

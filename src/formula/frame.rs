@@ -50,6 +50,24 @@ pub struct ModelFrame {
 /// before that, with a message that says what to do.
 const MAX_MAGNITUDE: f64 = 1e100;
 
+/// The largest |xᵢ| (0 for none), in four lanes of comparisons that compile to vector maxima
+/// (`f64::max`'s NaN rule does not); a NaN is skipped, as `f64::max` skips it.
+fn max_abs(x: &[f64]) -> f64 {
+    let mut m = [0.0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            let a = c[k].abs();
+            m[k] = if a > m[k] { a } else { m[k] };
+        }
+    }
+    tail.iter()
+        .map(|v| v.abs())
+        .chain(m)
+        .fold(0.0, |acc, a| if a > acc { a } else { acc })
+}
+
 /// Check the formula's columns and evaluate its functions of variables: the data the model is
 /// coded from (the data itself when the formula has no functions), and the bound functions.
 pub(crate) fn prepare<'d>(
@@ -148,8 +166,7 @@ impl ModelFrame {
             Some(o)
         };
         check_response_varies(formula.response(), &y, offset.is_some())?;
-        let too_large = |v: &mut dyn Iterator<Item = &f64>| v.map(|x| x.abs()).fold(0.0, f64::max);
-        let ymax = too_large(&mut y.iter());
+        let ymax = max_abs(y.as_slice());
         if ymax > MAX_MAGNITUDE {
             return Err(Error::Term {
                 term: formula.response().to_string(),
@@ -159,7 +176,7 @@ impl ModelFrame {
             });
         }
         for (j, name) in design.column_names().iter().enumerate() {
-            let m = too_large(&mut x.column(j).iter());
+            let m = max_abs(&x.as_slice()[j * x.nrows()..(j + 1) * x.nrows()]);
             if m > MAX_MAGNITUDE {
                 return Err(Error::Term {
                     term: name.clone(),

@@ -272,6 +272,33 @@ impl TryFrom<LmmFitRepr> for LmmFit {
 }
 
 /// Solve Lᵀ x = b for lower-triangular L.
+/// x ← L⁻ᵀ x for a small lower-triangular L (q × q, column-major).
+fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
+    for i in (0..q).rev() {
+        let mut s = x[i];
+        for k in i + 1..q {
+            s -= l[k + i * q] * x[k];
+        }
+        x[i] = s / l[i + i * q];
+    }
+}
+
+/// The inverse of a small lower-triangular L (q × q, column-major) into `out` (lower, column-
+/// major; the upper triangle zero).
+fn small_lower_inverse(l: &[f64], q: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    for c in 0..q {
+        out[c + c * q] = 1.0 / l[c + c * q];
+        for r in c + 1..q {
+            let mut s = 0.0;
+            for k in c..r {
+                s -= l[r + k * q] * out[k + c * q];
+            }
+            out[r + c * q] = s / l[r + r * q];
+        }
+    }
+}
+
 pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
     let n = b.len();
     let mut x = b.clone();
@@ -467,23 +494,29 @@ impl LmmSpec {
             .iter()
             .map(|tm| vec![vec![0.0; tm.q()]; tm.nlevels()])
             .collect();
-        for (j, lev) in s.levels1.iter().enumerate() {
-            let w = &f.l21[j];
-            let mut v = DVector::<f64>::zeros(q1);
-            for c in 0..q1 {
-                let mut acc = w[(w.nrows() - 1, c)];
+        let t1 = &t[0];
+        let l1 = &s.levels1;
+        let mut v = vec![0.0; q1];
+        for (j, lev) in l1.iter().enumerate() {
+            let mrows = lev.rows.len();
+            let w = &f.l21[q1 * l1.row_start(j)..][..mrows * q1];
+            for (c, vc) in v.iter_mut().enumerate() {
+                let mut acc = w[(mrows - 1) * q1 + c];
                 for (r, &idx) in lev.rows.iter().enumerate() {
                     if idx < qr {
-                        acc -= w[(r, c)] * ur[idx];
+                        acc -= w[r * q1 + c] * ur[idx];
                     } else if idx < qr + p {
-                        acc -= w[(r, c)] * beta[idx - qr];
+                        acc -= w[r * q1 + c] * beta[idx - qr];
                     }
                 }
-                v[c] = acc;
+                *vc = acc;
             }
-            let u = solve_lower_transpose(&f.l11[j], &v);
-            let b = &t[0] * u;
-            modes[0][j] = b.iter().copied().collect();
+            // u = L₁₁⁻ᵀ v in place, then b = T₁ u.
+            solve_small_lower_transpose(&f.l11[j * q1 * q1..(j + 1) * q1 * q1], q1, &mut v);
+            let mode = &mut modes[0][j];
+            for (a, m) in mode.iter_mut().enumerate() {
+                *m = (0..=a).map(|c| t1[(a, c)] * v[c]).sum();
+            }
         }
         for (k, term) in s.terms.iter().enumerate().skip(1) {
             let q = term.q();
@@ -523,34 +556,73 @@ impl LmmSpec {
         let lrr_inv = super::kernels::lower_inverse(&lrr);
         let mut cond_var: Vec<Vec<Vec<Vec<f64>>>> = Vec::with_capacity(s.terms.len());
         {
-            let mut first = Vec::with_capacity(s.levels1.len());
-            for (j, lev) in s.levels1.iter().enumerate() {
-                let l11inv = super::kernels::lower_inverse(&f.l11[j]);
-                let mut block = l11inv.transpose() * &l11inv;
-                if qr > 0 {
-                    // X_j = L_rr⁻¹ (L_r1 L11⁻¹): L_r1 has only the few rows this level touches,
-                    // so X_j is a combination of those columns of L_rr⁻¹ (not a dense product).
-                    let w = &f.l21[j];
-                    let nr = lev.rows.iter().take_while(|&&i| i < qr).count();
-                    if nr > 0 {
-                        let m = w.rows(0, nr) * &l11inv;
-                        let mut xj = DMatrix::<f64>::zeros(qr, q1);
-                        for (r, &idx) in lev.rows.iter().take(nr).enumerate() {
-                            let col = lrr_inv.column(idx);
-                            for c in 0..q1 {
-                                // L_rr⁻¹ is lower triangular: column idx is zero above row idx.
-                                xj.column_mut(c).rows_mut(idx, qr - idx).axpy(
-                                    m[(r, c)],
-                                    &col.rows(idx, qr - idx),
-                                    1.0,
-                                );
-                            }
-                        }
-                        block += xj.transpose() * xj;
+            let mut first = Vec::with_capacity(l1.len());
+            let mut l11inv = vec![0.0; q1 * q1];
+            let mut block = vec![0.0; q1 * q1];
+            let mut m = Vec::new();
+            let mut xj = vec![0.0; qr * q1];
+            for (j, lev) in l1.iter().enumerate() {
+                small_lower_inverse(&f.l11[j * q1 * q1..(j + 1) * q1 * q1], q1, &mut l11inv);
+                // block = L₁₁⁻ᵀ L₁₁⁻¹ (column-major; L₁₁⁻¹ is lower triangular).
+                for c in 0..q1 {
+                    for r in 0..q1 {
+                        block[r + c * q1] = (r.max(c)..q1)
+                            .map(|k| l11inv[k + r * q1] * l11inv[k + c * q1])
+                            .sum();
                     }
                 }
-                let cv = &t[0] * block * t[0].transpose() * sigma2;
-                first.push(to_rows(&cv));
+                let nr = lev.rows.iter().take_while(|&&i| i < qr).count();
+                if nr > 0 {
+                    // X_j = L_rr⁻¹ (L_r1 L11⁻¹): L_r1 has only the few rows this level touches,
+                    // so X_j is a combination of those columns of L_rr⁻¹ (not a dense product);
+                    // L_rr⁻¹ is lower triangular, so X_j is zero above the level's first row.
+                    let w = &f.l21[q1 * l1.row_start(j)..][..nr * q1];
+                    m.clear();
+                    for wr in w.chunks_exact(q1) {
+                        for c in 0..q1 {
+                            m.push((c..q1).map(|k| wr[k] * l11inv[k + c * q1]).sum::<f64>());
+                        }
+                    }
+                    let lo = lev.rows[0];
+                    for c in 0..q1 {
+                        xj[c * qr + lo..(c + 1) * qr].fill(0.0);
+                    }
+                    for (r, &idx) in lev.rows[..nr].iter().enumerate() {
+                        let col = &lrr_inv.as_slice()[idx * qr + idx..(idx + 1) * qr];
+                        for c in 0..q1 {
+                            let mrc = m[r * q1 + c];
+                            for (x, l) in xj[c * qr + idx..(c + 1) * qr].iter_mut().zip(col) {
+                                *x += mrc * l;
+                            }
+                        }
+                    }
+                    for c in 0..q1 {
+                        for r in 0..q1 {
+                            let (xr, xc) = (
+                                &xj[r * qr + lo..(r + 1) * qr],
+                                &xj[c * qr + lo..(c + 1) * qr],
+                            );
+                            block[r + c * q1] += xr.iter().zip(xc).map(|(a, b)| a * b).sum::<f64>();
+                        }
+                    }
+                }
+                // σ² T₁ block T₁ᵀ, by rows.
+                let cv: Vec<Vec<f64>> = (0..q1)
+                    .map(|a| {
+                        (0..q1)
+                            .map(|b| {
+                                let mut acc = 0.0;
+                                for c in 0..=a {
+                                    for d in 0..=b {
+                                        acc += t1[(a, c)] * block[c + d * q1] * t1[(b, d)];
+                                    }
+                                }
+                                acc * sigma2
+                            })
+                            .collect()
+                    })
+                    .collect();
+                first.push(cv);
             }
             cond_var.push(first);
             for (k, term) in s.terms.iter().enumerate().skip(1) {

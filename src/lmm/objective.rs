@@ -21,10 +21,11 @@ use nalgebra::DMatrix;
 /// The blocked Cholesky factor at one θ.
 #[derive(Debug, Clone)]
 pub(crate) struct Factorization {
-    /// L₁₁ per level of the first term (lower, q₁ × q₁).
-    pub l11: Vec<DMatrix<f64>>,
-    /// L₂₁ per level of the first term (m_j × q₁), rows as in the level's `rows`.
-    pub l21: Vec<DMatrix<f64>>,
+    /// L₁₁ per level of the first term (lower, q₁ × q₁ column-major), level j at `j q₁²`.
+    pub l11: Vec<f64>,
+    /// L₂₁ per level of the first term (m_j × q₁ row-major, rows as in the level's `rows`),
+    /// level j at `q₁ · levels1.row_start(j)`.
+    pub l21: Vec<f64>,
     /// The dense lower factor of the rest (random rows, X, y).
     pub l22: DMatrix<f64>,
     /// log|L_Z|².
@@ -135,7 +136,7 @@ impl Workspace {
     pub(crate) fn new(s: &Structure) -> Workspace {
         let q1 = s.terms[0].q();
         let qmax = s.terms.iter().map(|t| t.q()).max().unwrap_or(1);
-        let max_rows = s.levels1.iter().map(|l| l.rows.len()).max().unwrap_or(0);
+        let max_rows = s.levels1.max_rows();
         let flat = s
             .scatter
             .as_ref()
@@ -198,8 +199,8 @@ struct Summary {
 
 /// Per-level blocks kept for the summaries after the optimum.
 struct Kept {
-    l11: Vec<DMatrix<f64>>,
-    l21: Vec<DMatrix<f64>>,
+    l11: Vec<f64>,
+    l21: Vec<f64>,
 }
 
 impl Structure {
@@ -209,8 +210,8 @@ impl Structure {
     pub(crate) fn factorize(&self, theta: &[f64]) -> Option<Factorization> {
         let mut ws = Workspace::new(self);
         let mut kept = Kept {
-            l11: Vec::with_capacity(self.levels1.len()),
-            l21: Vec::with_capacity(self.levels1.len()),
+            l11: Vec::with_capacity(self.levels1.len() * self.terms[0].q().pow(2)),
+            l21: Vec::with_capacity(self.levels1.total_rows() * self.terms[0].q()),
         };
         let sm = self.factorize_core(theta, &mut ws, Some(&mut kept))?;
         Some(Factorization {
@@ -238,7 +239,7 @@ impl Structure {
     /// Tₖᵀ (Λ_r' A_j). `w` is row-major, q1 per row.
     fn transform_random_rows(
         &self,
-        lev: &super::structure::LevelBlock,
+        lev: super::structure::LevelBlock<'_>,
         t: &[DMatrix<f64>],
         w: &mut [f64],
         tmp: &mut [f64],
@@ -334,7 +335,7 @@ impl Structure {
         let scatter = self.scatter.as_ref();
         for (j, lev) in self.levels1.iter().enumerate() {
             let mrows = lev.rows.len();
-            let a21 = lev.a21.as_slice();
+            let a21 = lev.a21;
             let w = &mut ws.w[..mrows * q1];
             // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1.
             for r in 0..mrows {
@@ -345,7 +346,7 @@ impl Structure {
             self.transform_random_rows(lev, &ws.t, w, &mut ws.tmp, q1);
             match q1 {
                 1 => {
-                    let b = t1[0] * t1[0] * lev.a11[(0, 0)] + 1.0;
+                    let b = t1[0] * t1[0] * lev.a11[0] + 1.0;
                     if !(b > 0.0 && b.is_finite()) {
                         return None;
                     }
@@ -359,7 +360,7 @@ impl Structure {
                 }
                 2 => {
                     // B = Tᵀ A T + I for lower T = [t00 0; t10 t11] and symmetric A, written out.
-                    let a = lev.a11.as_slice();
+                    let a = lev.a11;
                     let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
                     let at00 = a[0] * t00 + a[2] * t10;
                     let at10 = a[1] * t00 + a[3] * t10;
@@ -386,7 +387,7 @@ impl Structure {
                     }
                 }
                 _ => {
-                    penalized_block(lev.a11.as_slice(), t1, q1, &mut ws.at, &mut ws.b);
+                    penalized_block(lev.a11, t1, q1, &mut ws.at, &mut ws.b);
                     if !small_cholesky(&mut ws.b, q1) {
                         return None;
                     }
@@ -419,7 +420,7 @@ impl Structure {
             } else {
                 // Schur update of the dense block (lower triangle).
                 let data = ws.m.as_mut_slice();
-                let rows = &lev.rows;
+                let rows = lev.rows;
                 match q1 {
                     1 => {
                         for (a, (&ra, &wa)) in rows.iter().zip(w.iter()).enumerate() {
@@ -452,8 +453,8 @@ impl Structure {
                 }
             }
             if let Some(kept) = kept.as_deref_mut() {
-                kept.l21.push(DMatrix::from_row_slice(mrows, q1, w));
-                kept.l11.push(DMatrix::from_column_slice(q1, q1, &ws.b));
+                kept.l21.extend_from_slice(w);
+                kept.l11.extend_from_slice(&ws.b);
             }
         }
         if let Some(sc) = scatter {

@@ -39,15 +39,91 @@ impl ReTerm {
     }
 }
 
-/// Per level of the first term: its block of Z₁'Z₁ and its rows of the other columns.
-#[derive(Debug, Clone)]
-pub(crate) struct LevelBlock {
-    /// Z₁ⱼ'Z₁ⱼ (q₁ × q₁).
-    pub a11: DMatrix<f64>,
+/// Per level of the first term: its block of Z₁'Z₁ and its rows of the other columns, all
+/// levels in three flat arrays (one allocation each, not three per level).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Levels1 {
+    q1: usize,
+    /// Level j's rows are `rows[start[j]..start[j + 1]]` (length: levels + 1).
+    start: Vec<usize>,
+    /// Row indices into the dense block, per level ascending (random rows, then X, then y).
+    rows: Vec<usize>,
+    /// Z₁ⱼ'Z₁ⱼ per level, q₁ × q₁ column-major, level j at `j q₁²`.
+    a11: Vec<f64>,
+    /// [Z_r X y]ⱼ' Z₁ⱼ restricted to the level's rows, m_j × q₁ column-major, at `start[j] q₁`.
+    a21: Vec<f64>,
+}
+
+/// One level of [`Levels1`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LevelBlock<'a> {
+    /// Z₁ⱼ'Z₁ⱼ (q₁ × q₁, column-major).
+    pub a11: &'a [f64],
     /// Row indices into the dense block (ascending; random rows, then X, then y).
-    pub rows: Vec<usize>,
-    /// [Z_r X y]ⱼ' Z₁ⱼ restricted to `rows` (m_j × q₁).
-    pub a21: DMatrix<f64>,
+    pub rows: &'a [usize],
+    /// [Z_r X y]ⱼ' Z₁ⱼ restricted to `rows` (m_j × q₁, column-major).
+    pub a21: &'a [f64],
+}
+
+impl Levels1 {
+    /// Zeroed blocks for levels with the given rows.
+    fn zeroed(q1: usize, level_rows: impl IntoIterator<Item = Vec<usize>>) -> Levels1 {
+        let mut start = vec![0];
+        let mut rows = Vec::new();
+        for r in level_rows {
+            rows.extend_from_slice(&r);
+            start.push(rows.len());
+        }
+        let nl = start.len() - 1;
+        Levels1 {
+            q1,
+            a11: vec![0.0; nl * q1 * q1],
+            a21: vec![0.0; rows.len() * q1],
+            start,
+            rows,
+        }
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Where level j's rows begin in the flat row store (level j's per-row arrays of width q₁,
+    /// such as its part of L₂₁, begin at q₁ times this).
+    pub fn row_start(&self, j: usize) -> usize {
+        self.start[j]
+    }
+
+    /// Total rows over the levels.
+    pub fn total_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The most rows any level has.
+    pub fn max_rows(&self) -> usize {
+        self.start
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Level j.
+    pub fn level(&self, j: usize) -> LevelBlock<'_> {
+        let (a, b) = (self.start[j], self.start[j + 1]);
+        let q1 = self.q1;
+        LevelBlock {
+            a11: &self.a11[j * q1 * q1..(j + 1) * q1 * q1],
+            rows: &self.rows[a..b],
+            a21: &self.a21[a * q1..b * q1],
+        }
+    }
+
+    /// The levels in order.
+    pub fn iter(&self) -> impl Iterator<Item = LevelBlock<'_>> {
+        (0..self.len()).map(|j| self.level(j))
+    }
 }
 
 /// Everything an evaluation of the objective needs, computed once.
@@ -60,7 +136,7 @@ pub(crate) struct Structure {
     pub offsets: Vec<usize>,
     /// Number of random rows in the dense block (Σ_{k≥1} ℓ_k q_k).
     pub q_rest: usize,
-    pub levels1: Vec<LevelBlock>,
+    pub levels1: Levels1,
     /// The dense block of [Z_r X y]'[Z_r X y] (lower triangle valid), size q_rest + p + 1.
     pub a_rr: DMatrix<f64>,
     /// For large dense blocks: the Schur-complement contributions sorted by target.
@@ -87,14 +163,14 @@ pub(crate) struct Scatter {
 /// Dense blocks at least this wide use the column-organized update.
 const SCATTER_MIN_DIM: usize = 256;
 
-fn build_scatter(levels: &[LevelBlock], dim: usize) -> Scatter {
+fn build_scatter(levels: &Levels1, dim: usize) -> Scatter {
     let mut level_start = Vec::with_capacity(levels.len() + 1);
     let mut total = 0;
     let mut count = vec![0usize; dim + 1];
-    for l in levels {
+    for l in levels.iter() {
         level_start.push(total);
         total += l.rows.len();
-        for &r in &l.rows {
+        for &r in l.rows {
             count[r + 1] += 1;
         }
     }
@@ -104,10 +180,7 @@ fn build_scatter(levels: &[LevelBlock], dim: usize) -> Scatter {
     }
     let col_start = count.clone();
     let mut by_col = vec![(0u32, 0u32); total];
-    let rows: Vec<u32> = levels
-        .iter()
-        .flat_map(|l| l.rows.iter().map(|&r| r as u32))
-        .collect();
+    let rows: Vec<u32> = levels.rows.iter().map(|&r| r as u32).collect();
     let mut fill = count;
     for (j, l) in levels.iter().enumerate() {
         for (pos, &r) in l.rows.iter().enumerate() {
@@ -282,7 +355,7 @@ fn single_term_pass(
     x: &DMatrix<f64>,
     y: &DVector<f64>,
     a_rr: &mut DMatrix<f64>,
-) -> Vec<LevelBlock> {
+) -> Levels1 {
     let (n, p) = (y.len(), x.ncols());
     let cols: Vec<&[f64]> = (0..p)
         .map(|j| &x.as_slice()[j * n..(j + 1) * n])
@@ -327,13 +400,14 @@ fn single_term_pass(
             }
         }
     }
-    (0..nl)
-        .map(|l| LevelBlock {
-            a11: DMatrix::from_column_slice(q1, q1, &a11[l * q1 * q1..(l + 1) * q1 * q1]),
-            rows: (0..m).collect(),
-            a21: DMatrix::from_column_slice(m, q1, &a21[l * m * q1..(l + 1) * m * q1]),
-        })
-        .collect()
+    // Every level touches all of X and y: rows 0..m each.
+    Levels1 {
+        q1,
+        start: (0..=nl).map(|l| l * m).collect(),
+        rows: (0..nl).flat_map(|_| 0..m).collect(),
+        a11,
+        a21,
+    }
 }
 
 /// Several terms: one pass over the observations in storage order, row by row, into the dense
@@ -345,7 +419,7 @@ fn multi_term_pass(
     x: &DMatrix<f64>,
     y: &DVector<f64>,
     a_rr: &mut DMatrix<f64>,
-) -> Vec<LevelBlock> {
+) -> Levels1 {
     let (n, p) = (y.len(), x.ncols());
     let xrow = q_rest; // first X row in the dense block
     let yrow = q_rest + p;
@@ -409,33 +483,31 @@ fn multi_term_pass(
         rows.dedup();
         rows.extend(xrow..=yrow);
     }
-    let mut levels1: Vec<LevelBlock> = level_rows
-        .into_iter()
-        .map(|rows| LevelBlock {
-            a11: DMatrix::zeros(q1, q1),
-            a21: DMatrix::zeros(rows.len(), q1),
-            rows,
-        })
-        .collect();
+    let mut levels1 = Levels1::zeroed(q1, level_rows);
     for i in 0..n {
-        let lev = &mut levels1[t1.codes[i] as usize];
+        let j = t1.codes[i] as usize;
+        let (a, b) = (levels1.start[j], levels1.start[j + 1]);
+        let mrows = b - a;
+        let rows = &levels1.rows[a..b];
+        let a11 = &mut levels1.a11[j * q1 * q1..(j + 1) * q1 * q1];
+        let a21 = &mut levels1.a21[a * q1..b * q1];
         let z1 = &z_rm[0][i * q1..(i + 1) * q1];
-        for a in 0..q1 {
-            for b in 0..q1 {
-                lev.a11[(a, b)] += z1[a] * z1[b];
+        for c in 0..q1 {
+            for r in 0..q1 {
+                a11[r + c * q1] += z1[r] * z1[c];
             }
         }
         dense_entries(i, &mut entries);
         // X and y rows sit at the end of `rows` in order; only random rows need a search.
-        let n_random = lev.rows.len() - (p + 1);
+        let n_random = mrows - (p + 1);
         for &(idx, v) in &entries {
             let r = if idx >= xrow {
                 n_random + (idx - xrow)
             } else {
-                lev.rows.binary_search(&idx).expect("row listed")
+                rows.binary_search(&idx).expect("row listed")
             };
-            for (b, zb) in z1.iter().enumerate() {
-                lev.a21[(r, b)] += v * zb;
+            for (c, zc) in z1.iter().enumerate() {
+                a21[r + c * mrows] += v * zc;
             }
         }
     }
