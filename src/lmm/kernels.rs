@@ -46,12 +46,46 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
+/// Below this dimension a plain column loop beats faer's blocked kernel (whose dispatch and
+/// scratch handling cost more than a 6 × 6 factorization itself).
+const SMALL_CHOLESKY: usize = 24;
+
+/// In-place Cholesky of a small q × q column-major block (lower read and written, upper
+/// zeroed). False if a pivot is not positive (or not finite).
+pub(crate) fn small_cholesky(b: &mut [f64], q: usize) -> bool {
+    for j in 0..q {
+        let mut d = b[j + j * q];
+        for k in 0..j {
+            d -= b[j + k * q] * b[j + k * q];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        b[j + j * q] = d;
+        for i in j + 1..q {
+            let mut s = b[i + j * q];
+            for k in 0..j {
+                s -= b[i + k * q] * b[j + k * q];
+            }
+            b[i + j * q] = s / d;
+        }
+        for i in 0..j {
+            b[i + j * q] = 0.0;
+        }
+    }
+    true
+}
+
 /// In-place lower Cholesky factor of a symmetric positive definite matrix (its lower triangle
 /// is read; the upper triangle is zeroed). False if a pivot is not positive (or not finite).
 pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>, scratch: &mut Scratch) -> bool {
     let n = a.nrows();
     if n == 0 {
         return true;
+    }
+    if n < SMALL_CHOLESKY {
+        return small_cholesky(a.as_mut_slice(), n);
     }
     let par = par(n);
     let buffer = match &mut scratch.buffer {

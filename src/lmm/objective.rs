@@ -92,32 +92,6 @@ fn penalized_block(a: &[f64], t: &[f64], q: usize, at: &mut [f64], b: &mut [f64]
     }
 }
 
-/// In-place Cholesky of a small q × q column-major block (lower read and written).
-fn small_cholesky(b: &mut [f64], q: usize) -> bool {
-    for j in 0..q {
-        let mut d = b[j + j * q];
-        for k in 0..j {
-            d -= b[j + k * q] * b[j + k * q];
-        }
-        if d <= 0.0 || !d.is_finite() {
-            return false;
-        }
-        let d = d.sqrt();
-        b[j + j * q] = d;
-        for i in j + 1..q {
-            let mut s = b[i + j * q];
-            for k in 0..j {
-                s -= b[i + k * q] * b[j + k * q];
-            }
-            b[i + j * q] = s / d;
-        }
-        for i in 0..j {
-            b[i + j * q] = 0.0;
-        }
-    }
-    true
-}
-
 /// Buffers an evaluation reuses, so that the optimizer's inner loop allocates nothing: the
 /// factors of θ, the dense block, and per-level scratch.
 pub(crate) struct Workspace {
@@ -130,6 +104,9 @@ pub(crate) struct Workspace {
     flat: Vec<f64>,
     scale: Vec<f64>,
     chol: super::kernels::Scratch,
+    /// The packed Schur update and the per-level weights of [`super::structure::Outer`].
+    acc: Vec<f64>,
+    weights: Vec<f64>,
 }
 
 impl Workspace {
@@ -154,6 +131,8 @@ impl Workspace {
             flat: vec![0.0; flat],
             scale: Vec::with_capacity(s.a_rr.nrows()),
             chol: super::kernels::Scratch::default(),
+            acc: vec![0.0; s.outer.as_ref().map_or(0, |o| o.len)],
+            weights: vec![0.0; s.outer.as_ref().map_or(0, |o| o.pairs.len())],
         }
     }
 }
@@ -333,17 +312,25 @@ impl Structure {
         let t1 = ws.t[0].as_slice();
         let mut logdet_z = LogSum::new();
         let scatter = self.scatter.as_ref();
+        let outer = self.outer.as_ref();
+        // With the outer products, W itself is needed only for the kept blocks.
+        let need_w = outer.is_none() || kept.is_some();
+        if outer.is_some() {
+            ws.acc.fill(0.0);
+        }
         for (j, lev) in self.levels1.iter().enumerate() {
             let mrows = lev.rows.len();
             let a21 = lev.a21;
-            let w = &mut ws.w[..mrows * q1];
-            // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1.
-            for r in 0..mrows {
-                for c in 0..q1 {
-                    w[r * q1 + c] = a21[r + c * mrows];
+            let w = &mut ws.w[..if need_w { mrows * q1 } else { 0 }];
+            if need_w {
+                // W = Λ_r' A_j Λ_1 L11^{-T}, row-major m × q1.
+                for r in 0..mrows {
+                    for c in 0..q1 {
+                        w[r * q1 + c] = a21[r + c * mrows];
+                    }
                 }
+                self.transform_random_rows(lev, &ws.t, w, &mut ws.tmp, q1);
             }
-            self.transform_random_rows(lev, &ws.t, w, &mut ws.tmp, q1);
             match q1 {
                 1 => {
                     let b = t1[0] * t1[0] * lev.a11[0] + 1.0;
@@ -388,7 +375,7 @@ impl Structure {
                 }
                 _ => {
                     penalized_block(lev.a11, t1, q1, &mut ws.at, &mut ws.b);
-                    if !small_cholesky(&mut ws.b, q1) {
+                    if !super::kernels::small_cholesky(&mut ws.b, q1) {
                         return None;
                     }
                     for i in 0..q1 {
@@ -414,7 +401,16 @@ impl Structure {
                     }
                 }
             }
-            if let Some(sc) = scatter {
+            if let Some(o) = outer {
+                // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs, then Σ_k M_k P_jk into the packed sum.
+                self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.weights);
+                let products = &o.products[j * o.pairs.len() * o.len..];
+                for (&m, p) in ws.weights.iter().zip(products.chunks_exact(o.len)) {
+                    for (acc, v) in ws.acc.iter_mut().zip(p) {
+                        *acc += m * v;
+                    }
+                }
+            } else if let Some(sc) = scatter {
                 let base = sc.level_start[j] * q1;
                 ws.flat[base..base + mrows * q1].copy_from_slice(w);
             } else {
@@ -455,6 +451,15 @@ impl Structure {
             if let Some(kept) = kept.as_deref_mut() {
                 kept.l21.extend_from_slice(w);
                 kept.l11.extend_from_slice(&ws.b);
+            }
+        }
+        if outer.is_some() {
+            let data = ws.m.as_mut_slice();
+            let mut packed = ws.acc.iter();
+            for c in 0..dim {
+                for (d, v) in data[c * dim + c..(c + 1) * dim].iter_mut().zip(&mut packed) {
+                    *d -= v;
+                }
             }
         }
         if let Some(sc) = scatter {
@@ -506,6 +511,44 @@ impl Structure {
             logdet_x: logdet_x.value(),
             pwrss,
         })
+    }
+
+    /// The weights of [`super::structure::Outer`]'s pairs for one level: M = G Gᵀ with
+    /// G = T L⁻ᵀ (T the first term's factor, L the level's L₁₁, both lower, column-major);
+    /// `g` is q₁ × q₁ scratch.
+    fn outer_weights(&self, t: &[f64], l: &[f64], q1: usize, g: &mut [f64], out: &mut [f64]) {
+        if q1 == 1 {
+            let v = t[0] / l[0];
+            out[0] = v * v;
+            return;
+        }
+        if q1 == 2 {
+            // G = T L⁻ᵀ written out; pairs (0, 0), (0, 1), (1, 1).
+            let (t00, t10, t11) = (t[0], t[1], t[3]);
+            let (l00, l10, l11) = (l[0], l[1], l[3]);
+            let g00 = t00 / l00;
+            let g10 = t10 / l00;
+            let g01 = -g00 * l10 / l11;
+            let g11 = (t11 - g10 * l10) / l11;
+            out[0] = g00 * g00 + g01 * g01;
+            out[1] = g00 * g10 + g01 * g11;
+            out[2] = g10 * g10 + g11 * g11;
+            return;
+        }
+        // Row a of G solves L gₐ = (row a of T)ᵀ: forward substitution.
+        for a in 0..q1 {
+            for c in 0..q1 {
+                let mut acc = if c <= a { t[a + c * q1] } else { 0.0 };
+                for k in 0..c {
+                    acc -= l[c + k * q1] * g[a + k * q1];
+                }
+                g[a + c * q1] = acc / l[c + c * q1];
+            }
+        }
+        let pairs = &self.outer.as_ref().expect("outer products").pairs;
+        for (o, &(a, b)) in out.iter_mut().zip(pairs) {
+            *o = (0..q1).map(|c| g[a + c * q1] * g[b + c * q1]).sum();
+        }
     }
 
     /// Which term (≥ 1) a random row of the dense block belongs to.

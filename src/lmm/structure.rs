@@ -141,6 +141,63 @@ pub(crate) struct Structure {
     pub a_rr: DMatrix<f64>,
     /// For large dense blocks: the Schur-complement contributions sorted by target.
     pub scatter: Option<Scatter>,
+    /// For one term with few effects: per level, the θ-free outer products of its rows (see
+    /// [`Outer`]).
+    pub outer: Option<Outer>,
+}
+
+/// The Schur update of a single-term model, Σⱼ Wⱼ Wⱼᵀ with Wⱼ = Aⱼ T L₁₁ⱼ⁻ᵀ, equals
+/// Σⱼ Aⱼ Mⱼ Aⱼᵀ with the small symmetric Mⱼ = T Bⱼ⁻¹ Tᵀ. The products of Aⱼ's columns do not
+/// depend on θ, so they are formed once: per level and per pair a ≤ b of effects, the packed
+/// lower triangle of Aⱼ[:, a] Aⱼ[:, b]ᵀ + Aⱼ[:, b] Aⱼ[:, a]ᵀ (the first term alone for a = b).
+/// An evaluation is then one contiguous multiply-add per pair and level, with no scattered
+/// writes into the dense block.
+#[derive(Debug, Clone)]
+pub(crate) struct Outer {
+    /// The pairs (a, b), a ≤ b, in storage order.
+    pub pairs: Vec<(usize, usize)>,
+    /// Length of one packed lower triangle (dim (dim + 1) / 2).
+    pub len: usize,
+    /// Level j, pair k at `(j · pairs + k) · len`.
+    pub products: Vec<f64>,
+}
+
+/// Single-term models with at most this many effects per level use [`Outer`].
+const OUTER_MAX_Q: usize = 3;
+
+/// … and at most this many stored values (32 MiB).
+const OUTER_MAX_VALUES: usize = 1 << 22;
+
+fn build_outer(levels: &Levels1, q1: usize, dim: usize) -> Option<Outer> {
+    let pairs: Vec<(usize, usize)> = (0..q1).flat_map(|a| (a..q1).map(move |b| (a, b))).collect();
+    let len = dim * (dim + 1) / 2;
+    let total = levels.len().checked_mul(pairs.len())?.checked_mul(len)?;
+    if q1 > OUTER_MAX_Q || total > OUTER_MAX_VALUES {
+        return None;
+    }
+    let mut products = Vec::with_capacity(total);
+    for lev in levels.iter() {
+        // One term: every level's rows are the whole dense block, in order.
+        debug_assert_eq!(lev.rows.len(), dim);
+        let col = |a: usize| &lev.a21[a * dim..(a + 1) * dim];
+        for &(a, b) in &pairs {
+            let (ca, cb) = (col(a), col(b));
+            for s in 0..dim {
+                for r in s..dim {
+                    products.push(if a == b {
+                        ca[r] * ca[s]
+                    } else {
+                        ca[r] * cb[s] + cb[r] * ca[s]
+                    });
+                }
+            }
+        }
+    }
+    Some(Outer {
+        pairs,
+        len,
+        products,
+    })
 }
 
 /// The Schur update Σⱼ WⱼWⱼ' for large dense blocks (crossed designs such as InstEval touch
@@ -545,6 +602,11 @@ impl Structure {
             multi_term_pass(&terms, &offsets, q_rest, x, y, &mut a_rr)
         };
         let scatter = (dim >= SCATTER_MIN_DIM).then(|| build_scatter(&levels1, dim));
+        let outer = if terms.len() == 1 && scatter.is_none() {
+            build_outer(&levels1, terms[0].q(), dim)
+        } else {
+            None
+        };
         Structure {
             terms,
             n,
@@ -554,6 +616,7 @@ impl Structure {
             levels1,
             a_rr,
             scatter,
+            outer,
         }
     }
 
