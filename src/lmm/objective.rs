@@ -740,6 +740,7 @@ mod tests {
             // a 3 × 3 first-term block: the general (not closed-form) path
             ("y ~ x + (x + z | g2)", vec![0.8, 0.1, -0.2, 0.5, 0.3, 0.4]),
             ("y ~ x + (x | g1)", vec![0.7, -0.3, 0.4]),
+            ("y ~ x + z + (1 | g2)", vec![0.9]),
             ("y ~ x + (x | g1) + (1 | g2)", vec![0.6, 0.8, -0.2, 0.5]),
             ("y ~ x + (1 | g1) + (1 | g2)", vec![0.6, 1.3]),
         ] {
@@ -757,5 +758,22 @@ mod tests {
         // the second shape really has a vector term after the first
         let spec = LmmSpec::new(&d, "y ~ x + (x | g1) + (1 | g2)").unwrap();
         assert_eq!(spec.structure.terms[1].q(), 2);
+        // the single-term shapes go through the outer products, and they equal the direct
+        // Schur update (W Wᵀ, level by level) to rounding
+        for (formula, theta) in [
+            ("y ~ x + (x + z | g2)", vec![0.8, 0.1, -0.2, 0.5, 0.3, 0.4]),
+            ("y ~ x + (x | g1)", vec![0.7, -0.3, 0.4]),
+            ("y ~ x + z + (1 | g2)", vec![0.9]),
+        ] {
+            let spec = LmmSpec::new(&d, formula).unwrap();
+            assert!(spec.structure.outer.is_some(), "{formula}");
+            let mut direct = (*spec.structure).clone();
+            direct.outer = None;
+            for c in [Criterion::Reml, Criterion::Ml] {
+                let a = spec.structure.objective(&theta, c);
+                let b = direct.objective(&theta, c);
+                assert!((a - b).abs() <= 1e-12 * b.abs(), "{formula}: {a} vs {b}");
+            }
+        }
     }
 }
