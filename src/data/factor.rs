@@ -69,8 +69,8 @@ impl Factor {
     }
 
     /// Build from codes into labels in any order (e.g. first seen): the labels are sorted as R
-    /// sorts them and the codes renumbered. Labels must be distinct.
-    #[cfg(feature = "csv")]
+    /// sorts them and the codes renumbered. Labels must be distinct. The same factor as
+    /// [`Factor::from_strings`] on the labels the codes spell, without a string per value.
     pub(crate) fn from_labels(codes: Vec<Option<u32>>, labels: Vec<String>) -> Factor {
         let mut order: Vec<u32> = (0..labels.len() as u32).collect();
         order.sort_by(|&a, &b| r_level_order(&labels[a as usize], &labels[b as usize]));

@@ -133,13 +133,11 @@ impl BinaryDesign {
             anxiety.push(x);
             dropout.push(if rng.uniform() < p { 1.0 } else { 0.0 });
         }
-        let g: Vec<String> = (0..n)
-            .map(|i| format!("t{}", i / self.clients_per_therapist))
-            .collect();
+        let g = super::power::therapist_factor(n, self.therapists, self.clients_per_therapist);
         Data::new()
             .with_numeric("dropout", dropout)
             .and_then(|d| d.with_numeric("anxiety", anxiety))
-            .and_then(|d| d.with_categorical("therapist", g))
+            .and_then(|d| d.with_column("therapist", crate::data::Column::Categorical(g)))
     }
 
     fn replicate(&self, seed: u64, i: u64) -> Outcome {

@@ -162,17 +162,16 @@ impl PowerDesign {
         self.validate()?;
         let mut fixed = Rng::new(0);
         let mut rng = Rng::stream(seed, index);
-        let (x, z) = self.predictors(&mut fixed);
+        // Fixed predictors come from their own generator, so the replicate's stream is the
+        // same either way.
         let (x, z) = if self.fixed_predictors {
-            (x, z)
+            self.predictors(&mut fixed)
         } else {
             self.predictors(&mut rng)
         };
         let tau = (self.icc / (1.0 - self.icc)).sqrt();
         let u: Vec<f64> = (0..self.therapists).map(|_| tau * rng.normal()).collect();
-        let g: Vec<String> = (0..self.n())
-            .map(|i| format!("t{}", i / self.clients_per_therapist))
-            .collect();
+        let g = therapist_factor(self.n(), self.therapists, self.clients_per_therapist);
         let y: Vec<f64> = (0..self.n())
             .map(|i| {
                 self.b_x * x[i]
@@ -186,8 +185,23 @@ impl PowerDesign {
             .with_numeric("y", y)
             .and_then(|d| d.with_numeric("x", x))
             .and_then(|d| d.with_numeric("z", z))
-            .and_then(|d| d.with_categorical("therapist", g))
+            .and_then(|d| d.with_column("therapist", crate::data::Column::Categorical(g)))
     }
+}
+
+/// The therapist factor of a simulated design: labels `t0`, `t1`, … (R's order), client i in
+/// therapist i / clients per therapist; built from codes, not from a string per client.
+pub(crate) fn therapist_factor(
+    n: usize,
+    therapists: usize,
+    clients_per_therapist: usize,
+) -> crate::data::Factor {
+    crate::data::Factor::from_labels(
+        (0..n)
+            .map(|i| Some((i / clients_per_therapist) as u32))
+            .collect(),
+        (0..therapists).map(|t| format!("t{t}")).collect(),
+    )
 }
 
 /// The outcome of a power simulation.
