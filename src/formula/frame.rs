@@ -81,10 +81,11 @@ pub(crate) fn prepare<'d>(
 /// A response with no variation (or variation below 1e-10 of its size, which is rounding noise)
 /// has nothing to explain: lme4 stops on it, and least squares would report σ ≈ 0 and huge t.
 fn check_response_varies(name: &str, y: &DVector<f64>, offset: bool) -> Result<()> {
+    // Comparisons rather than f64::min/max, so that the pass vectorizes (y is finite here).
     let (lo, hi) = y
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
+            (if v < a { v } else { a }, if v > b { v } else { b })
         });
     let scale = lo.abs().max(hi.abs());
     if hi - lo <= 1e-10 * scale {

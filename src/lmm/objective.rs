@@ -333,16 +333,23 @@ impl Structure {
             }
             match q1 {
                 1 => {
-                    let b = t1[0] * t1[0] * lev.a11[0] + 1.0;
+                    let tt = t1[0] * t1[0];
+                    let b = tt * lev.a11[0] + 1.0;
                     if !(b > 0.0 && b.is_finite()) {
                         return None;
                     }
                     logdet_z.add(b);
-                    let l = b.sqrt();
-                    ws.b[0] = l;
-                    let f = t1[0] / l;
-                    for v in w.iter_mut() {
-                        *v *= f;
+                    if outer.is_some() {
+                        // M = T² / B: no square root in the optimizer's loop.
+                        ws.weights[0] = tt / b;
+                    }
+                    if need_w {
+                        let l = b.sqrt();
+                        ws.b[0] = l;
+                        let f = t1[0] / l;
+                        for v in w.iter_mut() {
+                            *v *= f;
+                        }
                     }
                 }
                 2 => {
@@ -354,23 +361,34 @@ impl Structure {
                     let b00 = t00 * at00 + t10 * at10 + 1.0;
                     let b10 = t11 * at10;
                     let b11 = t11 * a[3] * t11 + 1.0;
-                    let l00 = b00.sqrt();
-                    let l10 = b10 / l00;
-                    let d = b11 - l10 * l10;
-                    if !(b00 > 0.0 && d > 0.0 && d.is_finite()) {
+                    let det = b00 * b11 - b10 * b10;
+                    if !(b00 > 0.0 && det > 0.0 && det.is_finite()) {
                         return None;
                     }
-                    let l11 = d.sqrt();
-                    logdet_z.add(b00);
-                    logdet_z.add(d);
-                    ws.b.copy_from_slice(&[l00, l10, 0.0, l11]);
-                    for row in w.chunks_exact_mut(2) {
-                        // row ← row T1, then forward-solve row L11ᵀ = row.
-                        let y0 = row[0] * t00 + row[1] * t10;
-                        let y1 = row[1] * t11;
-                        let x0 = y0 / l00;
-                        row[0] = x0;
-                        row[1] = (y1 - x0 * l10) / l11;
+                    logdet_z.add(det);
+                    if outer.is_some() {
+                        // M = T B⁻¹ Tᵀ with B⁻¹ = adj(B) / det: one division, no square roots.
+                        let r = 1.0 / det;
+                        let (c00, c01, c11) = (b11 * r, -b10 * r, b00 * r);
+                        let tc10 = t10 * c00 + t11 * c01;
+                        let tc11 = t10 * c01 + t11 * c11;
+                        ws.weights[0] = t00 * t00 * c00;
+                        ws.weights[1] = t00 * (c00 * t10 + c01 * t11);
+                        ws.weights[2] = tc10 * t10 + tc11 * t11;
+                    }
+                    if need_w {
+                        let l00 = b00.sqrt();
+                        let l10 = b10 / l00;
+                        let l11 = (b11 - l10 * l10).sqrt();
+                        ws.b.copy_from_slice(&[l00, l10, 0.0, l11]);
+                        for row in w.chunks_exact_mut(2) {
+                            // row ← row T1, then forward-solve row L11ᵀ = row.
+                            let y0 = row[0] * t00 + row[1] * t10;
+                            let y1 = row[1] * t11;
+                            let x0 = y0 / l00;
+                            row[0] = x0;
+                            row[1] = (y1 - x0 * l10) / l11;
+                        }
                     }
                 }
                 _ => {
@@ -402,8 +420,11 @@ impl Structure {
                 }
             }
             if let Some(o) = outer {
-                // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs, then Σ_k M_k P_jk into the packed sum.
-                self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.weights);
+                // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs (written out above for q₁ ≤ 2), then
+                // Σ_k M_k P_jk into the packed sum.
+                if q1 > 2 {
+                    self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.weights);
+                }
                 let products = &o.products[j * o.pairs.len() * o.len..];
                 for (&m, p) in ws.weights.iter().zip(products.chunks_exact(o.len)) {
                     for (acc, v) in ws.acc.iter_mut().zip(p) {
@@ -513,28 +534,10 @@ impl Structure {
         })
     }
 
-    /// The weights of [`super::structure::Outer`]'s pairs for one level: M = G Gᵀ with
-    /// G = T L⁻ᵀ (T the first term's factor, L the level's L₁₁, both lower, column-major);
-    /// `g` is q₁ × q₁ scratch.
+    /// The weights of [`super::structure::Outer`]'s pairs for one level with q₁ > 2 (smaller
+    /// blocks have closed forms): M = G Gᵀ with G = T L⁻ᵀ (T the first term's factor, L the
+    /// level's L₁₁, both lower, column-major); `g` is q₁ × q₁ scratch.
     fn outer_weights(&self, t: &[f64], l: &[f64], q1: usize, g: &mut [f64], out: &mut [f64]) {
-        if q1 == 1 {
-            let v = t[0] / l[0];
-            out[0] = v * v;
-            return;
-        }
-        if q1 == 2 {
-            // G = T L⁻ᵀ written out; pairs (0, 0), (0, 1), (1, 1).
-            let (t00, t10, t11) = (t[0], t[1], t[3]);
-            let (l00, l10, l11) = (l[0], l[1], l[3]);
-            let g00 = t00 / l00;
-            let g10 = t10 / l00;
-            let g01 = -g00 * l10 / l11;
-            let g11 = (t11 - g10 * l10) / l11;
-            out[0] = g00 * g00 + g01 * g01;
-            out[1] = g00 * g10 + g01 * g11;
-            out[2] = g10 * g10 + g11 * g11;
-            return;
-        }
         // Row a of G solves L gₐ = (row a of T)ᵀ: forward substitution.
         for a in 0..q1 {
             for c in 0..q1 {

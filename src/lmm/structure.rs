@@ -436,24 +436,30 @@ fn single_term_pass(
     // products written to its level's consecutive slots.
     let mut a11 = vec![0.0; nl * q1 * q1];
     let mut a21 = vec![0.0; nl * m * q1];
-    let mut row = vec![0.0; m];
-    let mut zi = vec![0.0; q1];
-    for (i, &code) in codes.iter().enumerate() {
-        let l = code as usize;
-        for (v, col) in row.iter_mut().zip(&cols) {
-            *v = col[i];
-        }
-        for (z, zc) in zi.iter_mut().zip(&zcols) {
-            *z = zc[i];
-        }
-        let b11 = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
-        let b21 = &mut a21[l * m * q1..(l + 1) * m * q1];
-        for (c, zc) in zi.iter().enumerate() {
-            for (b, zb) in zi.iter().enumerate() {
-                b11[b + c * q1] += zb * zc;
-            }
-            for (out, v) in b21[c * m..(c + 1) * m].iter_mut().zip(&row) {
-                *out += v * zc;
+    match q1 {
+        1 => accumulate_levels::<1>(codes, &cols, &zcols, &mut a11, &mut a21),
+        2 => accumulate_levels::<2>(codes, &cols, &zcols, &mut a11, &mut a21),
+        _ => {
+            let mut row = vec![0.0; m];
+            let mut zi = vec![0.0; q1];
+            for (i, &code) in codes.iter().enumerate() {
+                let l = code as usize;
+                for (v, col) in row.iter_mut().zip(&cols) {
+                    *v = col[i];
+                }
+                for (z, zc) in zi.iter_mut().zip(&zcols) {
+                    *z = zc[i];
+                }
+                let b11 = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
+                let b21 = &mut a21[l * m * q1..(l + 1) * m * q1];
+                for (c, zc) in zi.iter().enumerate() {
+                    for (b, zb) in zi.iter().enumerate() {
+                        b11[b + c * q1] += zb * zc;
+                    }
+                    for (out, v) in b21[c * m..(c + 1) * m].iter_mut().zip(&row) {
+                        *out += v * zc;
+                    }
+                }
             }
         }
     }
@@ -464,6 +470,39 @@ fn single_term_pass(
         rows: (0..nl).flat_map(|_| 0..m).collect(),
         a11,
         a21,
+    }
+}
+
+/// The per-level sums of [`single_term_pass`] for a term of Q effects known at compile time
+/// (its inner loops unrolled): a11 is levels × Q × Q, a21 levels × m × Q, both column-major
+/// per level.
+fn accumulate_levels<const Q: usize>(
+    codes: &[u32],
+    cols: &[&[f64]],
+    zcols: &[&[f64]],
+    a11: &mut [f64],
+    a21: &mut [f64],
+) {
+    let m = cols.len();
+    for (i, &code) in codes.iter().enumerate() {
+        let l = code as usize;
+        let mut zi = [0.0; Q];
+        for (z, zc) in zi.iter_mut().zip(zcols) {
+            *z = zc[i];
+        }
+        let b11 = &mut a11[l * Q * Q..(l + 1) * Q * Q];
+        for c in 0..Q {
+            for b in 0..Q {
+                b11[b + c * Q] += zi[b] * zi[c];
+            }
+        }
+        let b21 = &mut a21[l * m * Q..(l + 1) * m * Q];
+        for (r, col) in cols.iter().enumerate() {
+            let v = col[i];
+            for c in 0..Q {
+                b21[r + c * m] += v * zi[c];
+            }
+        }
     }
 }
 
