@@ -283,22 +283,6 @@ fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
     }
 }
 
-/// The inverse of a small lower-triangular L (q × q, column-major) into `out` (lower, column-
-/// major; the upper triangle zero).
-fn small_lower_inverse(l: &[f64], q: usize, out: &mut [f64]) {
-    out.fill(0.0);
-    for c in 0..q {
-        out[c + c * q] = 1.0 / l[c + c * q];
-        for r in c + 1..q {
-            let mut s = 0.0;
-            for k in c..r {
-                s -= l[r + k * q] * out[k + c * q];
-            }
-            out[r + c * q] = s / l[r + r * q];
-        }
-    }
-}
-
 pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
     let n = b.len();
     let mut x = b.clone();
@@ -562,7 +546,11 @@ impl LmmSpec {
             let mut m = Vec::new();
             let mut xj = vec![0.0; qr * q1];
             for (j, lev) in l1.iter().enumerate() {
-                small_lower_inverse(&f.l11[j * q1 * q1..(j + 1) * q1 * q1], q1, &mut l11inv);
+                super::kernels::small_lower_inverse(
+                    &f.l11[j * q1 * q1..(j + 1) * q1 * q1],
+                    q1,
+                    &mut l11inv,
+                );
                 // block = L₁₁⁻ᵀ L₁₁⁻¹ (column-major; L₁₁⁻¹ is lower triangular).
                 for c in 0..q1 {
                     for r in 0..q1 {

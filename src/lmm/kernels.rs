@@ -46,8 +46,8 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
-/// Below this dimension a plain column loop beats faer's blocked kernel (whose dispatch and
-/// scratch handling cost more than a 6 × 6 factorization itself).
+/// Below this dimension a plain column loop beats faer's blocked kernels (whose dispatch and
+/// scratch handling cost more than a 6 × 6 factorization or inverse itself).
 const SMALL_CHOLESKY: usize = 24;
 
 /// In-place Cholesky of a small q × q column-major block (lower read and written, upper
@@ -116,11 +116,29 @@ pub(crate) fn cholesky_in_place(a: &mut DMatrix<f64>, scratch: &mut Scratch) -> 
     })
 }
 
+/// The inverse of a small lower-triangular L (q × q, column-major) into `out` (lower, column-
+/// major; the upper triangle zero).
+pub(crate) fn small_lower_inverse(l: &[f64], q: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    for c in 0..q {
+        out[c + c * q] = 1.0 / l[c + c * q];
+        for r in c + 1..q {
+            let mut s = 0.0;
+            for k in c..r {
+                s -= l[r + k * q] * out[k + c * q];
+            }
+            out[r + c * q] = s / l[r + r * q];
+        }
+    }
+}
+
 /// Inverse of a lower-triangular matrix (its upper triangle is ignored; the result's is zero).
 pub(crate) fn lower_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
     let n = l.nrows();
     let mut inv = DMatrix::<f64>::zeros(n, n);
-    if n > 0 {
+    if n < SMALL_CHOLESKY {
+        small_lower_inverse(l.as_slice(), n, inv.as_mut_slice());
+    } else {
         faer::linalg::triangular_inverse::invert_lower_triangular(
             view_mut(&mut inv),
             view(l),
