@@ -104,7 +104,8 @@ pub(crate) struct Workspace {
     flat: Vec<f64>,
     scale: Vec<f64>,
     chol: super::kernels::Scratch,
-    /// The packed Schur update and the per-level weights of [`super::structure::Outer`].
+    /// The weights of [`super::structure::Outer`]: per pair, one per level (pair-major), and
+    /// one level's pairs.
     acc: Vec<f64>,
     weights: Vec<f64>,
 }
@@ -131,8 +132,13 @@ impl Workspace {
             flat: vec![0.0; flat],
             scale: Vec::with_capacity(s.a_rr.nrows()),
             chol: super::kernels::Scratch::default(),
-            acc: vec![0.0; s.outer.as_ref().map_or(0, |o| o.len)],
-            weights: vec![0.0; s.outer.as_ref().map_or(0, |o| o.pairs.len())],
+            acc: vec![0.0; s.outer.as_ref().map_or(0, |o| o.pairs.len())],
+            weights: vec![
+                0.0;
+                s.outer
+                    .as_ref()
+                    .map_or(0, |o| o.pairs.len() * s.levels1.len())
+            ],
         }
     }
 }
@@ -315,9 +321,6 @@ impl Structure {
         let outer = self.outer.as_ref();
         // With the outer products, W itself is needed only for the kept blocks.
         let need_w = outer.is_none() || kept.is_some();
-        if outer.is_some() {
-            ws.acc.fill(0.0);
-        }
         for (j, lev) in self.levels1.iter().enumerate() {
             let mrows = lev.rows.len();
             let a21 = lev.a21;
@@ -341,7 +344,7 @@ impl Structure {
                     logdet_z.add(b);
                     if outer.is_some() {
                         // M = T² / B: no square root in the optimizer's loop.
-                        ws.weights[0] = tt / b;
+                        ws.weights[j] = tt / b;
                     }
                     if need_w {
                         let l = b.sqrt();
@@ -372,9 +375,10 @@ impl Structure {
                         let (c00, c01, c11) = (b11 * r, -b10 * r, b00 * r);
                         let tc10 = t10 * c00 + t11 * c01;
                         let tc11 = t10 * c01 + t11 * c11;
-                        ws.weights[0] = t00 * t00 * c00;
-                        ws.weights[1] = t00 * (c00 * t10 + c01 * t11);
-                        ws.weights[2] = tc10 * t10 + tc11 * t11;
+                        let nl = self.levels1.len();
+                        ws.weights[j] = t00 * t00 * c00;
+                        ws.weights[nl + j] = t00 * (c00 * t10 + c01 * t11);
+                        ws.weights[2 * nl + j] = tc10 * t10 + tc11 * t11;
                     }
                     if need_w {
                         let l00 = b00.sqrt();
@@ -419,16 +423,14 @@ impl Structure {
                     }
                 }
             }
-            if let Some(o) = outer {
-                // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs (written out above for q₁ ≤ 2), then
-                // Σ_k M_k P_jk into the packed sum.
+            if outer.is_some() {
+                // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs (written out above for q₁ ≤ 2); the
+                // products are summed over the levels after this loop.
                 if q1 > 2 {
-                    self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.weights);
-                }
-                let products = &o.products[j * o.pairs.len() * o.len..];
-                for (&m, p) in ws.weights.iter().zip(products.chunks_exact(o.len)) {
-                    for (acc, v) in ws.acc.iter_mut().zip(p) {
-                        *acc += m * v;
+                    self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.acc);
+                    let nl = self.levels1.len();
+                    for (k, &m) in ws.acc.iter().enumerate() {
+                        ws.weights[k * nl + j] = m;
                     }
                 }
             } else if let Some(sc) = scatter {
@@ -474,12 +476,21 @@ impl Structure {
                 kept.l11.extend_from_slice(&ws.b);
             }
         }
-        if outer.is_some() {
+        if let Some(o) = outer {
+            // Each entry of the update is Σ_k Σ_j M_jk P_jk: dot products over the levels,
+            // contiguous in both the weights and the products.
+            let nl = self.levels1.len();
             let data = ws.m.as_mut_slice();
-            let mut packed = ws.acc.iter();
+            let mut idx = 0;
             for c in 0..dim {
-                for (d, v) in data[c * dim + c..(c + 1) * dim].iter_mut().zip(&mut packed) {
+                for d in &mut data[c * dim + c..(c + 1) * dim] {
+                    let mut v = 0.0;
+                    for k in 0..o.pairs.len() {
+                        let p = &o.products[(k * o.len + idx) * nl..][..nl];
+                        v += super::structure::dot(&ws.weights[k * nl..(k + 1) * nl], p);
+                    }
                     *d -= v;
+                    idx += 1;
                 }
             }
         }

@@ -158,7 +158,8 @@ pub(crate) struct Outer {
     pub pairs: Vec<(usize, usize)>,
     /// Length of one packed lower triangle (dim (dim + 1) / 2).
     pub len: usize,
-    /// Level j, pair k at `(j · pairs + k) · len`.
+    /// Pair k, packed entry e, level j at `(k · len + e) · levels + j` (levels innermost, so
+    /// each entry of the update is a dot product with the per-level weights).
     pub products: Vec<f64>,
 }
 
@@ -175,20 +176,23 @@ fn build_outer(levels: &Levels1, q1: usize, dim: usize) -> Option<Outer> {
     if q1 > OUTER_MAX_Q || total > OUTER_MAX_VALUES {
         return None;
     }
-    let mut products = Vec::with_capacity(total);
-    for lev in levels.iter() {
+    let nl = levels.len();
+    let mut products = vec![0.0; total];
+    for (j, lev) in levels.iter().enumerate() {
         // One term: every level's rows are the whole dense block, in order.
         debug_assert_eq!(lev.rows.len(), dim);
         let col = |a: usize| &lev.a21[a * dim..(a + 1) * dim];
-        for &(a, b) in &pairs {
+        for (k, &(a, b)) in pairs.iter().enumerate() {
             let (ca, cb) = (col(a), col(b));
+            let mut e = 0;
             for s in 0..dim {
                 for r in s..dim {
-                    products.push(if a == b {
+                    products[(k * len + e) * nl + j] = if a == b {
                         ca[r] * ca[s]
                     } else {
                         ca[r] * cb[s] + cb[r] * ca[s]
-                    });
+                    };
+                    e += 1;
                 }
             }
         }
@@ -391,7 +395,7 @@ pub(crate) fn build_term(
 
 /// Σᵢ aᵢbᵢ with four partial sums (vectorizes; the order differs from a plain loop only in
 /// rounding).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
