@@ -305,20 +305,28 @@ fn grouping_factor(
         d.dedup();
         d
     };
-    let labels = distinct
-        .iter()
-        .map(|&k| {
-            let mut rem = k;
-            let mut parts_rev: Vec<&str> = Vec::with_capacity(parts.len());
-            for f in parts.iter().rev() {
-                let nl = f.levels().len() as u64;
-                parts_rev.push(&f.levels()[(rem % nl) as usize]);
-                rem /= nl;
-            }
-            parts_rev.reverse();
-            parts_rev.join(":")
-        })
-        .collect();
+    let labels = if let [f] = parts.as_slice() {
+        // One variable: its labels as they are.
+        distinct
+            .iter()
+            .map(|&k| f.levels()[k as usize].clone())
+            .collect()
+    } else {
+        distinct
+            .iter()
+            .map(|&k| {
+                let mut rem = k;
+                let mut parts_rev: Vec<&str> = Vec::with_capacity(parts.len());
+                for f in parts.iter().rev() {
+                    let nl = f.levels().len() as u64;
+                    parts_rev.push(&f.levels()[(rem % nl) as usize]);
+                    rem /= nl;
+                }
+                parts_rev.reverse();
+                parts_rev.join(":")
+            })
+            .collect()
+    };
     let codes = if distinct.len() as u64 == *distinct.last().unwrap_or(&0) + 1 {
         keys.iter().map(|&k| k as u32).collect()
     } else if dense {
