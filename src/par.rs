@@ -19,6 +19,29 @@ where
     }
 }
 
+/// `f(i, chunk)` for the consecutive chunks of `data` of length `len` (the last may be shorter),
+/// in parallel with the `parallel` feature. Each call sees only its own chunk, so the result
+/// does not depend on the order.
+pub(crate) fn for_each_chunk_mut<T, F>(data: &mut [T], len: usize, f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        data.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        for (i, c) in data.chunks_mut(len).enumerate() {
+            f(i, c);
+        }
+    }
+}
+
 /// `f` of every item, in order.
 pub(crate) fn map_items<I, T, F>(items: &[I], f: F) -> Vec<T>
 where

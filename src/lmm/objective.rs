@@ -282,16 +282,20 @@ impl Structure {
             }
             ws.scale.resize(dim, 1.0);
             let src = self.a_rr.as_slice();
-            let dst = ws.m.as_mut_slice();
-            for j in 0..dim {
-                let sj = ws.scale[j];
-                let range = j * dim + j..(j + 1) * dim;
-                for ((d, a), si) in dst[range.clone()]
-                    .iter_mut()
-                    .zip(&src[range])
-                    .zip(&ws.scale[j..])
-                {
+            let scale = &ws.scale;
+            let column = |j: usize, dst: &mut [f64]| {
+                let sj = scale[j];
+                let src = &src[j * dim + j..(j + 1) * dim];
+                for ((d, a), si) in dst[j..].iter_mut().zip(src).zip(&scale[j..]) {
                     *d = a * si * sj;
+                }
+            };
+            if self.scatter.is_some() {
+                // Large blocks (megabytes): columns in parallel with the `parallel` feature.
+                crate::par::for_each_chunk_mut(ws.m.as_mut_slice(), dim, column);
+            } else {
+                for (j, dst) in ws.m.as_mut_slice().chunks_mut(dim).enumerate() {
+                    column(j, dst);
                 }
             }
         } else {
@@ -497,10 +501,9 @@ impl Structure {
         if let Some(sc) = scatter {
             // Column by column: column rb gets Σ_j w_{j,rb} w_j over the levels touching rb,
             // from rb's position on (lower triangle; each level's rows ascend).
-            let data = ws.m.as_mut_slice();
+            // Columns are independent: in parallel (with the `parallel` feature).
             let flat = &ws.flat;
-            for rb in 0..dim {
-                let col = &mut data[rb * dim..(rb + 1) * dim];
+            crate::par::for_each_chunk_mut(ws.m.as_mut_slice(), dim, |rb, col| {
                 for &(j, pos) in &sc.by_col[sc.col_start[rb]..sc.col_start[rb + 1]] {
                     let (j, pos) = (j as usize, pos as usize);
                     let rows = &sc.rows[sc.level_start[j]..sc.level_start[j + 1]];
@@ -523,7 +526,7 @@ impl Structure {
                         }
                     }
                 }
-            }
+            });
         }
         if !super::kernels::cholesky_in_place(&mut ws.m, &mut ws.chol) {
             return None;
