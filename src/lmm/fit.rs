@@ -271,7 +271,6 @@ impl TryFrom<LmmFitRepr> for LmmFit {
     }
 }
 
-/// Solve Lᵀ x = b for lower-triangular L.
 /// x ← L⁻ᵀ x for a small lower-triangular L (q × q, column-major).
 fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
     for i in (0..q).rev() {
@@ -283,6 +282,7 @@ fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
     }
 }
 
+/// Solve Lᵀ x = b for lower-triangular L.
 pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
     let n = b.len();
     let mut x = b.clone();

@@ -104,9 +104,9 @@ pub(crate) struct Workspace {
     flat: Vec<f64>,
     scale: Vec<f64>,
     chol: super::kernels::Scratch,
-    /// The weights of [`super::structure::Outer`]: per pair, one per level (pair-major), and
-    /// one level's pairs.
+    /// One level's weights of [`super::structure::Outer`]'s pairs (for q₁ > 2).
     acc: Vec<f64>,
+    /// Every level's weights, pair-major: pair k, level j at `k · levels + j`.
     weights: Vec<f64>,
 }
 
