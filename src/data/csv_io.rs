@@ -619,11 +619,13 @@ impl ColumnBuilder {
     /// Room for `total` values in all.
     fn reserve_total(&mut self, total: usize) {
         match self {
+            // An estimate, never a requirement: if the room cannot be had (a file whose first
+            // rows are much shorter than the rest), the column grows as it would anyway.
             ColumnBuilder::Numeric { values, .. } => {
-                values.reserve_exact(total.saturating_sub(values.len()));
+                let _ = values.try_reserve_exact(total.saturating_sub(values.len()));
             }
             ColumnBuilder::Text { codes, .. } => {
-                codes.reserve_exact(total.saturating_sub(codes.len()));
+                let _ = codes.try_reserve_exact(total.saturating_sub(codes.len()));
             }
         }
     }

@@ -350,9 +350,9 @@ impl Design {
                 // Fast path: a numeric main effect is a copy.
                 let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
                 let out = x.column_mut(col).data.into_slice_mut();
-                if rows.len() == vals.len() {
-                    // Every row (the rows are ascending positions): a straight copy, then one
-                    // check for a missing value.
+                if rows.len() == vals.len() && rows.iter().enumerate().all(|(i, &r)| i == r) {
+                    // Every row in storage order: a straight copy, then one check for a missing
+                    // value.
                     let mut any_missing = false;
                     for (o, v) in out.iter_mut().zip(vals) {
                         any_missing |= v.is_none();

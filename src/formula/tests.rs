@@ -327,3 +327,20 @@ fn parsing_is_bounded() {
         10
     );
 }
+
+/// The model matrix follows the rows asked for, in their order, also when they are every row
+/// of the data in another order (the straight-copy path is for storage order only).
+#[test]
+fn design_matrix_follows_the_rows_given() {
+    let d = Data::new()
+        .with_numeric("y", vec![1.0, 2.0, 3.0])
+        .unwrap()
+        .with_numeric("x", vec![10.0, 20.0, 30.0])
+        .unwrap();
+    let f = Formula::parse("y ~ x").unwrap();
+    let design = design::Design::new(f.fixed(), &d, &[0, 1, 2]).unwrap();
+    let x = design.matrix(&d, &[2, 0, 1]).unwrap();
+    assert_eq!(x.column(1).as_slice(), [30.0, 10.0, 20.0]);
+    let x = design.matrix(&d, &[0, 1, 2]).unwrap();
+    assert_eq!(x.column(1).as_slice(), [10.0, 20.0, 30.0]);
+}

@@ -271,7 +271,7 @@ impl TryFrom<LmmFitRepr> for LmmFit {
     }
 }
 
-/// x ← L⁻ᵀ x for a small lower-triangular L (q × q, column-major).
+/// x ← L⁻ᵀ x for a lower-triangular L (q × q, column-major).
 fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
     for i in (0..q).rev() {
         let mut s = x[i];
@@ -284,15 +284,8 @@ fn solve_small_lower_transpose(l: &[f64], q: usize, x: &mut [f64]) {
 
 /// Solve Lᵀ x = b for lower-triangular L.
 pub(crate) fn solve_lower_transpose(l: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
-    let n = b.len();
     let mut x = b.clone();
-    for i in (0..n).rev() {
-        let mut s = x[i];
-        for k in i + 1..n {
-            s -= l[(k, i)] * x[k];
-        }
-        x[i] = s / l[(i, i)];
-    }
+    solve_small_lower_transpose(l.as_slice(), b.len(), x.as_mut_slice());
     x
 }
 

@@ -427,11 +427,11 @@ impl Structure {
                     }
                 }
             }
-            if outer.is_some() {
+            if let Some(o) = outer {
                 // Mⱼ = T L₁₁⁻ᵀ L₁₁⁻¹ Tᵀ on the pairs (written out above for q₁ ≤ 2); the
                 // products are summed over the levels after this loop.
                 if q1 > 2 {
-                    self.outer_weights(t1, &ws.b, q1, &mut ws.at, &mut ws.acc);
+                    Self::outer_weights(&o.pairs, t1, &ws.b, q1, &mut ws.at, &mut ws.acc);
                     let nl = self.levels1.len();
                     for (k, &m) in ws.acc.iter().enumerate() {
                         ws.weights[k * nl + j] = m;
@@ -551,7 +551,14 @@ impl Structure {
     /// The weights of [`super::structure::Outer`]'s pairs for one level with q₁ > 2 (smaller
     /// blocks have closed forms): M = G Gᵀ with G = T L⁻ᵀ (T the first term's factor, L the
     /// level's L₁₁, both lower, column-major); `g` is q₁ × q₁ scratch.
-    fn outer_weights(&self, t: &[f64], l: &[f64], q1: usize, g: &mut [f64], out: &mut [f64]) {
+    fn outer_weights(
+        pairs: &[(usize, usize)],
+        t: &[f64],
+        l: &[f64],
+        q1: usize,
+        g: &mut [f64],
+        out: &mut [f64],
+    ) {
         // Row a of G solves L gₐ = (row a of T)ᵀ: forward substitution.
         for a in 0..q1 {
             for c in 0..q1 {
@@ -562,7 +569,6 @@ impl Structure {
                 g[a + c * q1] = acc / l[c + c * q1];
             }
         }
-        let pairs = &self.outer.as_ref().expect("outer products").pairs;
         for (o, &(a, b)) in out.iter_mut().zip(pairs) {
             *o = (0..q1).map(|c| g[a + c * q1] * g[b + c * q1]).sum();
         }
