@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
                 }
             })
             .collect();
-        data.add_column(name, Column::Numeric(col)).unwrap();
+        data.add_column(name, Column::Numeric(col.into())).unwrap();
     }
     let odd: Vec<&String> = items.iter().step_by(2).collect();
     let even: Vec<&String> = items.iter().skip(1).step_by(2).collect();

@@ -7,7 +7,7 @@
 //! equals the target's coefficient in the regression of the outcome on target and controls
 //! together; [`suppression_check`] reports both and the raw coefficient.
 
-use crate::data::{Column, Data};
+use crate::data::{Column, Data, NumericColumn};
 use crate::error::{Error, Result};
 use crate::formula::design::complete_rows;
 use crate::regression::Ols;
@@ -160,16 +160,16 @@ impl Residualizer {
             None => (data.clone(), ""),
         };
         let y = source.numeric(&format!("{}{suffix}", self.target))?;
-        let xs: Vec<&[Option<f64>]> = self
+        let xs: Vec<&NumericColumn> = self
             .controls
             .iter()
             .map(|c| source.numeric(&format!("{c}{suffix}")))
             .collect::<Result<_>>()?;
         Ok((0..data.nrows())
             .map(|i| {
-                let mut r = y[i]? - self.intercept;
+                let mut r = y.get(i)? - self.intercept;
                 for (x, b) in xs.iter().zip(&self.slopes) {
-                    r -= b * x[i]?;
+                    r -= b * x.get(i)?;
                 }
                 Some(match self.standardize {
                     Some((m, s)) => (r - m) / s,
@@ -185,7 +185,7 @@ impl Residualizer {
     /// As [`Residualizer::apply`]; a taken column name.
     pub fn add_to(&self, data: &mut Data, name: &str) -> Result<()> {
         let scores = self.apply(data)?;
-        data.add_column(name, Column::Numeric(scores))
+        data.add_column(name, Column::Numeric(scores.into()))
     }
 }
 
@@ -214,7 +214,7 @@ fn complete_columns(data: &Data, cols: &[&str]) -> Result<Vec<Vec<f64>>> {
     cols.iter()
         .map(|c| {
             let v = data.numeric(c)?;
-            Ok(rows.iter().map(|&r| v[r].unwrap_or(f64::NAN)).collect())
+            Ok(rows.iter().map(|&r| v.values()[r]).collect())
         })
         .collect()
 }

@@ -110,7 +110,7 @@ pub mod study;
 /// without depending on a matching version yourself.
 pub use nalgebra;
 
-pub use data::{Column, Data, Factor};
+pub use data::{Column, Data, Factor, NumericColumn};
 pub use error::{Error, Result};
 pub use formula::Formula;
 pub use lmm::{Criterion, Ddf, Deviance, FitOptions, LmmFit, LmmSpec, Optimizer};

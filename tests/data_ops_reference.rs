@@ -4,7 +4,7 @@
 mod common;
 use common::{close, fixture, load_json};
 use securebase::data::{Agg, Longer, SortKey, Wider};
-use securebase::{Column, Data, Error};
+use securebase::{Column, Data, Error, NumericColumn};
 use serde_json::Value;
 
 fn sessions() -> Data {
@@ -33,11 +33,11 @@ fn usizes(v: &Value) -> Vec<usize> {
 }
 
 #[track_caller]
-fn same_numbers(what: &str, got: &[Option<f64>], want: &[Option<f64>]) {
+fn same_numbers(what: &str, got: &NumericColumn, want: &[Option<f64>]) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         match (g, w) {
-            (Some(g), Some(w)) => close(&format!("{what}[{i}]"), *g, *w, 1e-12),
+            (Some(g), Some(w)) => close(&format!("{what}[{i}]"), g, *w, 1e-12),
             (None, None) => {}
             _ => panic!("{what}[{i}]: got {g:?}, R says {w:?}"),
         }
@@ -330,7 +330,11 @@ fn wide_and_long_match_tidyr() {
     // tidyr orders ids by first appearance; R's file is in client order like ours.
     let rw = Data::from_csv_path(fixture("data_ops/wide.csv")).unwrap();
     for n in rw.names() {
-        same_numbers(n, wide.numeric(n).unwrap(), rw.numeric(n).unwrap());
+        same_numbers(
+            n,
+            wide.numeric(n).unwrap(),
+            &rw.numeric(n).unwrap().to_vec(),
+        );
     }
     // wide -> long
     let long = rw
@@ -402,15 +406,18 @@ fn column_edits() {
     );
     assert!(s.drop_columns(&["nope"]).is_err());
     let n = s.nrows();
-    s.replace_column("engagement", Column::Numeric(vec![Some(1.0); n]))
+    s.replace_column("engagement", Column::Numeric(vec![Some(1.0); n].into()))
         .unwrap();
-    assert_eq!(s.numeric("engagement").unwrap()[0], Some(1.0));
+    assert_eq!(s.numeric("engagement").unwrap().get(0), Some(1.0));
     assert!(matches!(
-        s.replace_column("engagement", Column::Numeric(vec![Some(1.0)])),
+        s.replace_column("engagement", Column::Numeric(vec![Some(1.0)].into())),
         Err(Error::LengthMismatch { .. })
     ));
     assert!(matches!(
-        s.replace_column("engagement", Column::Numeric(vec![Some(f64::NAN); n])),
+        s.replace_column(
+            "engagement",
+            Column::Numeric(vec![Some(f64::NAN); n].into())
+        ),
         Err(Error::InvalidValue { .. })
     ));
 }

@@ -207,7 +207,7 @@ fn missing_rows_are_counted_and_factor_responses_work() {
     let mut wt: Vec<Option<f64>> = mtcars.numeric("wt").unwrap().to_vec();
     wt[4] = None;
     let mut d = mtcars.clone();
-    d.replace_column("wt", securebase::data::Column::Numeric(wt))
+    d.replace_column("wt", securebase::data::Column::Numeric(wt.into()))
         .unwrap();
     let m = Glm::fit(&d, "am ~ wt", Family::binomial()).unwrap();
     assert_eq!(m.missing.n_dropped(), 1);

@@ -246,7 +246,8 @@ fn bad_input_is_clear() {
         } else {
             bad.numeric(n).unwrap().to_vec()
         };
-        cols.add_column(n, securebase::Column::Numeric(v)).unwrap();
+        cols.add_column(n, securebase::Column::Numeric(v.into()))
+            .unwrap();
     }
     match score(&cols, &key, InvalidResponses::Error) {
         Err(Error::InvalidValue { column, row, .. }) => {
@@ -263,7 +264,7 @@ fn bad_input_is_clear() {
     for n in ["A1", "A2"] {
         only.add_column(
             n,
-            securebase::Column::Numeric(partial.numeric(n).unwrap().to_vec()),
+            securebase::Column::Numeric(partial.numeric(n).unwrap().clone()),
         )
         .unwrap();
     }

@@ -294,7 +294,7 @@ impl Data {
                 (0..ng)
                     .map(|g| {
                         buf.clear();
-                        buf.extend(groups.of(g).iter().filter_map(|&r| v[r]));
+                        buf.extend(groups.of(g).iter().filter_map(|&r| v.get(r)));
                         f(&buf)
                     })
                     .collect(),
@@ -330,7 +330,7 @@ impl Data {
                         ys.clear();
                         ts.clear();
                         for &r in groups.of(g) {
-                            match (y[r], t[r]) {
+                            match (y.get(r), t.get(r)) {
                                 (Some(a), Some(b)) => {
                                     ys.push(a);
                                     ts.push(b);

@@ -15,7 +15,7 @@
 //!   report says so, and [`CsvOptions::column_kind`] overrides it;
 //! - `NaN` and `Inf` in a numeric column are errors naming row and column.
 
-use super::{Column, Data, Factor};
+use super::{Column, Data, Factor, NumericColumn};
 use crate::error::{Cause, Error, Result};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -559,7 +559,7 @@ fn classify(cell: &[u8], decimal_comma: bool, scratch: &mut Vec<u8>) -> Cell {
 /// A column as it streams in.
 enum ColumnBuilder {
     Numeric {
-        values: Vec<Option<f64>>,
+        values: NumericColumn,
         declared: bool,
         /// Every non-missing cell so far was a whole number written canonically.
         all_int: bool,
@@ -634,13 +634,13 @@ impl ColumnBuilder {
         match declared {
             Some(ColumnKind::Categorical) => Self::text(true),
             Some(ColumnKind::Numeric) => ColumnBuilder::Numeric {
-                values: Vec::new(),
+                values: NumericColumn::new(),
                 declared: true,
                 all_int: true,
                 other: Tokens::default(),
             },
             None => ColumnBuilder::Numeric {
-                values: Vec::new(),
+                values: NumericColumn::new(),
                 declared: false,
                 all_int: true,
                 other: Tokens::default(),
@@ -679,7 +679,7 @@ impl ColumnBuilder {
         {
             *reason = id_reason;
             codes.reserve(values.len());
-            for v in values {
+            for v in values.iter() {
                 codes.push(v.map(|x| {
                     let s = format!("{}", x as i64);
                     intern(index, labels, s.as_bytes())
@@ -726,7 +726,7 @@ impl ColumnBuilder {
                     *all_int &= int && !int_id;
                     values.push(Some(value));
                 }
-                Cell::NonFinite if values.iter().any(Option::is_some) || *declared => {
+                Cell::NonFinite if values.n_missing() < values.len() || *declared => {
                     return Err(Error::InvalidValue {
                         column: column.to_string(),
                         row,
@@ -735,7 +735,7 @@ impl ColumnBuilder {
                     });
                 }
                 Cell::NonFinite | Cell::Text => {
-                    if *declared || values.iter().any(Option::is_some) {
+                    if *declared || values.n_missing() < values.len() {
                         other.add(row, cell);
                         values.push(None);
                     } else {
@@ -799,7 +799,7 @@ impl ColumnBuilder {
                 ..
             } => {
                 if other.count > 0 {
-                    let n_numbers = values.iter().filter(|v| v.is_some()).count();
+                    let n_numbers = values.len() - values.n_missing();
                     let (row, value) = other.examples[0].clone();
                     let (declared_text, way_out) = if declared {
                         (
@@ -822,7 +822,7 @@ impl ColumnBuilder {
                         ),
                     });
                 }
-                let n_missing = values.iter().filter(|v| v.is_none()).count();
+                let n_missing = values.n_missing();
                 Ok((
                     Column::Numeric(values),
                     ColumnRead {
@@ -944,7 +944,7 @@ pub(super) fn write_csv<W: std::io::Write>(data: &Data, writer: W) -> Result<()>
         let rec: Vec<String> = cols
             .iter()
             .map(|c| match c {
-                Column::Numeric(v) => v[r].map_or("NA".to_string(), |x| x.to_string()),
+                Column::Numeric(v) => v.get(r).map_or("NA".to_string(), |x| x.to_string()),
                 Column::Categorical(f) => f.label(r).map_or("NA".to_string(), str::to_string),
             })
             .collect();

@@ -91,8 +91,8 @@ impl Factor {
     }
 
     /// Build from numbers (R's `factor(x)` on a numeric vector): levels sorted numerically.
-    pub fn from_numbers(values: &[Option<f64>]) -> Factor {
-        let mut distinct: Vec<f64> = values.iter().flatten().copied().collect();
+    pub fn from_numbers(values: &super::NumericColumn) -> Factor {
+        let mut distinct: Vec<f64> = values.iter().flatten().collect();
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
         let levels = distinct.iter().map(|x| format_number(*x)).collect();
@@ -193,7 +193,12 @@ mod tests {
 
     #[test]
     fn numbers_sort_numerically() {
-        let f = Factor::from_numbers(&[Some(10.0), Some(9.0), Some(2.5), None]);
+        let f = Factor::from_numbers(&super::super::NumericColumn::from(vec![
+            Some(10.0),
+            Some(9.0),
+            Some(2.5),
+            None,
+        ]));
         assert_eq!(f.levels(), ["2.5", "9", "10"]);
         assert_eq!(f.codes(), [Some(2), Some(1), Some(0), None]);
     }

@@ -24,7 +24,7 @@ impl Data {
     ///     .with_numeric("secure", vec![3.0, 3.5, 4.0, 5.0, 4.5])?;
     /// let previous = data.lag("secure", &["client"], "session", 1)?;
     /// // session 4 of client a follows a missed session 3: no previous value.
-    /// assert_eq!(previous, securebase::Column::Numeric(vec![None, Some(3.0), None, None, Some(5.0)]));
+    /// assert_eq!(previous, securebase::Column::Numeric(vec![None, Some(3.0), None, None, Some(5.0)].into()));
     /// let mut data = data;
     /// data.add_column("secure_lag1", previous)?;
     /// # Ok::<(), securebase::Error>(())
@@ -47,7 +47,7 @@ impl Data {
     ///     .with_numeric("session", vec![1.0, 2.0, 4.0])?
     ///     .with_numeric("secure", vec![3.0, 3.5, 4.0])?;
     /// let next = data.lead("secure", &["client"], "session", 1)?;
-    /// assert_eq!(next, Column::Numeric(vec![Some(3.5), None, None]));
+    /// assert_eq!(next, Column::Numeric(vec![Some(3.5), None, None].into()));
     /// # Ok::<(), securebase::Error>(())
     /// ```
     ///
@@ -73,7 +73,7 @@ impl Data {
         // Per group, its (time, row) in row order, checked increasing.
         let mut members: Vec<Vec<(f64, usize)>> = vec![Vec::new(); groups.len()];
         for (r, g) in groups.of_row.iter().enumerate() {
-            let (Some(g), Some(tr)) = (g, t[r]) else {
+            let (Some(g), Some(tr)) = (g, t.get(r)) else {
                 continue;
             };
             let list = &mut members[*g as usize];
@@ -110,7 +110,7 @@ impl Data {
         let step = sign * f64::from(k);
         let source: Vec<Option<usize>> = (0..self.nrows())
             .map(|r| {
-                let (g, tr) = (groups.of_row[r]?, t[r]?);
+                let (g, tr) = (groups.of_row[r]?, t.get(r)?);
                 let list = &members[g as usize];
                 let target = tr + step;
                 list.binary_search_by(|(x, _)| x.total_cmp(&target))

@@ -1,7 +1,8 @@
 //! `Data`: named columns, numeric (with missing values) or categorical, with row provenance.
 //!
 //! A [`Data`] is what every model in the crate is fitted to. Columns are either
-//! [`Column::Numeric`] (`Option<f64>`, `None` is missing) or [`Column::Categorical`]
+//! [`Column::Numeric`] (a [`NumericColumn`]: `f64` values with a missing-value mask, read and
+//! written as `Option<f64>`, `None` is missing) or [`Column::Categorical`]
 //! (a [`Factor`]: integer codes into sorted string levels, the first level the baseline, as R's
 //! `factor()` makes them). Every row remembers where it came from (its 1-based row in the file or
 //! in the vectors it was built from), so rows dropped for missingness can be named.
@@ -16,6 +17,7 @@ mod factor;
 mod join;
 pub(crate) mod keys;
 mod lag;
+mod numeric;
 mod reshape;
 mod sort;
 
@@ -24,6 +26,7 @@ pub use aggregate::{Agg, Aggregated, Stat};
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
 pub use join::Joined;
+pub use numeric::{Iter as NumericIter, NumericColumn};
 pub use reshape::{Longer, Wider};
 pub use sort::SortKey;
 
@@ -55,8 +58,8 @@ pub(crate) fn delimiter_hint(names: &[String]) -> String {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Column {
-    /// Numbers; `None` is a missing value.
-    Numeric(Vec<Option<f64>>),
+    /// Numbers, some perhaps missing.
+    Numeric(NumericColumn),
     /// A categorical variable (R's factor).
     Categorical(Factor),
 }
@@ -78,7 +81,7 @@ impl Column {
     /// Whether value `i` is missing.
     pub fn is_missing(&self, i: usize) -> bool {
         match self {
-            Column::Numeric(v) => v[i].is_none(),
+            Column::Numeric(v) => v.is_missing(i),
             Column::Categorical(f) => f.codes()[i].is_none(),
         }
     }
@@ -93,7 +96,7 @@ impl Column {
 
     fn select(&self, rows: &[usize]) -> Column {
         match self {
-            Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
+            Column::Numeric(v) => Column::Numeric(v.select(rows)),
             Column::Categorical(f) => Column::Categorical(f.select(rows)),
         }
     }
@@ -102,7 +105,7 @@ impl Column {
     pub(crate) fn gather(&self, rows: &[Option<usize>]) -> Column {
         match self {
             Column::Numeric(v) => {
-                Column::Numeric(rows.iter().map(|r| r.and_then(|r| v[r])).collect())
+                Column::Numeric(rows.iter().map(|r| r.and_then(|r| v.get(r))).collect())
             }
             Column::Categorical(f) => Column::Categorical(f.gather(rows)),
         }
@@ -111,7 +114,7 @@ impl Column {
     /// Value `i` as text: the number as R prints it, the label, or `NA`.
     pub fn value_text(&self, i: usize) -> String {
         match self {
-            Column::Numeric(v) => v[i].map_or("NA".into(), factor::format_number),
+            Column::Numeric(v) => v.get(i).map_or("NA".into(), factor::format_number),
             Column::Categorical(f) => f.label(i).unwrap_or("NA").to_string(),
         }
     }
@@ -229,7 +232,7 @@ impl Data {
     ///
     /// # Errors
     /// [`Error::UnknownColumn`], or [`Error::ColumnType`] if the column is categorical.
-    pub fn numeric(&self, name: &str) -> Result<&[Option<f64>]> {
+    pub fn numeric(&self, name: &str) -> Result<&NumericColumn> {
         match self.column(name)? {
             Column::Numeric(v) => Ok(v),
             Column::Categorical(_) => Err(Error::ColumnType {
@@ -272,10 +275,7 @@ impl Data {
     /// # Errors
     /// See [`Data::add_column`].
     pub fn with_numeric(self, name: &str, values: Vec<f64>) -> Result<Self> {
-        self.with_column(
-            name,
-            Column::Numeric(values.into_iter().map(Some).collect()),
-        )
+        self.with_column(name, Column::Numeric(NumericColumn::from(values)))
     }
 
     /// Add a numeric column with missing values (`None`).
@@ -283,7 +283,7 @@ impl Data {
     /// # Errors
     /// See [`Data::add_column`].
     pub fn with_numeric_opt(self, name: &str, values: Vec<Option<f64>>) -> Result<Self> {
-        self.with_column(name, Column::Numeric(values))
+        self.with_column(name, Column::Numeric(NumericColumn::from(values)))
     }
 
     /// Add a categorical column with missing values (`None`); levels are sorted as R sorts them.
@@ -400,7 +400,7 @@ impl Data {
     /// ```
     /// use securebase::{Column, Data};
     /// let mut data = Data::new().with_numeric("x", vec![1.0, 2.0])?.with_numeric("y", vec![0.0, 1.0])?;
-    /// data.replace_column("x", Column::Numeric(vec![Some(10.0), None]))?;
+    /// data.replace_column("x", Column::Numeric(vec![Some(10.0), None].into()))?;
     /// assert_eq!(data.names(), ["x", "y"]);
     /// assert_eq!(data.numeric("x")?, [Some(10.0), None]);
     /// # Ok::<(), securebase::Error>(())
@@ -535,7 +535,7 @@ impl Data {
                     })?),
                 });
             }
-            self.columns[i] = Arc::new(Column::Numeric(values));
+            self.columns[i] = Arc::new(Column::Numeric(values.into()));
         }
         Ok(())
     }

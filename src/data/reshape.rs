@@ -3,7 +3,7 @@
 
 use super::factor::format_number;
 use super::keys::{KeySpace, RowKeys, describe_key};
-use super::{Column, Data, Factor};
+use super::{Column, Data, Factor, NumericColumn};
 use crate::error::{Error, Result};
 
 /// Which columns of a wide data set become one long column each: [`Data::pivot_longer`].
@@ -233,7 +233,7 @@ impl Data {
             });
         }
         if kinds[0] == "numeric" {
-            let nums: Vec<Option<&Vec<Option<f64>>>> = cols
+            let nums: Vec<Option<&NumericColumn>> = cols
                 .iter()
                 .map(|c| match c {
                     Some(Column::Numeric(v)) => Some(v),
@@ -242,7 +242,7 @@ impl Data {
                 .collect();
             return Ok(Column::Numeric(
                 (0..n * nt)
-                    .map(|i| nums[i % nt].and_then(|v| v[i / nt]))
+                    .map(|i| nums[i % nt].and_then(|v| v.get(i / nt)))
                     .collect(),
             ));
         }
@@ -289,7 +289,7 @@ impl Data {
         // The time labels, sorted, and each row's time index.
         let (labels, tindex): (Vec<String>, Vec<Option<usize>>) = match tcol {
             Column::Numeric(v) => {
-                let mut d: Vec<f64> = v.iter().flatten().copied().collect();
+                let mut d: Vec<f64> = v.iter().flatten().collect();
                 d.sort_by(f64::total_cmp);
                 d.dedup();
                 let idx = v

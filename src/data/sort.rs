@@ -46,7 +46,7 @@ impl From<&str> for SortKey {
 fn compare(col: &Column, a: usize, b: usize, descending: bool) -> Ordering {
     let by_value = |x: Ordering| if descending { x.reverse() } else { x };
     match col {
-        Column::Numeric(v) => match (v[a], v[b]) {
+        Column::Numeric(v) => match (v.get(a), v.get(b)) {
             (Some(x), Some(y)) => by_value(x.total_cmp(&y)),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,

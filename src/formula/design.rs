@@ -10,7 +10,7 @@
 
 use super::TermList;
 use super::functions::{Bound, apply_bound};
-use crate::data::{Column, Data};
+use crate::data::{Column, Data, NumericColumn};
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
 
@@ -87,9 +87,10 @@ pub(crate) fn complete_rows(data: &Data, vars: &[String]) -> Result<(Vec<usize>,
     let mut missing = vec![false; data.nrows()];
     for c in cols {
         match c {
+            Column::Numeric(v) if v.n_missing() == 0 => {}
             Column::Numeric(v) => {
-                for (m, x) in missing.iter_mut().zip(v) {
-                    *m |= x.is_none();
+                for (r, m) in missing.iter_mut().enumerate() {
+                    *m |= v.is_missing(r);
                 }
             }
             Column::Categorical(f) => {
@@ -292,7 +293,7 @@ impl Design {
             let r = match data.column(&name)? {
                 Column::Numeric(v) => {
                     let (mut sum, mut count) = (0.0, 0usize);
-                    for x in rows.iter().filter_map(|&r| v[r]) {
+                    for x in rows.iter().filter_map(|&r| v.get(r)) {
                         sum += x;
                         count += 1;
                     }
@@ -350,21 +351,22 @@ impl Design {
                 // Fast path: a numeric main effect is a copy.
                 let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
                 let out = x.column_mut(col).data.into_slice_mut();
-                if rows.len() == vals.len() && rows.iter().enumerate().all(|(i, &r)| i == r) {
-                    // Every row in storage order: a straight copy, then one check for a missing
-                    // value.
-                    let mut any_missing = false;
-                    for (o, v) in out.iter_mut().zip(vals) {
-                        any_missing |= v.is_none();
-                        *o = v.unwrap_or(0.0);
+                let in_order =
+                    rows.len() == vals.len() && rows.iter().enumerate().all(|(i, &r)| i == r);
+                match vals.complete() {
+                    // Every row in storage order and none missing: a straight copy.
+                    Some(all) if in_order => out.copy_from_slice(all),
+                    Some(all) => {
+                        for (o, &r) in out.iter_mut().zip(rows) {
+                            *o = all[r];
+                        }
                     }
-                    if any_missing {
-                        let r = vals.iter().position(Option::is_none).unwrap_or(0);
-                        return Err(missing(name, data.row_ids()[r]));
-                    }
-                } else {
-                    for (o, &r) in out.iter_mut().zip(rows) {
-                        *o = vals[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                    None => {
+                        for (o, &r) in out.iter_mut().zip(rows) {
+                            *o = vals
+                                .get(r)
+                                .ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                        }
                     }
                 }
                 col += 1;
@@ -467,9 +469,12 @@ impl PerVar {
 }
 
 /// The values of a numeric column at `rows`; a missing value is an error naming the row.
-fn gather(vals: &[Option<f64>], rows: &[usize], name: &str, data: &Data) -> Result<Vec<f64>> {
+fn gather(vals: &NumericColumn, rows: &[usize], name: &str, data: &Data) -> Result<Vec<f64>> {
+    if let Some(all) = vals.complete() {
+        return Ok(rows.iter().map(|&r| all[r]).collect());
+    }
     rows.iter()
-        .map(|&r| vals[r].ok_or_else(|| missing(name, data.row_ids()[r])))
+        .map(|&r| vals.get(r).ok_or_else(|| missing(name, data.row_ids()[r])))
         .collect()
 }
 

@@ -151,16 +151,17 @@ impl ModelFrame {
         design.set_reference(data, &rows)?;
         let x = design.matrix(data, &rows)?;
         let yv = data.numeric(formula.response())?;
-        let mut y =
-            DVector::from_iterator(rows.len(), rows.iter().map(|&r| yv[r].unwrap_or(f64::NAN)));
+        // NaN where missing, as `values()` stores it (the rows used are complete).
+        let yv = yv.values();
+        let mut y = DVector::from_iterator(rows.len(), rows.iter().map(|&r| yv[r]));
         let offset = if formula.offsets().is_empty() {
             None
         } else {
             let mut o = DVector::<f64>::zeros(rows.len());
             for label in formula.offsets() {
-                let v = data.numeric(label)?;
+                let v = data.numeric(label)?.values();
                 for (oi, &r) in o.iter_mut().zip(&rows) {
-                    *oi += v[r].unwrap_or(f64::NAN);
+                    *oi += v[r];
                 }
             }
             y -= &o;

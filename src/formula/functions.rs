@@ -15,7 +15,7 @@
 //! negative number, a division by zero, an overflow) is an error naming the row, the column and
 //! the value, where R would produce `NaN` or `Inf` with at most a warning.
 
-use crate::data::{Column, Data, Factor};
+use crate::data::{Column, Data, Factor, NumericColumn};
 use crate::error::{Error, Result};
 
 /// A mathematical function usable inside a formula.
@@ -559,11 +559,11 @@ impl Bound {
         let label = &self.label;
         Ok(match (&self.func, &self.params) {
             (VarFn::Value(a) | VarFn::Offset(a), _) => {
-                vec![(label.clone(), Column::Numeric(eval(a, data, label)?))]
+                vec![(label.clone(), Column::Numeric(eval(a, data, label)?.into()))]
             }
             (VarFn::Scale { arg, .. }, Params::Scale { center, scale }) => {
                 let (c, s) = (center.unwrap_or(0.0), scale.unwrap_or(1.0));
-                let v = eval(arg, data, label)?
+                let v: NumericColumn = eval(arg, data, label)?
                     .into_iter()
                     .map(|x| x.map(|x| (x - c) / s))
                     .collect();
@@ -575,7 +575,7 @@ impl Bound {
                         Column::Categorical(f) => f.clone(),
                         Column::Numeric(v) => Factor::from_numbers(v),
                     },
-                    other => Factor::from_numbers(&eval(other, data, label)?),
+                    other => Factor::from_numbers(&eval(other, data, label)?.into()),
                 };
                 vec![(label.clone(), Column::Categorical(f))]
             }
@@ -595,8 +595,12 @@ impl Bound {
                         }
                     }
                 }
-                let mut out = vec![(label.clone(), Column::Numeric(x))];
-                out.extend(names.into_iter().zip(cols.into_iter().map(Column::Numeric)));
+                let mut out = vec![(label.clone(), Column::Numeric(x.into()))];
+                out.extend(
+                    names
+                        .into_iter()
+                        .zip(cols.into_iter().map(|c| Column::Numeric(c.into()))),
+                );
                 out
             }
             (VarFn::Scale { .. }, _) => unreachable!("scale() is bound with its constants"),

@@ -355,7 +355,7 @@ pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -
             for (i, (a, b)) in succ.iter().zip(fail).enumerate() {
                 for (name, v) in [(&s, a), (&f, b)] {
                     if let Some(v) = v
-                        && (*v < 0.0 || !v.is_finite())
+                        && (v < 0.0 || !v.is_finite())
                     {
                         return Err(Error::InvalidValue {
                             column: name.clone(),
@@ -379,7 +379,7 @@ pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -
             }
             let name = format!("cbind({s}, {f})");
             let mut d = data.clone();
-            d.add_column(&name, Column::Numeric(y))?;
+            d.add_column(&name, Column::Numeric(y.into()))?;
             (d, format!("`{name}` ~{rhs}"), Some(n))
         }
         None => (data.clone(), formula.to_string(), None),

@@ -7,7 +7,7 @@
 //! order, so results are identical for any number of threads.
 
 use super::{Mediation, effect_names, effects_from};
-use crate::data::{Column, Data, Factor};
+use crate::data::{Column, Data, Factor, NumericColumn};
 use crate::error::{Error, Result};
 use crate::lmm::Ddf;
 use crate::probe::quantile7;
@@ -210,7 +210,7 @@ struct Design {
 
 impl Design {
     fn new(m: &Mediation, sub: &Data) -> Result<Design> {
-        let mut cols: Vec<&[Option<f64>]> = vec![sub.numeric(&m.x)?];
+        let mut cols: Vec<&NumericColumn> = vec![sub.numeric(&m.x)?];
         for v in m.mediators.iter().chain(&m.covariates) {
             cols.push(sub.numeric(v)?);
         }
@@ -218,7 +218,7 @@ impl Design {
         let z = (0..sub.nrows())
             .map(|i| {
                 std::iter::once(1.0)
-                    .chain(cols.iter().map(|c| c[i].unwrap_or(f64::NAN)))
+                    .chain(cols.iter().map(|c| c.values()[i]))
                     .collect()
             })
             .collect();

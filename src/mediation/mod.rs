@@ -111,7 +111,7 @@ pub(crate) fn check_roles(data: &Data, vars: &[String]) -> Result<()> {
         let col = data
             .numeric(v)
             .map_err(|e| e.in_context("mediation variables must be numeric"))?;
-        if col.iter().all(Option::is_none) {
+        if col.n_missing() == col.len() {
             return Err(Error::Model(format!("'{v}' has no non-missing values")));
         }
     }
@@ -300,7 +300,7 @@ impl Mediation {
             let x = data.numeric(v)?;
             let mut first: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
             for &r in rows {
-                let (Some(c), Some(val)) = (codes[r], x[r]) else {
+                let (Some(c), Some(val)) = (codes[r], x.get(r)) else {
                     continue;
                 };
                 if *first.entry(c).or_insert(val) != val {

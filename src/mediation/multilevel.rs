@@ -29,7 +29,7 @@ use super::bootstrap::{
     Bootstrap, BootstrapOptions, MonteCarlo, Resampling, summarize_draws, summarize_monte_carlo,
 };
 use crate::controls::q;
-use crate::data::{Column, Data};
+use crate::data::{Column, Data, NumericColumn};
 use crate::error::{Error, Result};
 use crate::formula::Missingness;
 use crate::formula::design::complete_rows;
@@ -350,7 +350,7 @@ impl MultilevelMediation {
             } else {
                 let (w, _) = within_between(d.numeric(c)?, &client, n_clients);
                 let x = d.numeric(c)?;
-                let mean: Vec<Option<f64>> = x
+                let mean: NumericColumn = x
                     .iter()
                     .zip(&w)
                     .map(|(v, w)| Some(v.unwrap_or(0.0) - w.unwrap_or(0.0)))
@@ -1029,7 +1029,7 @@ fn is_level2(d: &Data, v: &str, client: &[usize], n_clients: usize) -> Result<bo
     let x = d.numeric(v)?;
     let mut first: Vec<Option<f64>> = vec![None; n_clients];
     for (r, &c) in client.iter().enumerate() {
-        let val = x[r].unwrap_or(f64::NAN);
+        let val = x.values()[r];
         match first[c] {
             None => first[c] = Some(val),
             Some(f) if f != val => return Ok(false),
@@ -1059,10 +1059,10 @@ fn lookup(path: &PathFit, name: &str) -> Option<usize> {
 
 /// Within part (value − client mean) and between part (client mean − grand mean of the rows).
 fn within_between(
-    x: &[Option<f64>],
+    x: &NumericColumn,
     client: &[usize],
     n_clients: usize,
-) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+) -> (NumericColumn, NumericColumn) {
     let mut sum = vec![0.0; n_clients];
     let mut cnt = vec![0usize; n_clients];
     for (v, &c) in x.iter().zip(client) {
@@ -1071,7 +1071,7 @@ fn within_between(
             cnt[c] += 1;
         }
     }
-    let vals: Vec<f64> = x.iter().flatten().copied().collect();
+    let vals: Vec<f64> = x.iter().flatten().collect();
     let grand = vals.iter().sum::<f64>() / vals.len().max(1) as f64;
     let mean: Vec<f64> = sum
         .iter()

@@ -74,7 +74,7 @@ fn stack(d: &Data, m: &str, y: &str, x: &str, covariates: &[String], rho: f64) -
     let client = d.numeric(super::multilevel::CLIENT)?;
     out.add_column(
         "client",
-        Column::Numeric(client.iter().chain(client.iter()).copied().collect()),
+        Column::Numeric(client.iter().chain(client.iter()).collect()),
     )?;
     Ok(out)
 }

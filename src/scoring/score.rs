@@ -2,7 +2,7 @@
 //! prorated means and sums, and a report of every invalid response.
 
 use super::key::{Aggregation, ScaleKey};
-use crate::data::{Column, Data};
+use crate::data::{Column, Data, NumericColumn};
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,7 +73,7 @@ pub(crate) type ItemColumns = Vec<Vec<Option<f64>>>;
 /// The item columns of a key, checked: present, numeric, and every response valid (or set
 /// aside under [`InvalidResponses::SetMissing`]).
 struct Checked<'a> {
-    cols: BTreeMap<&'a str, &'a [Option<f64>]>,
+    cols: BTreeMap<&'a str, &'a NumericColumn>,
     invalid: Vec<InvalidResponse>,
     /// Rows with an invalid response, per item (empty in clean data).
     masked: BTreeMap<String, BTreeSet<usize>>,
@@ -84,7 +84,7 @@ impl Checked<'_> {
         if self.masked.get(item).is_some_and(|m| m.contains(&row)) {
             return None;
         }
-        self.cols[item][row]
+        self.cols[item].get(row)
     }
 }
 
@@ -109,7 +109,7 @@ fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result
     let mut masked: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for item in &key.items {
         let col = match data.column(item)? {
-            Column::Numeric(v) => v.as_slice(),
+            Column::Numeric(v) => v,
             Column::Categorical(f) => {
                 let first = (0..f.len()).find(|&r| f.label(r).is_some()).unwrap_or(0);
                 return Err(Error::InvalidValue {
@@ -124,7 +124,7 @@ fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result
             }
         };
         for (i, v) in col.iter().enumerate() {
-            let Some(x) = *v else { continue };
+            let Some(x) = v else { continue };
             if x >= lo && x <= hi && x.fract() == 0.0 {
                 continue;
             }
@@ -234,7 +234,7 @@ pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Sc
                 let rev = s.reverse.contains(item);
                 let mask = c.masked.get(item);
                 for (r, v) in col.iter().enumerate() {
-                    if let Some(x) = *v {
+                    if let Some(x) = v {
                         if mask.is_some_and(|m| m.contains(&r)) {
                             continue;
                         }
@@ -284,7 +284,7 @@ impl ScaleScores {
         for s in &self.subscales {
             data.add_column(
                 &format!("{prefix}{}", s.name),
-                Column::Numeric(s.scores.clone()),
+                Column::Numeric(s.scores.clone().into()),
             )?;
             data.add_column(
                 &format!("{prefix}{}_n", s.name),

@@ -278,7 +278,7 @@ pub fn simulate_cohort(p: &CohortParams) -> crate::Result<Data> {
                         (!missing).then_some(x)
                     })
                     .collect();
-                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col))?;
+                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col.into()))?;
             }
         }
     }

@@ -361,7 +361,7 @@ pub fn simulate_sessions(p: &SessionParams) -> Result<Data> {
                     let missing = dropped_post || rng.uniform() < p.missing_item_rate;
                     col.push((!missing).then_some(x as f64));
                 }
-                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col))?;
+                data.add_column(&item_name(prefix, sub, j), Column::Numeric(col.into()))?;
             }
         }
     }
@@ -396,7 +396,7 @@ mod tests {
         // Client-level items are constant within a client.
         let c = d.factor("client").unwrap().codes().to_vec();
         let e = d.numeric("ecr_anx_1").unwrap();
-        assert!((1..d.nrows()).all(|i| c[i] != c[i - 1] || e[i] == e[i - 1]));
+        assert!((1..d.nrows()).all(|i| c[i] != c[i - 1] || e.get(i) == e.get(i - 1)));
         // Same seed, same data.
         assert_eq!(simulate_sessions(&SessionParams::default()).unwrap(), d);
         let mut q = SessionParams {

@@ -443,8 +443,8 @@ fn split(data: &mut Data, v: &str, of: &[Option<usize>], k: usize) -> Result<()>
         .zip(&cm)
         .map(|(v, m)| v.zip(*m).map(|(v, m)| v - m))
         .collect();
-    data.add_column(&format!("{v}_cm"), Column::Numeric(cm))?;
-    data.add_column(&format!("{v}_wc"), Column::Numeric(wc))
+    data.add_column(&format!("{v}_cm"), Column::Numeric(cm.into()))?;
+    data.add_column(&format!("{v}_wc"), Column::Numeric(wc.into()))
 }
 
 /// Evaluate an arithmetic expression (formula syntax) on every row.
@@ -576,7 +576,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
                 InstrumentLevel::Session => sub.scores.iter().filter(|v| v.is_none()).count(),
             };
             missing_scores.push((name.clone(), n_missing));
-            d.add_column(&name, Column::Numeric(sub.scores.clone()))?;
+            d.add_column(&name, Column::Numeric(sub.scores.clone().into()))?;
         }
         let label = match i.level {
             InstrumentLevel::Client => "clients",
@@ -817,8 +817,8 @@ fn trajectories(
     let s = d.numeric(session)?;
     let mut clients: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut index: HashMap<usize, usize> = HashMap::new();
-    for r in 0..d.nrows() {
-        let (Some(c), Some(sv), Some(yv)) = (of[r], s[r], y[r]) else {
+    for (r, &c) in of.iter().enumerate().take(d.nrows()) {
+        let (Some(c), Some(sv), Some(yv)) = (c, s.get(r), y.get(r)) else {
             continue;
         };
         let k = match index.get(&c) {
@@ -832,20 +832,13 @@ fn trajectories(
         };
         clients[k].push((sv, yv));
     }
-    let lo = s.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let hi = s
-        .iter()
-        .flatten()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
+    let lo = s.iter().flatten().fold(f64::INFINITY, f64::min);
+    let hi = s.iter().flatten().fold(f64::NEG_INFINITY, f64::max);
     let design = fit.design();
     let grid: Vec<f64> = (0..=40).map(|i| lo + (hi - lo) * i as f64 / 40.0).collect();
     let mut g = Data::new();
     let mut names_done = vec![session.to_string()];
-    g.add_column(
-        session,
-        Column::Numeric(grid.iter().map(|&x| Some(x)).collect()),
-    )?;
+    g.add_column(session, Column::Numeric(grid.iter().copied().collect()))?;
     for (name, r) in design.reference() {
         if names_done.contains(name) {
             continue;
@@ -853,7 +846,7 @@ fn trajectories(
         names_done.push(name.clone());
         match r {
             crate::formula::design::Reference::Mean(m) => {
-                g.add_column(name, Column::Numeric(vec![Some(*m); grid.len()]))?
+                g.add_column(name, Column::Numeric(vec![*m; grid.len()].into()))?
             }
             crate::formula::design::Reference::Levels(l) => {
                 g = g.with_categorical(name, vec![l[0].clone(); grid.len()])?
