@@ -7,7 +7,11 @@ use crate::stats::{Coefficient, format_p, stars};
 
 /// Min, 1st quartile, median, 3rd quartile, max (R's type-7 quantiles).
 pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
-    let mut v: Vec<f64> = x.to_vec();
+    quantiles5_in_place(&mut x.to_vec())
+}
+
+/// [`quantiles5`] reordering `v` instead of a copy of it.
+pub(crate) fn quantiles5_in_place(v: &mut [f64]) -> [f64; 5] {
     // The order statistics the quantiles read, selected in increasing order (each selection
     // leaves only larger values after it): linear time, not a sort of a million residuals.
     let last = v.len().saturating_sub(1) as f64;
@@ -51,9 +55,9 @@ pub(crate) fn dropped_line(
 pub(crate) fn residual_summary(
     f: &mut std::fmt::Formatter<'_>,
     heading: &str,
-    residuals: &[f64],
+    mut residuals: Vec<f64>,
 ) -> std::fmt::Result {
-    let q = quantiles5(residuals);
+    let q = quantiles5_in_place(&mut residuals);
     writeln!(f, "{heading}")?;
     writeln!(
         f,

@@ -208,6 +208,11 @@ impl Data {
         &self.row_ids
     }
 
+    /// The row origins, shared (for results that keep them).
+    pub(crate) fn shared_row_ids(&self) -> &Arc<Vec<usize>> {
+        &self.row_ids
+    }
+
     /// Whether a column of that name exists.
     pub fn has_column(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name)

@@ -92,7 +92,7 @@ struct TermData {
     theta_at: usize,
     nlevels: usize,
     codes: Vec<u32>,
-    z: DMatrix<f64>,
+    z: crate::lmm::Zmat,
 }
 
 /// The data of a GLMM: fixed part, response, and the random-effect terms.
@@ -241,7 +241,7 @@ impl Problem {
         for &i in rows {
             // v = Tᵀ zᵢ (T lower triangular).
             for (a, va) in v.iter_mut().enumerate() {
-                *va = (a..q).map(|r| t[(r, a)] * z[(i, r)]).sum();
+                *va = (a..q).map(|r| t[(r, a)] * z.at(i, r)).sum();
             }
             let eta = fixed[i] + v.iter().zip(u.iter()).map(|(a, b)| a * b).sum::<f64>();
             let (m, wt, sc) = self.row(i, eta);
@@ -274,7 +274,7 @@ impl Problem {
             for (term, t) in self.terms.iter().zip(ts) {
                 let base = term.start + term.codes[i] as usize * term.q;
                 for a in 0..term.q {
-                    let v: f64 = (a..term.q).map(|r| t[(r, a)] * term.z[(i, r)]).sum();
+                    let v: f64 = (a..term.q).map(|r| t[(r, a)] * term.z.at(i, r)).sum();
                     entries.push((base + a, v));
                 }
             }

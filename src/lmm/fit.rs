@@ -208,7 +208,7 @@ pub struct LmmFit {
     optimization: Optimization,
     diagnostics: Vec<String>,
     missing: Missingness,
-    row_ids: Vec<usize>,
+    row_ids: std::sync::Arc<Vec<usize>>,
     #[cfg_attr(
         feature = "serde",
         serde(rename = "data", serialize_with = "serialize_source")
@@ -511,14 +511,28 @@ impl LmmSpec {
                 *f += x * bj;
             }
         }
-        let mut fitted = xb.clone();
+        // The variance of the fixed part (for the variance explained below), before Zb is
+        // added to it in place: no second n-vector.
+        let var_fixed = {
+            let m = xb.iter().sum::<f64>() / n as f64;
+            xb.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n as f64 - 1.0)
+        };
+        let mut fitted = xb;
         for (k, term) in s.terms.iter().enumerate() {
             let q = term.q();
             for c in 0..q {
                 let bc: Vec<f64> = modes[k].iter().map(|b| b[c]).collect();
-                let zc = &term.z.as_slice()[c * n..(c + 1) * n];
-                for ((f, z), &code) in fitted.iter_mut().zip(zc).zip(&term.codes) {
-                    *f += z * bc[code as usize];
+                match term.z.col(c) {
+                    Some(zc) => {
+                        for ((f, z), &code) in fitted.iter_mut().zip(zc).zip(&term.codes) {
+                            *f += z * bc[code as usize];
+                        }
+                    }
+                    None => {
+                        for (f, &code) in fitted.iter_mut().zip(&term.codes) {
+                            *f += bc[code as usize];
+                        }
+                    }
                 }
             }
         }
@@ -668,10 +682,6 @@ impl LmmSpec {
         let bic = -2.0 * loglik + npar * (n as f64).ln();
         // Variance explained (Nakagawa & Schielzeth 2013; Johnson 2014 for random slopes):
         // each term contributes mean over rows of zᵢ' Σ_k zᵢ.
-        let var_fixed = {
-            let m = xb.iter().sum::<f64>() / n as f64;
-            xb.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n as f64 - 1.0)
-        };
         // mean over rows of zᵢ' Σ zᵢ = Σ_ab Σ_ab · mean(z_a z_b)
         let var_random: f64 = s
             .terms
@@ -679,11 +689,14 @@ impl LmmSpec {
             .zip(&varcorr)
             .map(|(term, vc)| {
                 let q = term.q();
-                let col = |c: usize| &term.z.as_slice()[c * n..(c + 1) * n];
                 let mut acc = 0.0;
                 for a in 0..q {
                     for b in 0..q {
-                        let zz: f64 = col(a).iter().zip(col(b)).map(|(x, y)| x * y).sum();
+                        let zz: f64 = match (term.z.col(a), term.z.col(b)) {
+                            (Some(za), Some(zb)) => za.iter().zip(zb).map(|(x, y)| x * y).sum(),
+                            // A random intercept: Σ 1 = n.
+                            _ => n as f64,
+                        };
                         acc += vc.covariance[a][b] * zz;
                     }
                 }
@@ -779,7 +792,7 @@ impl LmmSpec {
             optimization,
             diagnostics,
             missing: self.missing.clone(),
-            row_ids: self.row_ids.to_vec(),
+            row_ids: std::sync::Arc::clone(&self.row_ids),
             satterthwaite: sat,
             unscaled_vcov: unscaled,
             spec: self.clone(),

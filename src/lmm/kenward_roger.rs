@@ -140,10 +140,10 @@ impl LmmFit {
                         for &i in obs {
                             for &j in obs {
                                 let val = if a == b {
-                                    term.z[(i, a)] * term.z[(j, a)]
+                                    term.z.at(i, a) * term.z.at(j, a)
                                 } else {
-                                    term.z[(i, a)] * term.z[(j, b)]
-                                        + term.z[(i, b)] * term.z[(j, a)]
+                                    term.z.at(i, a) * term.z.at(j, b)
+                                        + term.z.at(i, b) * term.z.at(j, a)
                                 };
                                 gr[(i, j)] += val;
                                 v[(i, j)] += vc.covariance[b][a] * val;

@@ -33,7 +33,7 @@ mod objective;
 mod optimum;
 mod satterthwaite;
 mod structure;
-pub(crate) use structure::build_term;
+pub(crate) use structure::{Zmat, build_term};
 
 pub use anova::{Anova, AnovaRow, anova};
 pub use fit::{
@@ -184,7 +184,12 @@ impl LmmSpec {
             formula: formula.clone(),
             fixed_names: frame.design.column_names().to_vec(),
             design: Arc::new(frame.design.clone()),
-            row_ids: Arc::new(frame.rows.iter().map(|&r| data.row_ids()[r]).collect()),
+            // Every row used (complete rows keep their order): the data's origins, shared.
+            row_ids: if frame.rows.len() == data.nrows() {
+                Arc::clone(data.shared_row_ids())
+            } else {
+                Arc::new(frame.rows.iter().map(|&r| data.row_ids()[r]).collect())
+            },
             missing: frame.missing,
             x: Arc::new(frame.x),
             y: Arc::new(frame.y),

@@ -704,7 +704,7 @@ mod tests {
                 let l = tm.codes[i] as usize;
                 for a in 0..tm.q() {
                     // row i of Z_k Λ_k in level l's columns: z_i' T_k
-                    let v: f64 = (0..tm.q()).map(|b| tm.z[(i, b)] * t[k][(b, a)]).sum();
+                    let v: f64 = (0..tm.q()).map(|b| tm.z.at(i, b) * t[k][(b, a)]).sum();
                     zl[(i, col + l * tm.q() + a)] = v;
                 }
             }

@@ -23,7 +23,39 @@ pub(crate) struct ReTerm {
     /// Names of the random effects (`(Intercept)`, `Days`).
     pub effects: Vec<String>,
     /// Random-effect model matrix, n × q.
-    pub z: DMatrix<f64>,
+    pub z: Zmat,
+}
+
+/// A random term's model matrix: stored, or — for a random intercept, the most common term —
+/// known to be a column of ones and not stored (8 bytes a row saved on large data).
+#[derive(Debug, Clone)]
+pub(crate) enum Zmat {
+    /// n × 1, every entry 1.
+    Ones,
+    /// n × q.
+    Dense(DMatrix<f64>),
+}
+
+impl Zmat {
+    /// Entry (row `i`, effect `c`).
+    #[inline]
+    pub fn at(&self, i: usize, c: usize) -> f64 {
+        match self {
+            Zmat::Ones => 1.0,
+            Zmat::Dense(z) => z[(i, c)],
+        }
+    }
+
+    /// Column `c`, `None` for a column of ones.
+    pub fn col(&self, c: usize) -> Option<&[f64]> {
+        match self {
+            Zmat::Ones => None,
+            Zmat::Dense(z) => {
+                let n = z.nrows();
+                Some(&z.as_slice()[c * n..(c + 1) * n])
+            }
+        }
+    }
 }
 
 impl ReTerm {
@@ -352,8 +384,12 @@ pub(crate) fn build_term(
     let group = rt.group_name();
     let (levels, codes) = grouping_factor(data, &rt.group, rows)?;
     let design = Design::new_with(&rt.effects, data, rows, transforms.to_vec())?;
-    let z = design.matrix(data, rows)?;
     let effects = design.column_names().to_vec();
+    let z = if design.has_intercept() && effects.len() == 1 {
+        Zmat::Ones
+    } else {
+        Zmat::Dense(design.matrix(data, rows)?)
+    };
     let term_text = format!(
         "({} | {group})",
         if effects.is_empty() {
@@ -441,14 +477,16 @@ fn single_term_pass(
     let nl = t1.nlevels();
     let m = p + 1;
     let codes = &t1.codes;
-    let zcols: Vec<&[f64]> = (0..q1)
-        .map(|c| &t1.z.as_slice()[c * n..(c + 1) * n])
-        .collect();
     // a11: nl × q1 × q1 and a21: nl × m × q1, both flat; one pass over the rows, each row's
     // products written to its level's consecutive slots.
     let mut a11 = vec![0.0; nl * q1 * q1];
     let mut a21 = vec![0.0; nl * m * q1];
+    let zcols: Vec<&[f64]> = match &t1.z {
+        Zmat::Ones => Vec::new(),
+        Zmat::Dense(z) => (0..q1).map(|c| &z.as_slice()[c * n..(c + 1) * n]).collect(),
+    };
     match q1 {
+        _ if zcols.is_empty() => accumulate_intercepts(codes, &cols, &mut a11, &mut a21),
         1 => accumulate_levels::<1>(codes, &cols, &zcols, &mut a11, &mut a21),
         2 => accumulate_levels::<2>(codes, &cols, &zcols, &mut a11, &mut a21),
         _ => {
@@ -482,6 +520,20 @@ fn single_term_pass(
         rows: (0..nl).flat_map(|_| 0..m).collect(),
         a11,
         a21,
+    }
+}
+
+/// The per-level sums of [`single_term_pass`] for a random intercept (z = 1): counts and
+/// column sums per level.
+fn accumulate_intercepts(codes: &[u32], cols: &[&[f64]], a11: &mut [f64], a21: &mut [f64]) {
+    let m = cols.len();
+    for &code in codes {
+        a11[code as usize] += 1.0;
+    }
+    for (r, col) in cols.iter().enumerate() {
+        for (&code, &v) in codes.iter().zip(col.iter()) {
+            a21[code as usize * m + r] += v;
+        }
     }
 }
 
@@ -540,7 +592,7 @@ fn multi_term_pass(
         .iter()
         .map(|t| {
             (0..n)
-                .flat_map(|i| (0..t.q()).map(move |c| t.z[(i, c)]))
+                .flat_map(|i| (0..t.q()).map(move |c| t.z.at(i, c)))
                 .collect()
         })
         .collect();
