@@ -7,36 +7,116 @@ use crate::stats::{Coefficient, format_p, stars};
 
 /// Min, 1st quartile, median, 3rd quartile, max (R's type-7 quantiles).
 pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
-    quantiles5_in_place(&mut x.to_vec())
+    quantiles5_scaled(x, 1.0)
 }
 
-/// [`quantiles5`] reordering `v` instead of a copy of it.
-pub(crate) fn quantiles5_in_place(v: &mut [f64]) -> [f64; 5] {
-    // The order statistics the quantiles read, selected in increasing order (each selection
-    // leaves only larger values after it): linear time, not a sort of a million residuals.
-    let last = v.len().saturating_sub(1) as f64;
-    let mut needed: Vec<usize> = [0.0, 0.25, 0.5, 0.75, 1.0]
+/// [`quantiles5`] of `x / scale` (`scale` > 0), without forming `x / scale`: division by a
+/// positive number keeps the order, so the order statistics of `x` divided by `scale` are
+/// exactly those of the divided values.
+pub(crate) fn quantiles5_scaled(x: &[f64], scale: f64) -> [f64; 5] {
+    if x.is_empty() {
+        return [f64::NAN; 5];
+    }
+    let last = (x.len() - 1) as f64;
+    let probs = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let mut ranks: Vec<usize> = probs
         .iter()
         .flat_map(|p| [(last * p).floor() as usize, (last * p).ceil() as usize])
         .collect();
-    needed.dedup();
-    let mut start = 0;
-    for &k in &needed {
-        if k < v.len() && k >= start {
-            v[start..].select_nth_unstable_by(k - start, f64::total_cmp);
-            start = k + 1;
+    ranks.dedup();
+    let stats = order_statistics(x, &ranks);
+    let at = |k: usize| stats[ranks.binary_search(&k).expect("rank asked for")] / scale;
+    probs.map(|p| {
+        let h = last * p;
+        let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+        at(lo) + (h - lo as f64) * (at(hi) - at(lo))
+    })
+}
+
+/// The values of ranks `ranks` (increasing, 0-based) in `x` ordered by `total_cmp`.
+///
+/// Large inputs are not copied: one pass finds the range, a second counts the values in 4,096
+/// equal-width bins (the bin of a value never decreases as the value grows, so a rank falls in
+/// a known bin), a third gathers only the bins that hold a rank asked for, and selection
+/// finishes within them. Small inputs, and inputs whose values crowd into the bins asked for
+/// (ties, or NaN), are selected in a copy.
+fn order_statistics(x: &[f64], ranks: &[usize]) -> Vec<f64> {
+    const BINS: usize = 4096;
+    let select_in_copy = || {
+        let mut v = x.to_vec();
+        select_ranks(&mut v, ranks)
+    };
+    if x.len() < 16 * BINS {
+        return select_in_copy();
+    }
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (if v < a { v } else { a }, if v > b { v } else { b })
+        });
+    let width = hi - lo;
+    if x.iter().any(|v| v.is_nan()) || !(width.is_finite() && width > 0.0) {
+        return select_in_copy();
+    }
+    let per = BINS as f64 / width;
+    let bin = |v: f64| (((v - lo) * per) as usize).min(BINS - 1);
+    let mut count = vec![0usize; BINS];
+    for &v in x {
+        count[bin(v)] += 1;
+    }
+    // For each rank: its bin and the number of values in earlier bins.
+    let mut first = vec![0usize; BINS + 1];
+    for b in 0..BINS {
+        first[b + 1] = first[b] + count[b];
+    }
+    let place: Vec<(usize, usize)> = ranks
+        .iter()
+        .map(|&k| {
+            let b = first.partition_point(|&f| f <= k) - 1;
+            (b, first[b])
+        })
+        .collect();
+    let mut wanted: Vec<usize> = place.iter().map(|&(b, _)| b).collect();
+    wanted.dedup();
+    let total: usize = wanted.iter().map(|&b| count[b]).sum();
+    if total > x.len() / 4 {
+        return select_in_copy();
+    }
+    let mut gathered: Vec<Vec<f64>> = wanted
+        .iter()
+        .map(|&b| Vec::with_capacity(count[b]))
+        .collect();
+    for &v in x {
+        if let Ok(i) = wanted.binary_search(&bin(v)) {
+            gathered[i].push(v);
         }
     }
-    let q = |p: f64| {
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        let h = (v.len() - 1) as f64 * p;
-        let lo = h.floor() as usize;
-        let hi = h.ceil() as usize;
-        v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-    };
-    [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0)]
+    ranks
+        .iter()
+        .zip(&place)
+        .map(|(&k, &(b, before))| {
+            let g = &mut gathered[wanted.binary_search(&b).expect("gathered")];
+            let r = k - before;
+            *g.select_nth_unstable_by(r, f64::total_cmp).1
+        })
+        .collect()
+}
+
+/// The values of `ranks` (increasing) of the ordered `v`, selected in place in
+/// increasing order (each selection leaves only larger values after it): linear time, not a
+/// sort of a million residuals.
+fn select_ranks(v: &mut [f64], ranks: &[usize]) -> Vec<f64> {
+    let mut start = 0;
+    ranks
+        .iter()
+        .map(|&k| {
+            if k >= start {
+                v[start..].select_nth_unstable_by(k - start, f64::total_cmp);
+                start = k + 1;
+            }
+            v[k]
+        })
+        .collect()
 }
 
 /// R's "(n observations deleted due to missingness)" line, when any were.
@@ -55,9 +135,10 @@ pub(crate) fn dropped_line(
 pub(crate) fn residual_summary(
     f: &mut std::fmt::Formatter<'_>,
     heading: &str,
-    mut residuals: Vec<f64>,
+    residuals: &[f64],
+    scale: f64,
 ) -> std::fmt::Result {
-    let q = quantiles5_in_place(&mut residuals);
+    let q = quantiles5_scaled(residuals, scale);
     writeln!(f, "{heading}")?;
     writeln!(
         f,
@@ -130,6 +211,51 @@ mod tests {
         assert_eq!(super::sig(-8.255, 6), "-8.25500");
     }
 
+    /// Type-7 quantiles of a sorted copy: the definition.
+    fn sorted_quantiles(x: &[f64]) -> [f64; 5] {
+        let mut v = x.to_vec();
+        v.sort_by(f64::total_cmp);
+        [0.0, 0.25, 0.5, 0.75, 1.0].map(|p: f64| {
+            if v.is_empty() {
+                return f64::NAN;
+            }
+            let h = (v.len() - 1) as f64 * p;
+            let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+            v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+        })
+    }
+
+    /// Large inputs take the binned path (or fall back to a copy when values crowd into the
+    /// bins asked for); every path equals the sorted copy exactly, and the scaled quantiles
+    /// equal those of the divided values.
+    #[test]
+    fn binned_order_statistics_equal_a_sorted_copy() {
+        let mut state = 11u64;
+        let mut unif = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let normalish: Vec<f64> = (0..100_003)
+            .map(|_| (0..4).map(|_| unif()).sum::<f64>() - 2.0)
+            .collect();
+        let ties: Vec<f64> = (0..70_000).map(|_| (unif() * 3.0).floor()).collect();
+        let mut outlier: Vec<f64> = (0..80_000).map(|_| unif()).collect();
+        outlier[123] = 1e9;
+        let skewed: Vec<f64> = (0..65_536).map(|_| (unif() * 8.0).exp()).collect();
+        for x in [&normalish, &ties, &outlier, &skewed] {
+            assert_eq!(super::quantiles5(x), sorted_quantiles(x));
+            let scaled: Vec<f64> = x.iter().map(|v| v / 3.7).collect();
+            assert_eq!(super::quantiles5_scaled(x, 3.7), sorted_quantiles(&scaled));
+            let mut v = x.to_vec();
+            v.sort_by(f64::total_cmp);
+            let ranks = [0, 1, 17, x.len() / 3, x.len() / 2, x.len() - 2, x.len() - 1];
+            let want: Vec<f64> = ranks.iter().map(|&k| v[k]).collect();
+            assert_eq!(super::order_statistics(x, &ranks), want);
+        }
+    }
+
     #[test]
     fn quantiles_by_selection_equal_those_of_a_sorted_copy() {
         let mut state = 7u64;
@@ -142,16 +268,7 @@ mod tests {
                     (state % 1000) as f64 / 7.0 - 60.0
                 })
                 .collect();
-            let mut v = x.clone();
-            v.sort_by(f64::total_cmp);
-            let want = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p: f64| {
-                if v.is_empty() {
-                    return f64::NAN;
-                }
-                let h = (v.len() - 1) as f64 * p;
-                let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-                v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-            });
+            let want = sorted_quantiles(&x);
             let got = super::quantiles5(&x);
             for (g, w) in got.iter().zip(&want) {
                 assert!(

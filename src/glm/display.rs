@@ -15,7 +15,7 @@ impl fmt::Display for GlmFit {
         writeln!(f, "Formula: {}", self.formula)?;
         dropped_line(f, &self.missing)?;
         writeln!(f)?;
-        residual_summary(f, "Deviance Residuals:", self.deviance_residuals())?;
+        residual_summary(f, "Deviance Residuals:", &self.deviance_residuals(), 1.0)?;
         writeln!(f, "Coefficients:")?;
         f.write_str(&coefficient_table(&self.coefficients, "z value", false))?;
         writeln!(f, "---")?;

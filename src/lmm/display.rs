@@ -40,8 +40,7 @@ impl fmt::Display for LmmFit {
         }
         writeln!(f)?;
         let sd = self.sigma();
-        let scaled: Vec<f64> = self.residuals().iter().map(|r| r / sd).collect();
-        residual_summary(f, "Scaled residuals:", scaled)?;
+        residual_summary(f, "Scaled residuals:", self.residuals(), sd)?;
         writeln!(f, "Random effects:")?;
         writeln!(
             f,

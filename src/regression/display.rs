@@ -11,7 +11,7 @@ impl fmt::Display for OlsFit {
         writeln!(f, "Formula: {}", self.formula())?;
         dropped_line(f, self.missing())?;
         writeln!(f)?;
-        residual_summary(f, "Residuals:", self.residuals().to_vec())?;
+        residual_summary(f, "Residuals:", self.residuals(), 1.0)?;
         writeln!(f, "Coefficients:")?;
         f.write_str(&coefficient_table(self.coefficients(), "t value", false))?;
         writeln!(f, "---")?;
