@@ -258,15 +258,15 @@ fn glm_json(fit: &GlmFit) -> Value {
 fn glmm_json(fit: &GlmmFit) -> Value {
     let mut varcorr = Vec::new();
     for (re, cov) in fit.ranef.iter().zip(&fit.ranef_covariance) {
-        for (i, e) in re.effects.iter().enumerate() {
+        for (i, e) in re.effects().iter().enumerate() {
             let v = cov[i][i];
-            varcorr.push(json!({"group": re.group, "term": e, "variance": v, "sd": v.sqrt()}));
+            varcorr.push(json!({"group": re.group(), "term": e, "variance": v, "sd": v.sqrt()}));
         }
     }
     let ngroups: Vec<Value> = fit
         .ranef
         .iter()
-        .map(|re| json!([re.group, re.levels.len()]))
+        .map(|re| json!([re.group(), re.nlevels()]))
         .collect();
     json!({
         "model": "glmm",

@@ -194,20 +194,20 @@ fn check(file: &str) {
     }
     // Conditional modes (first five levels of each factor).
     for re in fit.ranef() {
-        let rg = &r["ranef"][&re.group];
-        assert!(rg.is_object(), "{tag}: no ranef for {}", re.group);
-        for (c, e) in re.effects.iter().enumerate() {
+        let rg = &r["ranef"][re.group()];
+        assert!(rg.is_object(), "{tag}: no ranef for {}", re.group());
+        for (c, e) in re.effects().iter().enumerate() {
             let want = f64s(&rg[e]);
             let sd = fit
                 .varcorr()
                 .iter()
-                .find(|v| v.group == re.group)
+                .find(|v| v.group == re.group())
                 .unwrap()
                 .sd[c];
             for (l, w) in want.iter().enumerate() {
                 near(
-                    &format!("{tag}: ranef {} {} level {}", re.group, e, re.levels[l]),
-                    re.modes[l][c],
+                    &format!("{tag}: ranef {} {} level {}", re.group(), e, re.levels()[l]),
+                    re.mode(l)[c],
                     *w,
                     1e-4,
                     sd.max(1e-3),
@@ -223,14 +223,14 @@ fn extras(tag: &str, r: &Value, fit: &securebase::LmmFit) {
         return;
     }
     for re in fit.ranef() {
-        let levels = strs(&r["ranef_levels"][&re.group]);
+        let levels = strs(&r["ranef_levels"][re.group()]);
         assert_eq!(
-            &re.levels[..levels.len()],
+            &re.levels()[..levels.len()],
             &levels[..],
             "{tag}: level order of {}",
-            re.group
+            re.group()
         );
-        let cv = &r["cond_var"][&re.group];
+        let cv = &r["cond_var"][re.group()];
         for (l, want) in cv.as_array().unwrap().iter().enumerate() {
             let want: Vec<f64> = match want {
                 Value::Array(rows) if rows.first().is_some_and(Value::is_array) => {
@@ -238,7 +238,7 @@ fn extras(tag: &str, r: &Value, fit: &securebase::LmmFit) {
                 }
                 other => f64s(other),
             };
-            let got: Vec<f64> = re.cond_var[l].iter().flatten().copied().collect();
+            let got = re.cond_var(l);
             assert_eq!(got.len(), want.len(), "{tag}: cond var size");
             // On the σ² scale: at a boundary fit both values are ~0 and depend on where each
             // optimizer stops near θ = 0.
@@ -247,7 +247,7 @@ fn extras(tag: &str, r: &Value, fit: &securebase::LmmFit) {
                 .fold(1e-3 * fit.sigma().powi(2), |m, v| m.max(v.abs()));
             for (g, w) in got.iter().zip(&want) {
                 near(
-                    &format!("{tag}: cond var {} level {}", re.group, re.levels[l]),
+                    &format!("{tag}: cond var {} level {}", re.group(), re.levels()[l]),
                     *g,
                     *w,
                     1e-4,

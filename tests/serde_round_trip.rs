@@ -154,6 +154,16 @@ fn regression_and_mixed_models() {
     round_trip_eq("Optimization", reml.optimization());
     round_trip_eq("VarCorr", &reml.varcorr()[0]);
     round_trip_eq("RandomEffects", &reml.ranef()[0]);
+    // Flat modes and covariances whose lengths disagree with levels × effects are refused.
+    let mut re = serde_json::to_value(&reml.ranef()[0]).unwrap();
+    re["modes"].as_array_mut().unwrap().pop();
+    let err = serde_json::from_value::<securebase::lmm::RandomEffects>(re)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("35 modes") && err.contains("18 levels × 2 effects"),
+        "{err}"
+    );
     round_trip_eq("Icc", reml.icc());
     // Without df (Wald z): the df is NaN, written as "NaN" and read back as NaN.
     let z = spec

@@ -87,16 +87,16 @@ impl fmt::Display for super::GlmmFit {
             "Name", "Variance", "Std.Dev."
         )?;
         for (re, cov) in self.ranef.iter().zip(&self.ranef_covariance) {
-            for (i, e) in re.effects.iter().enumerate() {
+            for (i, e) in re.effects().iter().enumerate() {
                 let v = cov[i][i];
-                let g = if i == 0 { re.group.as_str() } else { "" };
+                let g = if i == 0 { re.group() } else { "" };
                 writeln!(f, " {g:6} {e:12} {v:>10.4} {:>10.4}", v.sqrt())?;
             }
         }
         let groups: Vec<String> = self
             .ranef
             .iter()
-            .map(|re| format!("{}, {}", re.group, re.levels.len()))
+            .map(|re| format!("{}, {}", re.group(), re.nlevels()))
             .collect();
         writeln!(
             f,

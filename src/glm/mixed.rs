@@ -401,7 +401,7 @@ impl super::Glm {
     /// // lme4: -2 log L 184.05, period2 -0.9923 (SE 0.3031)
     /// assert!((fit.minus2loglik - 184.05).abs() < 0.01);
     /// assert!((fit.coefficients[1].estimate + 0.9923).abs() < 1e-3);
-    /// assert_eq!(fit.ranef[0].group, "herd");
+    /// assert_eq!(fit.ranef[0].group(), "herd");
     /// # Ok::<(), securebase::Error>(())
     /// ```
     ///
@@ -647,26 +647,27 @@ impl super::Glm {
                     .map(|r| r.iter().copied().collect())
                     .collect(),
             );
-            let mut modes = Vec::with_capacity(re.nlevels());
-            let mut cond_var = Vec::with_capacity(re.nlevels());
+            // Flat, level by level: q modes and a q × q row-major covariance per level.
+            let mut modes = Vec::with_capacity(re.nlevels() * q);
+            let mut cond_var = Vec::with_capacity(re.nlevels() * q * q);
             for l in 0..re.nlevels() {
                 let at = td.start + l * q;
                 let ul = DVector::from_column_slice(&u.as_slice()[at..at + q]);
-                modes.push((t * ul).iter().copied().collect());
+                modes.extend((t * ul).iter());
                 let cv = match &hinv {
                     Some(blocks) => t * &blocks[block_base + l] * t.transpose(),
                     None => DMatrix::from_element(q, q, f64::NAN),
                 };
-                cond_var.push(cv.row_iter().map(|r| r.iter().copied().collect()).collect());
+                cond_var.extend(cv.transpose().iter());
             }
             block_base += re.nlevels();
-            ranef.push(RandomEffects {
-                group: re.group.clone(),
-                effects: re.effects.clone(),
-                levels: re.levels.clone(),
+            ranef.push(RandomEffects::new(
+                re.group.clone(),
+                re.effects.clone(),
+                std::sync::Arc::clone(&re.levels),
                 modes,
                 cond_var,
-            });
+            ));
         }
         let npar = (p + ntheta) as f64;
         Ok(GlmmFit {

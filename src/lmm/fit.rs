@@ -80,24 +80,168 @@ pub struct VarCorr {
     pub covariance: Vec<Vec<f64>>,
 }
 
-/// Conditional modes (BLUPs) of one random-effect term.
+/// Conditional modes (BLUPs) of one random-effect term with their conditional variances, as
+/// lme4's `ranef(fit, condVar = TRUE)` gives them.
+///
+/// Stored flat, level by level: level `l`'s modes are [`RandomEffects::mode`]`(l)` (one value
+/// per effect), its conditional covariance matrix [`RandomEffects::cond_var`]`(l)` (q × q,
+/// row-major, symmetric). The level labels are shared with the model, not copied.
+///
+/// # Examples
+///
+/// ```
+/// use securebase::{Criterion, Data, LmmSpec};
+/// let data = Data::new()
+///     .with_numeric("y", vec![1.0, 1.4, 2.9, 3.2, 5.1, 4.8, 2.2, 2.0, 3.9])?
+///     .with_categorical("g", vec!["a", "a", "a", "b", "b", "b", "c", "c", "c"])?;
+/// let fit = LmmSpec::new(&data, "y ~ 1 + (1 | g)")?.fit(Criterion::Reml)?;
+/// let re = &fit.ranef()[0];
+/// assert_eq!((re.group(), re.q(), re.nlevels()), ("g", 1, 3));
+/// let b = re.level("b").unwrap();
+/// assert!(re.mode(b)[0] > 0.0 && re.cond_var(b)[0] > 0.0);
+/// for (label, mode, var) in re.iter() {
+///     println!("{label}: {:.3} (SD {:.3})", mode[0], var[0].sqrt());
+/// }
+/// # Ok::<(), securebase::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
+#[cfg_attr(feature = "serde", serde(try_from = "RandomEffectsParts"))]
 pub struct RandomEffects {
-    /// Grouping factor.
-    pub group: String,
-    /// Effect names.
-    pub effects: Vec<String>,
-    /// Level labels.
-    pub levels: Vec<String>,
-    /// Conditional modes, one row per level, one column per effect (lme4's `ranef`).
+    group: String,
+    effects: Vec<String>,
+    levels: std::sync::Arc<Vec<String>>,
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
-    pub modes: Vec<Vec<f64>>,
-    /// Conditional variances of the modes, one q × q matrix per level, as lme4's
-    /// `ranef(condVar = TRUE)`: σ² Λ (L_Z L_Zᵀ)⁻¹ Λᵀ.
+    modes: Vec<f64>,
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
-    pub cond_var: Vec<Vec<Vec<f64>>>,
+    cond_var: Vec<f64>,
+}
+
+/// A [`RandomEffects`] as serialized, its lengths checked before it becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RandomEffectsParts {
+    group: String,
+    effects: Vec<String>,
+    levels: Vec<String>,
+    #[serde(with = "crate::serde_float")]
+    modes: Vec<f64>,
+    #[serde(with = "crate::serde_float")]
+    cond_var: Vec<f64>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RandomEffectsParts> for RandomEffects {
+    type Error = Error;
+    fn try_from(p: RandomEffectsParts) -> Result<RandomEffects> {
+        let (q, nl) = (p.effects.len(), p.levels.len());
+        if p.modes.len() != nl * q || p.cond_var.len() != nl * q * q {
+            return Err(Error::Argument {
+                name: "ranef".into(),
+                message: format!(
+                    "{} modes and {} conditional variances for {nl} levels × {q} effects (want {} and {})",
+                    p.modes.len(),
+                    p.cond_var.len(),
+                    nl * q,
+                    nl * q * q
+                ),
+            });
+        }
+        Ok(RandomEffects::new(
+            p.group,
+            p.effects,
+            std::sync::Arc::new(p.levels),
+            p.modes,
+            p.cond_var,
+        ))
+    }
+}
+
+impl RandomEffects {
+    /// From flat level-major modes (levels × q) and conditional covariances (levels × q × q).
+    pub(crate) fn new(
+        group: String,
+        effects: Vec<String>,
+        levels: std::sync::Arc<Vec<String>>,
+        modes: Vec<f64>,
+        cond_var: Vec<f64>,
+    ) -> Self {
+        let q = effects.len();
+        debug_assert_eq!(modes.len(), levels.len() * q);
+        debug_assert_eq!(cond_var.len(), levels.len() * q * q);
+        RandomEffects {
+            group,
+            effects,
+            levels,
+            modes,
+            cond_var,
+        }
+    }
+
+    /// The grouping factor (`Subject`, `cask:batch`).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The effect names (`(Intercept)`, `Days`).
+    pub fn effects(&self) -> &[String] {
+        &self.effects
+    }
+
+    /// Number of effects, q.
+    pub fn q(&self) -> usize {
+        self.effects.len()
+    }
+
+    /// The level labels, in the order of the modes.
+    pub fn levels(&self) -> &[String] {
+        &self.levels
+    }
+
+    /// Number of levels.
+    pub fn nlevels(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// The position of the level labelled `label`.
+    pub fn level(&self, label: &str) -> Option<usize> {
+        self.levels.iter().position(|l| l == label)
+    }
+
+    /// The conditional modes of level `l`, one per effect.
+    ///
+    /// # Panics
+    /// If `l` is not below [`RandomEffects::nlevels`].
+    pub fn mode(&self, l: usize) -> &[f64] {
+        let q = self.q();
+        &self.modes[l * q..(l + 1) * q]
+    }
+
+    /// All modes, level by level (levels × q values).
+    pub fn modes(&self) -> &[f64] {
+        &self.modes
+    }
+
+    /// The conditional covariance matrix of level `l`'s modes (q × q, row-major):
+    /// σ² Λ (L_Z L_Zᵀ)⁻¹ Λᵀ for a linear model, Λ H⁻¹ Λᵀ for a generalized one.
+    ///
+    /// # Panics
+    /// If `l` is not below [`RandomEffects::nlevels`].
+    pub fn cond_var(&self, l: usize) -> &[f64] {
+        let qq = self.q() * self.q();
+        &self.cond_var[l * qq..(l + 1) * qq]
+    }
+
+    /// All conditional covariance matrices, level by level (levels × q × q values).
+    pub fn cond_vars(&self) -> &[f64] {
+        &self.cond_var
+    }
+
+    /// Each level's label, modes and conditional covariance matrix.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[f64], &[f64])> + '_ {
+        (0..self.nlevels()).map(|l| (self.levels[l].as_str(), self.mode(l), self.cond_var(l)))
+    }
 }
 
 /// Intraclass correlations of a mixed model (Nakagawa, Johnson & Schielzeth 2017), as R's
@@ -466,10 +610,11 @@ impl LmmSpec {
         let ur = solve_lower_transpose(&lrr, &vr);
         let t = s.factors(theta);
         let q1 = s.terms[0].q();
-        let mut modes: Vec<Vec<Vec<f64>>> = s
+        // Per term, flat: level l's q modes at l·q.
+        let mut modes: Vec<Vec<f64>> = s
             .terms
             .iter()
-            .map(|tm| vec![vec![0.0; tm.q()]; tm.nlevels()])
+            .map(|tm| vec![0.0; tm.q() * tm.nlevels()])
             .collect();
         let t1 = &t[0];
         let l1 = &s.levels1;
@@ -490,17 +635,17 @@ impl LmmSpec {
             }
             // u = L₁₁⁻ᵀ v in place, then b = T₁ u.
             solve_small_lower_transpose(&f.l11[j * q1 * q1..(j + 1) * q1 * q1], q1, &mut v);
-            let mode = &mut modes[0][j];
+            let mode = &mut modes[0][j * q1..(j + 1) * q1];
             for (a, m) in mode.iter_mut().enumerate() {
                 *m = (0..=a).map(|c| t1[(a, c)] * v[c]).sum();
             }
         }
         for (k, term) in s.terms.iter().enumerate().skip(1) {
             let q = term.q();
-            for (l, mode) in modes[k].iter_mut().enumerate() {
+            for (l, mode) in modes[k].chunks_exact_mut(q).enumerate() {
                 let start = s.offsets[k] + l * q;
                 let u = DVector::from_iterator(q, (0..q).map(|c| ur[start + c]));
-                *mode = (&t[k] * u).iter().copied().collect();
+                mode.copy_from_slice((&t[k] * u).as_slice());
             }
         }
         // Fitted values and residuals, column by column over contiguous storage.
@@ -521,7 +666,7 @@ impl LmmSpec {
         for (k, term) in s.terms.iter().enumerate() {
             let q = term.q();
             for c in 0..q {
-                let bc: Vec<f64> = modes[k].iter().map(|b| b[c]).collect();
+                let bc: Vec<f64> = modes[k].iter().skip(c).step_by(q).copied().collect();
                 match term.z.col(c) {
                     Some(zc) => {
                         for ((f, z), &code) in fitted.iter_mut().zip(zc).zip(&term.codes) {
@@ -545,9 +690,10 @@ impl LmmSpec {
         }
         // Conditional variances σ² T (L L')⁻¹ Tᵀ, block by block.
         let lrr_inv = super::kernels::lower_inverse(&lrr);
-        let mut cond_var: Vec<Vec<Vec<Vec<f64>>>> = Vec::with_capacity(s.terms.len());
+        // Per term, flat: level l's q × q row-major block at l·q².
+        let mut cond_var: Vec<Vec<f64>> = Vec::with_capacity(s.terms.len());
         {
-            let mut first = Vec::with_capacity(l1.len());
+            let mut first = Vec::with_capacity(l1.len() * q1 * q1);
             let mut l11inv = vec![0.0; q1 * q1];
             let mut block = vec![0.0; q1 * q1];
             let mut m = Vec::new();
@@ -602,34 +748,31 @@ impl LmmSpec {
                     }
                 }
                 // σ² T₁ block T₁ᵀ, by rows.
-                let cv: Vec<Vec<f64>> = (0..q1)
-                    .map(|a| {
-                        (0..q1)
-                            .map(|b| {
-                                let mut acc = 0.0;
-                                for c in 0..=a {
-                                    for d in 0..=b {
-                                        acc += t1[(a, c)] * block[c + d * q1] * t1[(b, d)];
-                                    }
-                                }
-                                acc * sigma2
-                            })
-                            .collect()
-                    })
-                    .collect();
-                first.push(cv);
+                for a in 0..q1 {
+                    for b in 0..q1 {
+                        let mut acc = 0.0;
+                        for c in 0..=a {
+                            for d in 0..=b {
+                                acc += t1[(a, c)] * block[c + d * q1] * t1[(b, d)];
+                            }
+                        }
+                        first.push(acc * sigma2);
+                    }
+                }
             }
             cond_var.push(first);
             for (k, term) in s.terms.iter().enumerate().skip(1) {
                 let q = term.q();
-                let mut blocks = Vec::with_capacity(term.nlevels());
+                let mut blocks = Vec::with_capacity(term.nlevels() * q * q);
                 for l in 0..term.nlevels() {
                     let start = s.offsets[k] + l * q;
                     // Diagonal block of L_rr⁻ᵀ L_rr⁻¹: inner products of columns of the lower-
                     // triangular L_rr⁻¹ (zero above row `start`), not the whole Q × Q product.
                     let cols = lrr_inv.view((start, start), (qr - start, q));
                     let blk = cols.transpose() * cols;
-                    blocks.push(to_rows(&(&t[k] * blk * t[k].transpose() * sigma2)));
+                    let cv = &t[k] * blk * t[k].transpose() * sigma2;
+                    // Column-major storage of the transpose: the rows of cv.
+                    blocks.extend(cv.transpose().iter());
                 }
                 cond_var.push(blocks);
             }
@@ -667,12 +810,14 @@ impl LmmSpec {
             .iter()
             .zip(modes)
             .zip(cond_var)
-            .map(|((term, m), cv)| RandomEffects {
-                group: term.group.clone(),
-                effects: term.effects.clone(),
-                levels: term.levels.clone(),
-                modes: m,
-                cond_var: cv,
+            .map(|((term, m), cv)| {
+                RandomEffects::new(
+                    term.group.clone(),
+                    term.effects.clone(),
+                    std::sync::Arc::clone(&term.levels),
+                    m,
+                    cv,
+                )
             })
             .collect();
         // Likelihood summaries (lme4: REML fits report the REML log-likelihood).

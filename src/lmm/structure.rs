@@ -17,7 +17,7 @@ pub(crate) struct ReTerm {
     /// Grouping factor name as lme4 prints it.
     pub group: String,
     /// Level labels of the grouping factor, in order.
-    pub levels: Vec<String>,
+    pub levels: std::sync::Arc<Vec<String>>,
     /// Level index of each row used.
     pub codes: Vec<u32>,
     /// Names of the random effects (`(Intercept)`, `Days`).
@@ -430,7 +430,7 @@ pub(crate) fn build_term(
     }
     Ok(ReTerm {
         group,
-        levels,
+        levels: std::sync::Arc::new(levels),
         codes,
         effects,
         z,
