@@ -14,17 +14,27 @@ pub(crate) fn quantiles5(x: &[f64]) -> [f64; 5] {
 /// positive number keeps the order, so the order statistics of `x` divided by `scale` are
 /// exactly those of the divided values.
 pub(crate) fn quantiles5_scaled(x: &[f64], scale: f64) -> [f64; 5] {
-    if x.is_empty() {
+    quantiles5_scaled_by(x.len(), |i| x[i], scale)
+}
+
+/// [`quantiles5_scaled`] of the `n` values `value(0)`, …, `value(n − 1)`, computed as they are
+/// read (a fit's residuals, without keeping them).
+pub(crate) fn quantiles5_scaled_by<F: Fn(usize) -> f64>(
+    n: usize,
+    value: F,
+    scale: f64,
+) -> [f64; 5] {
+    if n == 0 {
         return [f64::NAN; 5];
     }
-    let last = (x.len() - 1) as f64;
+    let last = (n - 1) as f64;
     let probs = [0.0, 0.25, 0.5, 0.75, 1.0];
     let mut ranks: Vec<usize> = probs
         .iter()
         .flat_map(|p| [(last * p).floor() as usize, (last * p).ceil() as usize])
         .collect();
     ranks.dedup();
-    let stats = order_statistics(x, &ranks);
+    let stats = order_statistics(n, value, &ranks);
     let at = |k: usize| stats[ranks.binary_search(&k).expect("rank asked for")] / scale;
     probs.map(|p| {
         let h = last * p;
@@ -33,35 +43,35 @@ pub(crate) fn quantiles5_scaled(x: &[f64], scale: f64) -> [f64; 5] {
     })
 }
 
-/// The values of ranks `ranks` (increasing, 0-based) in `x` ordered by `total_cmp`.
+/// The values of ranks `ranks` (increasing, 0-based) among `value(0)`, …, `value(n − 1)`
+/// ordered by `total_cmp`.
 ///
 /// Large inputs are not copied: one pass finds the range, a second counts the values in 4,096
 /// equal-width bins (the bin of a value never decreases as the value grows, so a rank falls in
 /// a known bin), a third gathers only the bins that hold a rank asked for, and selection
 /// finishes within them. Small inputs, and inputs whose values crowd into the bins asked for
 /// (ties, or NaN), are selected in a copy.
-fn order_statistics(x: &[f64], ranks: &[usize]) -> Vec<f64> {
+fn order_statistics<F: Fn(usize) -> f64>(n: usize, value: F, ranks: &[usize]) -> Vec<f64> {
     const BINS: usize = 4096;
+    let values = || (0..n).map(&value);
     let select_in_copy = || {
-        let mut v = x.to_vec();
+        let mut v: Vec<f64> = values().collect();
         select_ranks(&mut v, ranks)
     };
-    if x.len() < 16 * BINS {
+    if n < 16 * BINS {
         return select_in_copy();
     }
-    let (lo, hi) = x
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (if v < a { v } else { a }, if v > b { v } else { b })
-        });
+    let (lo, hi) = values().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (if v < a { v } else { a }, if v > b { v } else { b })
+    });
     let width = hi - lo;
-    if x.iter().any(|v| v.is_nan()) || !(width.is_finite() && width > 0.0) {
+    if values().any(|v| v.is_nan()) || !(width.is_finite() && width > 0.0) {
         return select_in_copy();
     }
     let per = BINS as f64 / width;
     let bin = |v: f64| (((v - lo) * per) as usize).min(BINS - 1);
     let mut count = vec![0usize; BINS];
-    for &v in x {
+    for v in values() {
         count[bin(v)] += 1;
     }
     // For each rank: its bin and the number of values in earlier bins.
@@ -79,14 +89,14 @@ fn order_statistics(x: &[f64], ranks: &[usize]) -> Vec<f64> {
     let mut wanted: Vec<usize> = place.iter().map(|&(b, _)| b).collect();
     wanted.dedup();
     let total: usize = wanted.iter().map(|&b| count[b]).sum();
-    if total > x.len() / 4 {
+    if total > n / 4 {
         return select_in_copy();
     }
     let mut gathered: Vec<Vec<f64>> = wanted
         .iter()
         .map(|&b| Vec::with_capacity(count[b]))
         .collect();
-    for &v in x {
+    for v in values() {
         if let Ok(i) = wanted.binary_search(&bin(v)) {
             gathered[i].push(v);
         }
@@ -131,14 +141,13 @@ pub(crate) fn dropped_line(
     }
 }
 
-/// The five-number summary of residuals, as R's `summary()` prints it, with a heading.
+/// The five-number summary of residuals `q` ([`quantiles5_scaled`]), as R's `summary()`
+/// prints it, with a heading.
 pub(crate) fn residual_summary(
     f: &mut std::fmt::Formatter<'_>,
     heading: &str,
-    residuals: &[f64],
-    scale: f64,
+    q: [f64; 5],
 ) -> std::fmt::Result {
-    let q = quantiles5_scaled(residuals, scale);
     writeln!(f, "{heading}")?;
     writeln!(
         f,
@@ -252,7 +261,7 @@ mod tests {
             v.sort_by(f64::total_cmp);
             let ranks = [0, 1, 17, x.len() / 3, x.len() / 2, x.len() - 2, x.len() - 1];
             let want: Vec<f64> = ranks.iter().map(|&k| v[k]).collect();
-            assert_eq!(super::order_statistics(x, &ranks), want);
+            assert_eq!(super::order_statistics(x.len(), |i| x[i], &ranks), want);
         }
     }
 

@@ -96,12 +96,12 @@ impl Data {
         // Right row per key; a repeated key is an error.
         let duplicate = |first: usize, second: usize| Error::InvalidValue {
             column: by.join(", "),
-            row: right.row_ids()[second],
+            row: right.row_id(second),
             value: describe_key(right, by, second),
             reason: format!(
                 "the right-hand data have this key twice (rows {} and {}); a many-to-one join needs one row per key",
-                right.row_ids()[first],
-                right.row_ids()[second]
+                right.row_id(first),
+                right.row_id(second)
             ),
         };
         let matches: Vec<Option<usize>> = match (&lkeys, &rkeys) {
@@ -148,7 +148,7 @@ impl Data {
                     .collect();
                 let dropped = (0..self.nrows())
                     .filter(|&r| matches[r].is_none())
-                    .map(|r| self.row_ids[r])
+                    .map(|r| self.row_ids.get(r))
                     .collect();
                 let rr = keep.iter().map(|&r| matches[r]).collect();
                 (keep, rr, dropped)
@@ -170,7 +170,7 @@ impl Data {
             };
             out.add_column(&name, c.select(&left_rows))?;
         }
-        out.row_ids = std::sync::Arc::new(left_rows.iter().map(|&r| self.row_ids[r]).collect());
+        out.row_ids = self.row_ids.select(&left_rows);
         for n in right_cols {
             let name = if clash(n) {
                 format!("{n}.y")

@@ -85,22 +85,22 @@ impl Data {
                         "{time} {} appears twice for {} (rows {} and {})",
                         super::factor::format_number(tr),
                         describe_key(self, by, r),
-                        self.row_ids[pr],
-                        self.row_ids[r]
+                        self.row_ids.get(pr),
+                        self.row_ids.get(r)
                     )
                 } else {
                     format!(
                         "the rows of {} are not in {time} order ({time} {} at row {} comes after {} at row {}); sort first with Data::sort_by",
                         describe_key(self, by, r),
                         super::factor::format_number(tr),
-                        self.row_ids[r],
+                        self.row_ids.get(r),
                         super::factor::format_number(prev),
-                        self.row_ids[pr]
+                        self.row_ids.get(pr)
                     )
                 };
                 return Err(Error::InvalidValue {
                     column: time.to_string(),
-                    row: self.row_ids[r],
+                    row: self.row_ids.get(r),
                     value: super::factor::format_number(tr),
                     reason: what,
                 });

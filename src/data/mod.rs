@@ -19,6 +19,7 @@ pub(crate) mod keys;
 mod lag;
 mod numeric;
 mod reshape;
+mod row_ids;
 mod sort;
 
 pub use aggregate::{Agg, Aggregated, Stat};
@@ -31,6 +32,7 @@ pub use reshape::{Longer, Wider};
 pub use sort::SortKey;
 
 use crate::error::{Error, Result};
+pub(crate) use row_ids::RowIds;
 use std::sync::Arc;
 
 /// A hint for an unknown-column message when the data look read with the wrong delimiter: one
@@ -141,8 +143,8 @@ pub struct Data {
     /// Shared, so selecting or cloning columns (as every fit does to keep the columns its
     /// formula reads) copies pointers, not values.
     columns: Vec<Arc<Column>>,
-    /// Shared too: every selection of columns keeps the rows.
-    row_ids: Arc<Vec<usize>>,
+    /// Shared too (unstored while they are 1..=n): every selection of columns keeps the rows.
+    row_ids: RowIds,
 }
 
 /// A [`Data`] as serialized, checked before it becomes one.
@@ -173,7 +175,7 @@ impl TryFrom<DataParts> for Data {
         let mut data = Data {
             names: Vec::new(),
             columns: Vec::new(),
-            row_ids: Arc::new(p.row_ids),
+            row_ids: RowIds::from_vec(p.row_ids),
         };
         for (name, column) in p.names.into_iter().zip(p.columns) {
             data.add_column(&name, column)?;
@@ -204,12 +206,23 @@ impl Data {
     }
 
     /// The origin of each row: its 1-based position in the file or vectors the data came from.
+    ///
+    /// Data read from a file or built from vectors have origins 1..=n and store none; the
+    /// first call makes that list (8 bytes a row) and keeps it.
     pub fn row_ids(&self) -> &[usize] {
-        &self.row_ids
+        self.row_ids.as_slice()
+    }
+
+    /// The origin of the row at position `i` (0-based), without making the list.
+    ///
+    /// # Panics
+    /// If `i` is out of range, as indexing [`Data::row_ids`] would.
+    pub fn row_id(&self, i: usize) -> usize {
+        self.row_ids.get(i)
     }
 
     /// The row origins, shared (for results that keep them).
-    pub(crate) fn shared_row_ids(&self) -> &Arc<Vec<usize>> {
+    pub(crate) fn shared_row_ids(&self) -> &RowIds {
         &self.row_ids
     }
 
@@ -230,6 +243,11 @@ impl Data {
     /// # Errors
     /// [`Error::UnknownColumn`] if there is none.
     pub fn column(&self, name: &str) -> Result<&Column> {
+        Ok(&self.columns[self.index_of(name)?])
+    }
+
+    /// The column called `name`, shared (for results that keep it without a copy).
+    pub(crate) fn shared_column(&self, name: &str) -> Result<&Arc<Column>> {
         Ok(&self.columns[self.index_of(name)?])
     }
 
@@ -347,7 +365,11 @@ impl Data {
                 if let Some(x) = x
                     && !x.is_finite()
                 {
-                    let row = self.row_ids.get(i).copied().unwrap_or(i + 1);
+                    let row = if i < self.row_ids.len() {
+                        self.row_ids.get(i)
+                    } else {
+                        i + 1
+                    };
                     return Err(Error::InvalidValue {
                         column: name.into(),
                         row,
@@ -358,7 +380,7 @@ impl Data {
             }
         }
         if self.columns.is_empty() && self.row_ids.is_empty() {
-            self.row_ids = Arc::new((1..=column.len()).collect());
+            self.row_ids = RowIds::sequential(column.len());
         } else if column.len() != self.nrows() {
             return Err(Error::LengthMismatch {
                 name: name.into(),
@@ -418,7 +440,7 @@ impl Data {
         let mut check = Data {
             names: vec![],
             columns: vec![],
-            row_ids: Arc::clone(&self.row_ids),
+            row_ids: self.row_ids.clone(),
         };
         check.add_column(name, column)?;
         self.columns[i] = check.columns.pop().unwrap_or_else(|| unreachable!("added"));
@@ -492,7 +514,7 @@ impl Data {
         let mut out = Data {
             names: Vec::with_capacity(names.len()),
             columns: Vec::with_capacity(names.len()),
-            row_ids: Arc::clone(&self.row_ids),
+            row_ids: self.row_ids.clone(),
         };
         for n in names {
             let n = n.as_ref();
@@ -534,7 +556,7 @@ impl Data {
                     None => None,
                     Some(c) => Some(parsed[*c as usize].ok_or_else(|| Error::InvalidValue {
                         column: name.into(),
-                        row: self.row_ids[r],
+                        row: self.row_ids.get(r),
                         value: f.levels()[*c as usize].clone(),
                         reason: "not a number, so the column cannot be made numeric".into(),
                     })?),
@@ -566,7 +588,7 @@ impl Data {
                 .iter()
                 .map(|c| Arc::new(c.select(rows)))
                 .collect(),
-            row_ids: Arc::new(rows.iter().map(|&r| self.row_ids[r]).collect()),
+            row_ids: self.row_ids.select(rows),
         })
     }
 
@@ -580,7 +602,7 @@ impl Data {
                 .iter()
                 .map(|c| Arc::new(c.select(&rows)))
                 .collect(),
-            row_ids: Arc::new(rows.iter().map(|&r| self.row_ids[r]).collect()),
+            row_ids: self.row_ids.select(&rows),
         }
     }
 

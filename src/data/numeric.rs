@@ -144,6 +144,12 @@ impl NumericColumn {
         self.values.try_reserve_exact(additional)
     }
 
+    /// Release the room reserved beyond the values held (as [`Vec::shrink_to_fit`]).
+    pub fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.missing.shrink_to_fit();
+    }
+
     /// The values as `Option<f64>`s.
     pub fn to_vec(&self) -> Vec<Option<f64>> {
         self.iter().collect()

@@ -212,7 +212,7 @@ impl Data {
             }
             out.add_column(name, self.stack(name, &by_time, n)?)?;
         }
-        out.row_ids = std::sync::Arc::new(long_rows.iter().map(|&r| self.row_ids[r]).collect());
+        out.row_ids = self.row_ids.select(&long_rows);
         Ok(out)
     }
 
@@ -328,7 +328,7 @@ impl Data {
             let Some(t) = *t else {
                 return Err(Error::InvalidValue {
                     column: spec.time.clone(),
-                    row: self.row_ids[r],
+                    row: self.row_ids.get(r),
                     value: "NA".into(),
                     reason: "a row with a missing time has no column to go to".into(),
                 });
@@ -336,15 +336,15 @@ impl Data {
             if let Some(prev) = cell[g * nt + t].replace(r) {
                 return Err(Error::InvalidValue {
                     column: spec.time.clone(),
-                    row: self.row_ids[r],
+                    row: self.row_ids.get(r),
                     value: labels[t].clone(),
                     reason: format!(
                         "{} has {} {} twice (rows {} and {})",
                         describe_key(self, &id, r),
                         spec.time,
                         labels[t],
-                        self.row_ids[prev],
-                        self.row_ids[r]
+                        self.row_ids.get(prev),
+                        self.row_ids.get(r)
                     ),
                 });
             }

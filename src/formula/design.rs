@@ -9,10 +9,12 @@
 //! present in the rows used are dropped first (R's `drop.unused.levels`).
 
 use super::TermList;
+use super::columns::ModelColumns;
 use super::functions::{Bound, apply_bound};
 use crate::data::{Column, Data, NumericColumn};
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
+use std::sync::Arc;
 
 /// How one variable of a term is coded.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +107,7 @@ pub(crate) fn complete_rows(data: &Data, vars: &[String]) -> Result<(Vec<usize>,
     let mut dropped = Vec::with_capacity(n_missing);
     for (r, &m) in missing.iter().enumerate() {
         if m {
-            dropped.push(data.row_ids()[r]);
+            dropped.push(data.row_id(r));
         } else {
             keep.push(r);
         }
@@ -338,34 +340,70 @@ impl Design {
     /// [`Error::UnknownColumn`], [`Error::ColumnType`] if a variable changed kind, and
     /// [`Error::InvalidValue`] for a level not seen when the design was built or a missing value.
     pub fn matrix(&self, data: &Data, rows: &[usize]) -> Result<DMatrix<f64>> {
+        Ok(self.columns(data, rows, false)?.into_dense())
+    }
+
+    /// The model matrix as [`ModelColumns`]; with `share`, a numeric main effect read on every
+    /// row in storage order with nothing missing is the data column itself, not a copy.
+    ///
+    /// # Errors
+    /// As [`Design::matrix`].
+    pub(crate) fn columns(&self, data: &Data, rows: &[usize], share: bool) -> Result<ModelColumns> {
         let data = &*apply_bound(data, &self.transforms)?;
         let n = rows.len();
-        let mut x = DMatrix::<f64>::zeros(n, self.columns.len());
+        let in_order = rows.len() == data.nrows() && rows.iter().enumerate().all(|(i, &r)| i == r);
+        // The layout: which columns are data columns as they are.
+        let mut shared: Vec<Option<Arc<Column>>> = Vec::with_capacity(self.columns.len());
+        if self.intercept {
+            shared.push(None);
+        }
+        for t in &self.terms {
+            if let [VarCoding::Numeric(name)] = t.vars.as_slice() {
+                let whole = match data.shared_column(name) {
+                    Ok(c) if share && in_order => match &**c {
+                        Column::Numeric(v) if v.complete().is_some() => Some(Arc::clone(c)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                shared.push(whole);
+            } else {
+                let width: usize = t
+                    .vars
+                    .iter()
+                    .map(|v| match v {
+                        VarCoding::Numeric(_) => 1,
+                        VarCoding::Matrix { columns, .. } => columns.len(),
+                        VarCoding::Factor { coded, .. } => coded.len(),
+                    })
+                    .product();
+                shared.extend((0..width).map(|_| None));
+            }
+        }
+        debug_assert_eq!(shared.len(), self.columns.len());
+        let mut x = ModelColumns::with_shared(n, shared);
         let mut col = 0;
         if self.intercept {
-            x.column_mut(0).fill(1.0);
+            x.owned_mut(0).expect("the intercept is computed").fill(1.0);
             col = 1;
         }
         for t in &self.terms {
             if let [VarCoding::Numeric(name)] = t.vars.as_slice() {
-                // Fast path: a numeric main effect is a copy.
+                // Fast path: a numeric main effect is the data column, or a copy of it.
                 let vals = data.numeric(name).map_err(|e| with_context(e, &t.label))?;
-                let out = x.column_mut(col).data.into_slice_mut();
-                let in_order =
-                    rows.len() == vals.len() && rows.iter().enumerate().all(|(i, &r)| i == r);
-                match vals.complete() {
-                    // Every row in storage order and none missing: a straight copy.
-                    Some(all) if in_order => out.copy_from_slice(all),
-                    Some(all) => {
-                        for (o, &r) in out.iter_mut().zip(rows) {
-                            *o = all[r];
+                if let Some(out) = x.owned_mut(col) {
+                    match vals.complete() {
+                        // Every row in storage order and none missing: a straight copy.
+                        Some(all) if in_order => out.copy_from_slice(all),
+                        Some(all) => {
+                            for (o, &r) in out.iter_mut().zip(rows) {
+                                *o = all[r];
+                            }
                         }
-                    }
-                    None => {
-                        for (o, &r) in out.iter_mut().zip(rows) {
-                            *o = vals
-                                .get(r)
-                                .ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                        None => {
+                            for (o, &r) in out.iter_mut().zip(rows) {
+                                *o = vals.get(r).ok_or_else(|| missing(name, data.row_id(r)))?;
+                            }
                         }
                     }
                 }
@@ -401,11 +439,10 @@ impl Design {
                             .collect();
                         let mut idx = Vec::with_capacity(n);
                         for &r in rows {
-                            let code =
-                                f.codes()[r].ok_or_else(|| missing(name, data.row_ids()[r]))?;
+                            let code = f.codes()[r].ok_or_else(|| missing(name, data.row_id(r)))?;
                             let li = map[code as usize].ok_or_else(|| Error::InvalidValue {
                                 column: name.clone(),
-                                row: data.row_ids()[r],
+                                row: data.row_id(r),
                                 value: f.levels()[code as usize].clone(),
                                 reason: format!(
                                     "level not present when the model was fitted (levels: {})",
@@ -427,7 +464,7 @@ impl Design {
                     picks.push(rem % p.width());
                     rem /= p.width();
                 }
-                let mut column = x.column_mut(col);
+                let column = x.owned_mut(col).expect("computed columns are owned");
                 for (i, value) in column.iter_mut().enumerate() {
                     let mut v = 1.0;
                     for (p, &pick) in per_var.iter().zip(&picks) {
@@ -474,7 +511,7 @@ fn gather(vals: &NumericColumn, rows: &[usize], name: &str, data: &Data) -> Resu
         return Ok(rows.iter().map(|&r| all[r]).collect());
     }
     rows.iter()
-        .map(|&r| vals.get(r).ok_or_else(|| missing(name, data.row_ids()[r])))
+        .map(|&r| vals.get(r).ok_or_else(|| missing(name, data.row_id(r))))
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! The model frame: which rows a model uses, its response, and its fixed-effects matrix.
 
 use super::Formula;
+use super::columns::ModelColumns;
 use super::design::{Design, complete_rows};
 use super::functions::{self, Bound};
 use crate::data::Data;
@@ -115,15 +116,48 @@ impl ModelFrame {
     /// estimate with.
     pub fn new(formula: &Formula, data: &Data) -> Result<ModelFrame> {
         let (mdata, bound) = prepare(formula, data)?;
-        Self::from_model_data(formula, &mdata, bound)
+        let f = SharedFrame::build(formula, &mdata, bound, false)?;
+        Ok(ModelFrame {
+            rows: f.rows,
+            y: f.y,
+            x: f.x.into_dense(),
+            design: f.design,
+            missing: f.missing,
+            offset: f.offset,
+        })
+    }
+}
+
+/// A [`ModelFrame`] whose model matrix is held as columns, the data's own where they are used
+/// whole ([`ModelColumns`]): what a mixed model keeps.
+pub(crate) struct SharedFrame {
+    /// Positions (0-based) of the rows used, in `data`.
+    pub(crate) rows: Vec<usize>,
+    /// The response, less the offsets if the formula has any.
+    pub(crate) y: DVector<f64>,
+    /// The fixed-effects model matrix.
+    pub(crate) x: ModelColumns,
+    /// How `x` was coded.
+    pub(crate) design: Design,
+    /// What was dropped.
+    pub(crate) missing: Missingness,
+    /// The sum of the formula's offsets in the rows used, if it has any.
+    pub(crate) offset: Option<DVector<f64>>,
+}
+
+impl SharedFrame {
+    /// The frame on data prepared by [`prepare`], sharing the data's columns.
+    pub(crate) fn new(formula: &Formula, data: &Data, bound: Vec<Bound>) -> Result<SharedFrame> {
+        Self::build(formula, data, bound, true)
     }
 
     /// The frame on data prepared by [`prepare`].
-    pub(crate) fn from_model_data(
+    fn build(
         formula: &Formula,
         data: &Data,
         bound: Vec<Bound>,
-    ) -> Result<ModelFrame> {
+        share: bool,
+    ) -> Result<SharedFrame> {
         let vars = formula.variables();
         if let crate::data::Column::Categorical(_) = data.column(formula.response())? {
             return Err(Error::ColumnType {
@@ -149,7 +183,7 @@ impl ModelFrame {
             .collect();
         let mut design = Design::new_with(formula.fixed(), data, &rows, bound)?;
         design.set_reference(data, &rows)?;
-        let x = design.matrix(data, &rows)?;
+        let x = design.columns(data, &rows, share)?;
         let yv = data.numeric(formula.response())?;
         // NaN where missing, as `values()` stores it (the rows used are complete).
         let yv = yv.values();
@@ -178,7 +212,7 @@ impl ModelFrame {
             });
         }
         for (j, name) in design.column_names().iter().enumerate() {
-            let m = max_abs(&x.as_slice()[j * x.nrows()..(j + 1) * x.nrows()]);
+            let m = max_abs(x.col(j));
             if m > MAX_MAGNITUDE {
                 return Err(Error::Term {
                     term: name.clone(),
@@ -188,7 +222,7 @@ impl ModelFrame {
                 });
             }
         }
-        Ok(ModelFrame {
+        Ok(SharedFrame {
             missing: Missingness {
                 n_input: data.nrows(),
                 n_used: rows.len(),

@@ -302,7 +302,7 @@ fn domain_error(data: &Data, a: &Arith, r: usize, value: f64, why: &str) -> Erro
         .collect();
     Error::InvalidValue {
         column: cols.join(", "),
-        row: data.row_ids()[r],
+        row: data.row_id(r),
         value: if values.is_empty() {
             r_number(value)
         } else {

@@ -42,9 +42,11 @@
 //! expansion are bounded: nesting deeper than [`MAX_DEPTH`] and expansions beyond [`MAX_TERMS`]
 //! terms are errors with the position, found before any expansion work.
 
+pub(crate) mod columns;
 pub mod design;
 mod frame;
 pub(crate) mod functions;
+pub(crate) use frame::SharedFrame;
 pub(crate) use frame::prepare;
 pub use frame::{Missingness, ModelFrame};
 mod parse;

@@ -1,7 +1,7 @@
 //! `Display` for [`GlmFit`]: laid out like R's `summary(glm)`.
 
 use super::GlmFit;
-use crate::report::{coefficient_table, dropped_line, residual_summary};
+use crate::report::{coefficient_table, dropped_line, quantiles5_scaled, residual_summary};
 use std::fmt;
 
 impl fmt::Display for GlmFit {
@@ -15,7 +15,11 @@ impl fmt::Display for GlmFit {
         writeln!(f, "Formula: {}", self.formula)?;
         dropped_line(f, &self.missing)?;
         writeln!(f)?;
-        residual_summary(f, "Deviance Residuals:", &self.deviance_residuals(), 1.0)?;
+        residual_summary(
+            f,
+            "Deviance Residuals:",
+            quantiles5_scaled(&self.deviance_residuals(), 1.0),
+        )?;
         writeln!(f, "Coefficients:")?;
         f.write_str(&coefficient_table(&self.coefficients, "z value", false))?;
         writeln!(f, "---")?;

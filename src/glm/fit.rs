@@ -311,7 +311,7 @@ impl Glm {
             linear_predictor: fitted.eta,
             prior_weights: weights,
             y: y.iter().copied().collect(),
-            row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
+            row_ids: rows.iter().map(|&r| data.row_id(r)).collect(),
             missing,
             diagnostics,
             model: Some(Model {
@@ -359,7 +359,7 @@ pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -
                     {
                         return Err(Error::InvalidValue {
                             column: name.clone(),
-                            row: data.row_ids()[i],
+                            row: data.row_id(i),
                             value: v.to_string(),
                             reason: "successes and failures must be counts ≥ 0".into(),
                         });
@@ -475,7 +475,7 @@ fn check_response(
         if let Some(reason) = bad {
             return Err(Error::InvalidValue {
                 column: name.to_string(),
-                row: data.row_ids()[rows[i]],
+                row: data.row_id(rows[i]),
                 value: v.to_string(),
                 reason: reason.into(),
             });

@@ -40,7 +40,7 @@ impl fmt::Display for LmmFit {
         }
         writeln!(f)?;
         let sd = self.sigma();
-        residual_summary(f, "Scaled residuals:", self.residuals(), sd)?;
+        residual_summary(f, "Scaled residuals:", self.residual_quantiles(sd))?;
         writeln!(f, "Random effects:")?;
         writeln!(
             f,

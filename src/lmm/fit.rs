@@ -339,10 +339,9 @@ pub struct LmmFit {
     bic: f64,
     varcorr: Vec<VarCorr>,
     ranef: Vec<RandomEffects>,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
-    fitted: Vec<f64>,
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
-    residuals: Vec<f64>,
+    /// Fitted values; residuals made when asked for.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    fitted: super::fitted::FittedValues,
     icc: Icc,
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     r2_marginal: f64,
@@ -352,7 +351,7 @@ pub struct LmmFit {
     optimization: Optimization,
     diagnostics: Vec<String>,
     missing: Missingness,
-    row_ids: std::sync::Arc<Vec<usize>>,
+    row_ids: crate::data::RowIds,
     #[cfg_attr(
         feature = "serde",
         serde(rename = "data", serialize_with = "serialize_source")
@@ -651,7 +650,7 @@ impl LmmSpec {
         // Fitted values and residuals, column by column over contiguous storage.
         let mut xb = vec![0.0; n];
         for (j, bj) in beta.iter().enumerate() {
-            let col = &self.x.as_slice()[j * n..(j + 1) * n];
+            let col = self.x.col(j);
             for (f, x) in xb.iter_mut().zip(col) {
                 *f += x * bj;
             }
@@ -681,13 +680,11 @@ impl LmmSpec {
                 }
             }
         }
-        let residuals: Vec<f64> = self.y.iter().zip(&fitted).map(|(y, f)| y - f).collect();
-        // The response was fitted less its offsets; fitted values carry them again, as lme4's.
-        if let Some(o) = &self.offset {
-            for (f, o) in fitted.iter_mut().zip(o.iter()) {
-                *f += o;
-            }
-        }
+        let fitted = super::fitted::FittedValues::new(
+            std::sync::Arc::clone(&self.y),
+            self.offset.clone(),
+            fitted,
+        );
         // Conditional variances σ² T (L L')⁻¹ Tᵀ, block by block.
         let lrr_inv = super::kernels::lower_inverse(&lrr);
         // Per term, flat: level l's q × q row-major block at l·q².
@@ -929,7 +926,6 @@ impl LmmSpec {
             varcorr,
             ranef,
             fitted,
-            residuals,
             icc,
             r2_marginal,
             r2_conditional,
@@ -937,7 +933,7 @@ impl LmmSpec {
             optimization,
             diagnostics,
             missing: self.missing.clone(),
-            row_ids: std::sync::Arc::clone(&self.row_ids),
+            row_ids: self.row_ids.clone(),
             satterthwaite: sat,
             unscaled_vcov: unscaled,
             spec: self.clone(),
@@ -1042,11 +1038,16 @@ impl LmmFit {
     }
     /// Fitted values Xβ̂ + Zb̂, one per row used.
     pub fn fitted(&self) -> &[f64] {
-        &self.fitted
+        self.fitted.fitted()
     }
-    /// Residuals y − fitted.
+    /// Residuals y − fitted (made on the first call and kept: a fit does not store them
+    /// before).
     pub fn residuals(&self) -> &[f64] {
-        &self.residuals
+        self.fitted.residuals()
+    }
+    /// The five-number summary of the residuals divided by `scale`, without making them.
+    pub(crate) fn residual_quantiles(&self, scale: f64) -> [f64; 5] {
+        self.fitted.residual_quantiles(scale)
     }
     /// Intraclass correlations (Nakagawa, Johnson & Schielzeth 2017), as `performance::icc`
     /// reports them; see [`Icc`].
@@ -1096,9 +1097,10 @@ impl LmmFit {
         }
         out
     }
-    /// Origins of the rows used, aligned with fitted values.
+    /// Origins of the rows used, aligned with fitted values (1..=n is made on the first call
+    /// when every row of data read as it came was used; see [`Data::row_ids`](crate::Data::row_ids)).
     pub fn row_ids(&self) -> &[usize] {
-        &self.row_ids
+        self.row_ids.as_slice()
     }
     /// A linear contrast lᵀβ with its SE, Satterthwaite df, t, p and 95% CI
     /// (lmerTest's `contest1D`).
@@ -1143,7 +1145,7 @@ impl LmmFit {
     /// The values of one fixed-effects model-matrix column in the rows used.
     pub fn column_values(&self, name: &str) -> Option<Vec<f64>> {
         let j = self.spec.fixed_names.iter().position(|c| c == name)?;
-        Some(self.spec.x.column(j).iter().copied().collect())
+        Some(self.spec.x.col(j).to_vec())
     }
 
     /// The df method of the coefficient table.

@@ -121,7 +121,7 @@ impl LmmFit {
                 "Kenward–Roger works with dense {n} × {n} matrices; it is offered up to n = {MAX_N} (use the Satterthwaite df)"
             )));
         }
-        let x: &DMatrix<f64> = &self.spec().x;
+        let x: &DMatrix<f64> = &self.spec().x.to_dense();
         let p = x.ncols();
         let sigma2 = self.sigma().powi(2);
         // V and its derivatives.

@@ -713,7 +713,7 @@ mod tests {
         let v = &zl * zl.transpose() + DMatrix::<f64>::identity(n, n);
         let ch = v.clone().cholesky().unwrap();
         let logdet_v: f64 = ch.l().diagonal().iter().map(|d| 2.0 * d.ln()).sum();
-        let (x, y): (&DMatrix<f64>, &nalgebra::DVector<f64>) = (&spec.x, &spec.y);
+        let (x, y): (&DMatrix<f64>, &nalgebra::DVector<f64>) = (&spec.x.to_dense(), &spec.y);
         let vinv_x = ch.solve(x);
         let vinv_y = ch.solve(y);
         let xtvx = x.transpose() * &vinv_x;

@@ -7,8 +7,9 @@
 
 use crate::data::{Column, Data, Factor};
 use crate::error::{Error, Result};
+use crate::formula::columns::ModelColumns;
 use crate::formula::design::Design;
-use crate::formula::{Formula, ModelFrame, RandomTerm};
+use crate::formula::{Formula, RandomTerm, SharedFrame};
 use nalgebra::{DMatrix, DVector};
 
 /// One random-effect term on the rows used.
@@ -457,13 +458,13 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// (sequential reads, writes into a small per-level buffer) without copying the data.
 fn single_term_pass(
     t1: &ReTerm,
-    x: &DMatrix<f64>,
+    x: &ModelColumns,
     y: &DVector<f64>,
     a_rr: &mut DMatrix<f64>,
 ) -> Levels1 {
     let (n, p) = (y.len(), x.ncols());
     let cols: Vec<&[f64]> = (0..p)
-        .map(|j| &x.as_slice()[j * n..(j + 1) * n])
+        .map(|j| x.col(j))
         .chain(std::iter::once(y.as_slice()))
         .collect();
     for a in 0..=p {
@@ -576,7 +577,7 @@ fn multi_term_pass(
     terms: &[ReTerm],
     offsets: &[usize],
     q_rest: usize,
-    x: &DMatrix<f64>,
+    x: &ModelColumns,
     y: &DVector<f64>,
     a_rr: &mut DMatrix<f64>,
 ) -> Levels1 {
@@ -585,8 +586,10 @@ fn multi_term_pass(
     let yrow = q_rest + p;
     // Row-major copies, so that the per-level pass below (which visits rows grouped by
     // level, not in storage order) reads one contiguous row per observation.
+    let xc = x.columns();
+    let xc = &xc;
     let xy_rm: Vec<f64> = (0..n)
-        .flat_map(|i| (0..p).map(move |j| x[(i, j)]).chain(std::iter::once(y[i])))
+        .flat_map(|i| (0..p).map(move |j| xc[j][i]).chain(std::iter::once(y[i])))
         .collect();
     let z_rm: Vec<Vec<f64>> = terms
         .iter()
@@ -676,7 +679,7 @@ fn multi_term_pass(
 
 impl Structure {
     /// Build the structure for `formula` on `data` (rows complete in every variable).
-    pub fn new(formula: &Formula, frame: &ModelFrame, data: &Data) -> Result<Structure> {
+    pub fn new(formula: &Formula, frame: &SharedFrame, data: &Data) -> Result<Structure> {
         let rows = &frame.rows;
         let mut terms: Vec<ReTerm> = formula
             .random()
@@ -688,7 +691,7 @@ impl Structure {
     }
 
     /// The one-off pass over the data.
-    pub fn from_parts(terms: Vec<ReTerm>, x: &DMatrix<f64>, y: &DVector<f64>) -> Structure {
+    pub fn from_parts(terms: Vec<ReTerm>, x: &ModelColumns, y: &DVector<f64>) -> Structure {
         let n = y.len();
         let p = x.ncols();
         let mut offsets = vec![0; terms.len()];

@@ -1,7 +1,7 @@
 //! `Display` for [`OlsFit`]: a table laid out like R's `summary(lm)`.
 
 use super::OlsFit;
-use crate::report::{coefficient_table, dropped_line, residual_summary};
+use crate::report::{coefficient_table, dropped_line, quantiles5_scaled, residual_summary};
 use crate::stats::format_p;
 use std::fmt;
 
@@ -11,7 +11,7 @@ impl fmt::Display for OlsFit {
         writeln!(f, "Formula: {}", self.formula())?;
         dropped_line(f, self.missing())?;
         writeln!(f)?;
-        residual_summary(f, "Residuals:", self.residuals(), 1.0)?;
+        residual_summary(f, "Residuals:", quantiles5_scaled(self.residuals(), 1.0))?;
         writeln!(f, "Coefficients:")?;
         f.write_str(&coefficient_table(self.coefficients(), "t value", false))?;
         writeln!(f, "---")?;

@@ -270,7 +270,7 @@ impl OlsFit {
             fitted: fitted.iter().copied().collect(),
             residuals: resid.iter().copied().collect(),
             leverage,
-            row_ids: rows.iter().map(|&r| data.row_ids()[r]).collect(),
+            row_ids: rows.iter().map(|&r| data.row_id(r)).collect(),
             missing,
             offsets: formula.offsets().to_vec(),
             design,
@@ -464,7 +464,7 @@ impl OlsFit {
                 for (r, (f, v)) in fit.iter_mut().zip(aug.numeric(label)?).enumerate() {
                     *f += v.ok_or_else(|| Error::InvalidValue {
                         column: label.clone(),
-                        row: newdata.row_ids()[r],
+                        row: newdata.row_id(r),
                         value: "NA".into(),
                         reason: "missing value where the model needs one".into(),
                     })?;

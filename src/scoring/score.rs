@@ -114,7 +114,11 @@ fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result
                 let first = (0..f.len()).find(|&r| f.label(r).is_some()).unwrap_or(0);
                 return Err(Error::InvalidValue {
                     column: item.clone(),
-                    row: data.row_ids().get(first).copied().unwrap_or(1),
+                    row: if first < data.nrows() {
+                        data.row_id(first)
+                    } else {
+                        1
+                    },
                     value: format!("'{}'", f.label(first).unwrap_or("NA")),
                     reason: format!(
                         "item responses of key '{}' must be numbers, but this column holds text",
@@ -128,7 +132,7 @@ fn check<'a>(data: &'a Data, key: &ScaleKey, policy: InvalidResponses) -> Result
             if x >= lo && x <= hi && x.fract() == 0.0 {
                 continue;
             }
-            let row = data.row_ids()[i];
+            let row = data.row_id(i);
             match policy {
                 InvalidResponses::Error => {
                     return Err(Error::InvalidValue {
@@ -265,7 +269,7 @@ pub fn score(data: &Data, key: &ScaleKey, policy: InvalidResponses) -> Result<Sc
         instrument: key.name.clone(),
         subscales,
         invalid: c.invalid,
-        row_ids: data.row_ids().to_vec(),
+        row_ids: (0..data.nrows()).map(|i| data.row_id(i)).collect(),
     })
 }
 
