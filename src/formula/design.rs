@@ -352,35 +352,25 @@ impl Design {
         let data = &*apply_bound(data, &self.transforms)?;
         let n = rows.len();
         let in_order = rows.len() == data.nrows() && rows.iter().enumerate().all(|(i, &r)| i == r);
-        // The layout: which columns are data columns as they are.
-        let mut shared: Vec<Option<Arc<Column>>> = Vec::with_capacity(self.columns.len());
-        if self.intercept {
-            shared.push(None);
-        }
-        for t in &self.terms {
-            if let [VarCoding::Numeric(name)] = t.vars.as_slice() {
-                let whole = match data.shared_column(name) {
-                    Ok(c) if share && in_order => match &**c {
-                        Column::Numeric(v) if v.complete().is_some() => Some(Arc::clone(c)),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                shared.push(whole);
-            } else {
-                let width: usize = t
-                    .vars
-                    .iter()
-                    .map(|v| match v {
-                        VarCoding::Numeric(_) => 1,
-                        VarCoding::Matrix { columns, .. } => columns.len(),
-                        VarCoding::Factor { coded, .. } => coded.len(),
-                    })
-                    .product();
-                shared.extend((0..width).map(|_| None));
+        // The layout: which columns are data columns as they are (a column's term from the
+        // design's own column-to-term map).
+        let whole = |t: &TermCoding| -> Option<Arc<Column>> {
+            let [VarCoding::Numeric(name)] = t.vars.as_slice() else {
+                return None;
+            };
+            let c = data.shared_column(name).ok()?;
+            match &**c {
+                Column::Numeric(v) if share && in_order && v.complete().is_some() => {
+                    Some(Arc::clone(c))
+                }
+                _ => None,
             }
-        }
-        debug_assert_eq!(shared.len(), self.columns.len());
+        };
+        let shared: Vec<Option<Arc<Column>>> = self
+            .column_term
+            .iter()
+            .map(|t| t.and_then(|t| whole(&self.terms[t])))
+            .collect();
         let mut x = ModelColumns::with_shared(n, shared);
         let mut col = 0;
         if self.intercept {
