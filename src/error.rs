@@ -14,7 +14,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be opened or read.
-    #[error("cannot read '{path}': {message}")]
+    #[error("cannot read '{}': {}", clip(.path), clip_long(.message))]
     Io {
         /// The path as given.
         path: String,
@@ -25,7 +25,7 @@ pub enum Error {
         source: Option<Cause>,
     },
     /// A CSV file is malformed (ragged rows, bad quoting, no header).
-    #[error("CSV error{}: {message}", .row.map(|r| format!(" at data row {r}")).unwrap_or_default())]
+    #[error("CSV error{}: {}", .row.map(|r| format!(" at data row {r}")).unwrap_or_default(), clip_long(.message))]
     Csv {
         /// 1-based data row, where known.
         row: Option<usize>,
@@ -37,7 +37,7 @@ pub enum Error {
         source: Option<Cause>,
     },
     /// A column name was used that the data do not have (in a formula: with its position).
-    #[error("{}", unknown_column(.name, .available, .formula.as_deref(), *.position))]
+    #[error("{}", unknown_column(&clip(.name), .available, .formula.as_deref(), *.position))]
     UnknownColumn {
         /// The name asked for.
         name: String,
@@ -57,13 +57,13 @@ pub enum Error {
         missing: Vec<String>,
     },
     /// Two columns share a name.
-    #[error("duplicate column name '{name}'")]
+    #[error("duplicate column name '{}'", clip(.name))]
     DuplicateColumn {
         /// The repeated name.
         name: String,
     },
     /// A column has the wrong length for the data it is added to.
-    #[error("column '{name}' has {found} values but the data have {expected} rows")]
+    #[error("column '{}' has {found} values but the data have {expected} rows", clip(.name))]
     LengthMismatch {
         /// Column name.
         name: String,
@@ -73,7 +73,7 @@ pub enum Error {
         found: usize,
     },
     /// A column is of the wrong kind for its use (e.g. a categorical response).
-    #[error("column '{name}' is {found} but {expected} is needed{}", .context.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error("column '{}' is {found} but {expected} is needed{}", clip(.name), .context.as_ref().map(|c| format!(" ({})", clip_long(c))).unwrap_or_default())]
     ColumnType {
         /// Column name.
         name: String,
@@ -85,7 +85,7 @@ pub enum Error {
         context: Option<String>,
     },
     /// A value is not usable: NaN, infinite, out of range, not an integer.
-    #[error("invalid value {value} in column '{column}' at row {row}: {reason}")]
+    #[error("invalid value {} in column '{}' at row {row}: {}", clip(.value), clip(.column), clip_long(.reason))]
     InvalidValue {
         /// Column name.
         column: String,
@@ -107,7 +107,7 @@ pub enum Error {
         message: String,
     },
     /// A model term cannot be estimated: aliased with earlier terms, or otherwise degenerate.
-    #[error("term '{term}': {message}")]
+    #[error("term '{}': {}", clip(.term), clip_long(.message))]
     Term {
         /// The term's name as R would print it.
         term: String,
@@ -115,10 +115,10 @@ pub enum Error {
         message: String,
     },
     /// The data cannot support the model (too few rows, constant response, one-level factor).
-    #[error("{0}")]
+    #[error("{}", clip_long(.0))]
     Model(String),
     /// An argument given to a function is outside its domain.
-    #[error("invalid argument '{name}': {message}")]
+    #[error("invalid argument '{}': {}", clip(.name), clip_long(.message))]
     Argument {
         /// The argument's name.
         name: String,
@@ -126,7 +126,7 @@ pub enum Error {
         message: String,
     },
     /// A numerical routine failed (e.g. a matrix that should be positive definite is not).
-    #[error("numerical failure: {0}")]
+    #[error("numerical failure: {}", clip_long(.0))]
     Numerical(String),
     /// An analysis plan does not fit itself or the data: every problem, listed at once.
     #[error("the analysis plan has {} problem{}: {}", .problems.len(), if .problems.len() == 1 { "" } else { "s" }, numbered(.problems))]
@@ -243,11 +243,55 @@ impl Error {
     }
 }
 
+/// Longest piece of user-supplied text (a cell, a name) a message repeats, in characters.
+const CLIP_CHARS: usize = 80;
+
+/// A user-supplied token as a message shows it: control characters escaped (`\u{1b}`), so a
+/// cell cannot retitle or clear the terminal that prints the message, and text past
+/// 80 characters cut, with the whole length said (`'xxxx…' (52428800 characters)`), so a
+/// 50 MB cell does not become a 100 MB message.
+pub fn clip(token: &str) -> String {
+    clip_to(token, CLIP_CHARS)
+}
+
+/// [`clip`] for a whole message part that may quote several tokens: control characters escaped
+/// (newlines kept, as messages use them for a formula's caret line) and the text cut at 2,000
+/// characters.
+pub(crate) fn clip_long(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&clip_to(line, 2000));
+    }
+    out
+}
+
+fn clip_to(token: &str, max: usize) -> String {
+    let n = token.chars().count();
+    if n <= max && !token.chars().any(char::is_control) {
+        return token.to_string();
+    }
+    let mut out = String::new();
+    for c in token.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    if n > max {
+        out.push_str(&format!("… ({n} characters)"));
+    }
+    out
+}
+
 fn numbered(problems: &[String]) -> String {
     problems
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("({}) {p}", i + 1))
+        .map(|(i, p)| format!("({}) {}", i + 1, clip_long(p)))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -323,6 +367,8 @@ pub(crate) fn from_json_strict<T: serde::de::DeserializeOwned>(
     text: &str,
     what: &str,
 ) -> Result<T> {
+    // A byte-order mark (Windows editors write one) is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_json::from_str(text).map_err(|e| {
         let msg = e.to_string();
         let hint = unknown_name_hint(&msg).unwrap_or_default();
@@ -351,6 +397,31 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_in_messages_are_clipped_and_escaped() {
+        // A terminal escape (retitle, clear screen) is shown, not executed.
+        let e = Error::InvalidValue {
+            column: "x".into(),
+            row: 2,
+            value: "\u{1b}]0;pwned\u{7}\u{1b}[2J".into(),
+            reason: "not a number".into(),
+        };
+        let msg = e.to_string();
+        assert!(!msg.chars().any(|c| c.is_control()), "{msg:?}");
+        assert!(msg.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"), "{msg}");
+        // A 50 MB cell: 80 characters and its length.
+        let big = "a".repeat(50 << 20);
+        let e = Error::DuplicateColumn { name: big.clone() };
+        let msg = e.to_string();
+        assert!(msg.len() < 200, "{}", msg.len());
+        assert!(msg.contains("(52428800 characters)"), "{msg}");
+        let e = Error::unknown_column(big, &["y".to_string()]);
+        assert!(e.to_string().len() < 300);
+        assert_eq!(clip("ecr01"), "ecr01");
+        // Multi-line messages (a formula's caret) keep their lines.
+        assert_eq!(clip_long("a\n  ^"), "a\n  ^");
+    }
 
     #[test]
     fn typos_get_the_closest_known_name() {

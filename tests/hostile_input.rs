@@ -27,11 +27,21 @@ fn a_stray_token_in_a_numeric_column_is_an_error_not_a_factor() {
             matches!(&e, Error::InvalidValue { column, row: 3, .. } if column == "item"),
             "{tok}: {msg}"
         );
-        // The two ways out are named.
-        assert!(
-            msg.contains("--na") && msg.contains("--categorical item"),
-            "{msg}"
-        );
+        // The two ways out are named; a number written with a comma is never proposed as a
+        // missing-value token.
+        if tok.contains(',') {
+            assert!(
+                msg.contains("--decimal-comma")
+                    && msg.contains("thousands")
+                    && !msg.contains("--na"),
+                "{msg}"
+            );
+        } else {
+            assert!(
+                msg.contains("--na") && msg.contains("--categorical item"),
+                "{msg}"
+            );
+        }
     }
     // Declared missing, the item is numeric and the row is reported dropped.
     let (d, _) = CsvOptions::new()
@@ -338,4 +348,80 @@ fn errors_keep_their_source_and_unknown_columns_suggest() {
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("did you mean 'anxiety'?"), "{e}");
+}
+
+// --- Second round (silently wrong answers) -------------------------------------------------
+
+/// Zero-trial binomial rows: R's `nobs()` leaves them out (48), its `BIC` counts every row (60,
+/// from `logLik`'s `nobs` attribute). Reference: tests/reference/glm_zero_trials.R.
+#[test]
+fn zero_trial_rows_are_counted_as_r_counts_them() {
+    use securebase::glm::{Family, Glm};
+    let r = common::load_json("glm/zero_trials.json");
+    let d = Data::from_csv_path(fixture("glm/zero_trials.csv")).unwrap();
+    let fit = Glm::fit(&d, "cbind(s, f) ~ x", Family::binomial()).unwrap();
+    assert_eq!(fit.nobs(), r["nobs"].as_u64().unwrap() as usize);
+    assert_eq!(
+        fit.missing.n_used,
+        r["loglik_nobs"].as_u64().unwrap() as usize
+    );
+    assert_eq!(fit.df_residual, r["df_residual"].as_u64().unwrap() as usize);
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-8 * b.abs();
+    assert!(near(fit.bic, r["BIC"].as_f64().unwrap()), "{}", fit.bic);
+    assert!(near(fit.aic, r["AIC"].as_f64().unwrap()), "{}", fit.aic);
+    assert!(near(fit.loglik, r["logLik"].as_f64().unwrap()));
+}
+
+/// A data column spelled like a function term (`I(a^2)`) would silently stand in for it.
+#[test]
+fn a_column_named_like_a_function_term_is_an_error() {
+    let d = csv("y,a,I(a^2)\n1,1,100\n2,2,-3\n4,3,7\n3,4,1\n6,5,2\n").unwrap();
+    let e = Ols::fit(&d, "y ~ a + I(a^2)").unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(&e, Error::Term { term, .. } if term == "I(a^2)") && msg.contains("rename"),
+        "{msg}"
+    );
+    // Renamed, the function is computed from a.
+    let mut d = d;
+    d.rename("I(a^2)", "other").unwrap();
+    let fit = Ols::fit(&d, "y ~ a + I(a^2)").unwrap();
+    assert_eq!(fit.terms(), ["(Intercept)", "a", "I(a^2)"]);
+}
+
+/// A response of order 1e-200 was fitted with SE 0, t ∞ and R² NaN; like the huge case it is
+/// refused with what to do.
+#[test]
+fn responses_outside_the_estimable_magnitudes_are_refused_with_rescale() {
+    for (scale, how) in [(1e-200, "multiply"), (1e200, "divide")] {
+        let text: String = std::iter::once("y,x\n".to_string())
+            .chain((0..20).map(|i| {
+                let y = ((i * 7) % 5) as f64 + 0.1 * i as f64;
+                format!("{:e},{}\n", y * scale, i)
+            }))
+            .collect();
+        let d = csv(&text).unwrap();
+        let e = Ols::fit(&d, "y ~ x").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::Term { term, .. } if term == "y"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("rescale the response") && msg.contains(how),
+            "{msg}"
+        );
+        assert!(!msg.contains("squares overflow)"), "{msg}");
+        let e = LmmSpec::new(&d, "y ~ 1 + (1 | x)").unwrap_err();
+        assert!(e.to_string().contains("rescale"), "{e}");
+    }
+    // At 1e-90 the fit is exact up to the scale.
+    let text: String = std::iter::once("y,x\n".to_string())
+        .chain((0..20).map(|i| {
+            let y = ((i * 7) % 5) as f64 + 0.1 * i as f64;
+            format!("{:e},{}\n", y * 1e-90, i)
+        }))
+        .collect();
+    let fit = Ols::fit(&csv(&text).unwrap(), "y ~ x").unwrap();
+    assert!(fit.r_squared().is_finite() && fit.coefficients()[1].t.is_finite());
 }

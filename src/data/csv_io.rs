@@ -225,14 +225,7 @@ impl CsvOptions {
     /// [`CsvOptions::read`].
     pub fn read_path<P: AsRef<std::path::Path>>(&self, path: P) -> Result<(Data, CsvReport)> {
         let p = path.as_ref();
-        if p.is_dir() {
-            return Err(Error::io_message(
-                p.display().to_string(),
-                "is a directory, not a file",
-            ));
-        }
-        let file = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-        let len = file.metadata().ok().map(|m| m.len());
+        let (file, len) = super::open_input(p)?;
         self.read_sized(file, len)
     }
 
@@ -263,6 +256,7 @@ impl CsvOptions {
                 message: "a decimal comma needs another delimiter than ',' (e.g. ';')".into(),
             });
         }
+        let reader = super::LineBound::new(reader, super::MAX_CSV_LINE);
         let mut buf = std::io::BufReader::with_capacity(1 << 16, reader);
         let (delimiter, detected) = match self.delimiter {
             Some(d) => (d, false),
@@ -334,6 +328,17 @@ impl CsvOptions {
                     self.decimal_comma,
                     &mut scratch,
                 )?;
+            }
+        }
+        if let Some(len) = len_hint {
+            let read = rdr.position().byte();
+            if read < len {
+                return Err(Error::csv(
+                    Some(row),
+                    format!(
+                        "the file was {len} bytes when opened but ended after {read}: it shrank while it was read (truncated or rewritten by another program); read it again once it is complete"
+                    ),
+                ));
             }
         }
         if row == 0 {
@@ -576,6 +581,8 @@ enum ColumnBuilder {
         texts: Tokens,
         /// Text cells that would be numbers with a decimal comma.
         comma_numbers: Tokens,
+        /// Text cells that are numbers with a decimal point (read with decimal commas).
+        point_numbers: Tokens,
     },
 }
 
@@ -590,7 +597,8 @@ impl Tokens {
     fn add(&mut self, row: usize, cell: &[u8]) {
         self.count += 1;
         if self.examples.len() < 4 {
-            let t = String::from_utf8_lossy(cell).into_owned();
+            // Kept clipped: a message repeats examples, and a cell may be megabytes long.
+            let t = crate::error::clip(&String::from_utf8_lossy(cell));
             if !self.examples.iter().any(|(_, e)| *e == t) {
                 self.examples.push((row, t));
             }
@@ -658,6 +666,7 @@ impl ColumnBuilder {
             numbers: Tokens::default(),
             texts: Tokens::default(),
             comma_numbers: Tokens::default(),
+            point_numbers: Tokens::default(),
         }
     }
 
@@ -754,6 +763,7 @@ impl ColumnBuilder {
             numbers,
             texts,
             comma_numbers,
+            point_numbers,
             ..
         } = self
         else {
@@ -778,6 +788,9 @@ impl ColumnBuilder {
                 if !decimal_comma && looks_decimal_comma(cell) {
                     comma_numbers.add(row, cell);
                 }
+                if decimal_comma && matches!(classify(cell, false, scratch), Cell::Number { .. }) {
+                    point_numbers.add(row, cell);
+                }
             }
         }
         codes.push(Some(intern(index, labels, cell)));
@@ -801,6 +814,27 @@ impl ColumnBuilder {
                 if other.count > 0 {
                     let n_numbers = values.len() - values.n_missing();
                     let (row, value) = other.examples[0].clone();
+                    if !opts.decimal_comma
+                        && other
+                            .examples
+                            .iter()
+                            .all(|(_, t)| looks_decimal_comma(t.as_bytes()))
+                    {
+                        return Err(Error::InvalidValue {
+                            column: name.to_string(),
+                            row,
+                            value: format!("'{value}'"),
+                            reason: format!(
+                                "the column holds numbers in {n_numbers} rows and numbers written with a comma in {}: read decimal commas with CsvOptions::decimal_comma (--decimal-comma{}), or remove thousands separators",
+                                other.describe(),
+                                if opts.delimiter == Some(b',') {
+                                    ", with a ';' or tab delimiter"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        });
+                    }
                     let (declared_text, way_out) = if declared {
                         (
                             " (declared numeric)",
@@ -845,6 +879,7 @@ impl ColumnBuilder {
                 numbers,
                 texts,
                 comma_numbers,
+                point_numbers,
                 ..
             } => {
                 if !declared && id_reason.is_none() && numbers.count > 0 && texts.count > 0 {
@@ -878,6 +913,22 @@ impl ColumnBuilder {
                         reason: format!(
                             "every value is a number written with a comma ({}): read decimal commas with CsvOptions::decimal_comma (--decimal-comma, with a ';' or tab delimiter), remove thousands separators, or declare the column categorical (--categorical {name})",
                             comma_numbers.describe()
+                        ),
+                    });
+                }
+                if !declared
+                    && opts.decimal_comma
+                    && texts.count > 0
+                    && point_numbers.count == texts.count
+                {
+                    let (row, value) = point_numbers.examples[0].clone();
+                    return Err(Error::InvalidValue {
+                        column: name.to_string(),
+                        row,
+                        value: format!("'{value}'"),
+                        reason: format!(
+                            "every value is a number written with a decimal point ({}), but the file is read with decimal commas (CsvOptions::decimal_comma, --decimal-comma): read it without --decimal-comma, or declare the column categorical (--categorical {name})",
+                            point_numbers.describe()
                         ),
                     });
                 }
@@ -1108,10 +1159,18 @@ mod tests {
                 "{tok}: {msg}"
             );
             assert!(msg.contains("numbers in 3 rows"), "{msg}");
-            assert!(
-                msg.contains("--na") && msg.contains("--categorical item"),
-                "{msg}"
-            );
+            // A number written with a comma is never proposed as a missing-value token.
+            if tok.contains(',') {
+                assert!(
+                    msg.contains("--decimal-comma") && !msg.contains("--na"),
+                    "{msg}"
+                );
+            } else {
+                assert!(
+                    msg.contains("--na") && msg.contains("--categorical item"),
+                    "{msg}"
+                );
+            }
         }
         // Declared missing: read as numbers.
         let (d, rep) = CsvOptions::new()
@@ -1206,6 +1265,63 @@ mod tests {
         // Thousands separators in a comma file (quoted) are not silently text either.
         let e = read("y\n\"1,000\"\n\"2,500\"\n").unwrap_err();
         assert!(e.to_string().contains("thousands"), "{e}");
+        // A semicolon file with decimal commas in a column that starts with whole numbers: the
+        // way out is --decimal-comma, never the numbers declared as missing tokens.
+        let e = read("y;x\n5;2\n5,5;3\n3,66666666666667;4\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("--decimal-comma") && !msg.contains("--na"),
+            "{msg}"
+        );
+        assert!(matches!(&e, Error::InvalidValue { column, row: 2, .. } if column == "y"));
+    }
+
+    /// A file that ends before the length it had when opened (truncated while read) is an
+    /// error, not a fit on the rows that were there.
+    #[test]
+    fn a_file_that_shrinks_while_read_is_an_error() {
+        let text = "y,x\n1,2\n3,4\n";
+        let e = CsvOptions::new()
+            .read_sized(text.as_bytes(), Some(text.len() as u64 + 4096))
+            .unwrap_err();
+        assert!(e.to_string().contains("shrank while it was read"), "{e}");
+        assert!(
+            CsvOptions::new()
+                .read_sized(text.as_bytes(), Some(text.len() as u64))
+                .is_ok()
+        );
+    }
+
+    /// The mirror case: a column written with decimal points read with decimal commas is not
+    /// silently a factor (`dose1.5`, `dose2.5` … as treatment contrasts).
+    #[test]
+    fn decimal_points_read_with_decimal_commas_are_an_error() {
+        let e = CsvOptions::new()
+            .decimal_comma(true)
+            .read("y;dose\n1,5;1.5\n2,5;2.5\n3;3.25\n".as_bytes())
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::InvalidValue { column, row: 1, .. } if column == "dose"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("decimal point") && msg.contains("--decimal-comma"),
+            "{msg}"
+        );
+        // Declared categorical, the column is read as text on purpose.
+        let (d, _) = CsvOptions::new()
+            .decimal_comma(true)
+            .column_kind("dose", ColumnKind::Categorical)
+            .read("y;dose\n1,5;1.5\n2,5;2.5\n".as_bytes())
+            .unwrap();
+        assert_eq!(d.factor("dose").unwrap().levels(), ["1.5", "2.5"]);
+        // Real text under decimal commas stays a factor.
+        let (d, _) = CsvOptions::new()
+            .decimal_comma(true)
+            .read("y;arm\n1,5;a.1\n2,5;b\n".as_bytes())
+            .unwrap();
+        assert!(d.factor("arm").is_ok());
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod aggregate;
 #[cfg(feature = "csv")]
 mod csv_io;
 mod factor;
+#[cfg(any(feature = "csv", feature = "serde"))]
+mod input;
 mod join;
 pub(crate) mod keys;
 mod lag;
@@ -26,6 +28,10 @@ pub use aggregate::{Agg, Aggregated, Stat};
 #[cfg(feature = "csv")]
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
+#[cfg(any(feature = "csv", feature = "serde"))]
+pub(crate) use input::{LineBound, open as open_input};
+#[cfg(any(feature = "csv", feature = "serde"))]
+pub use input::{MAX_CSV_LINE, MAX_TEXT_FILE, read_text_file};
 pub use join::Joined;
 pub use numeric::{Iter as NumericIter, NumericColumn};
 pub use reshape::{Longer, Wider};

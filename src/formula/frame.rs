@@ -47,9 +47,33 @@ pub struct ModelFrame {
     pub offset: Option<DVector<f64>>,
 }
 
-/// Values whose squares overflow (about 1e154) make least squares meaningless; refuse well
-/// before that, with a message that says what to do.
+/// Values whose squares overflow (about 1e154) or underflow (about 1e-154) make least squares
+/// meaningless; refuse well before either, with a message that says what to do.
 const MAX_MAGNITUDE: f64 = 1e100;
+const MIN_MAGNITUDE: f64 = 1e-100;
+
+/// The refusal of a variable whose largest |value| is `m`, outside 1e-100 … 1e100.
+fn magnitude_error(term: &str, m: f64, what: &str) -> Option<Error> {
+    let (how, by) = if m > MAX_MAGNITUDE {
+        ("as large as", "divide it by")
+    } else if m > 0.0 && m < MIN_MAGNITUDE {
+        ("no larger than", "multiply it by")
+    } else {
+        return None;
+    };
+    let factor = 10f64.powi(m.log10().round() as i32);
+    Some(Error::Term {
+        term: term.to_string(),
+        message: format!(
+            "values {how} {m:e} are outside the magnitudes 1e-100 … 1e100 that least squares keeps accurate (their squares and sums of squares lose all precision or overflow); rescale the {what} ({by} {:e})",
+            if m > MAX_MAGNITUDE {
+                factor
+            } else {
+                1.0 / factor
+            }
+        ),
+    })
+}
 
 /// The largest |xᵢ| (0 for none), in four lanes of comparisons that compile to vector maxima
 /// (`f64::max`'s NaN rule does not); a NaN is skipped, as `f64::max` skips it.
@@ -202,24 +226,12 @@ impl SharedFrame {
             Some(o)
         };
         check_response_varies(formula.response(), &y, offset.is_some())?;
-        let ymax = max_abs(y.as_slice());
-        if ymax > MAX_MAGNITUDE {
-            return Err(Error::Term {
-                term: formula.response().to_string(),
-                message: format!(
-                    "values as large as {ymax:e} cannot be estimated with (their squares overflow); rescale the response"
-                ),
-            });
+        if let Some(e) = magnitude_error(formula.response(), max_abs(y.as_slice()), "response") {
+            return Err(e);
         }
         for (j, name) in design.column_names().iter().enumerate() {
-            let m = max_abs(x.col(j));
-            if m > MAX_MAGNITUDE {
-                return Err(Error::Term {
-                    term: name.clone(),
-                    message: format!(
-                        "values as large as {m:e} cannot be estimated with (their squares overflow); rescale the variable"
-                    ),
-                });
+            if let Some(e) = magnitude_error(name, max_abs(x.col(j)), "variable") {
+                return Err(e);
             }
         }
         Ok(SharedFrame {

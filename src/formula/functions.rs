@@ -644,6 +644,17 @@ pub(crate) fn model_data<'d>(
     for d in derived {
         let (b, columns) = d.bind(data)?;
         for (name, c) in columns {
+            // A data column spelled like the function term would silently stand in for it.
+            if data.has_column(&name) {
+                return Err(Error::Term {
+                    term: name.clone(),
+                    message: format!(
+                        "the data have a column named '{}', spelled like this function term; rename the column (e.g. with Data::rename) so the formula's '{}' is computed, not read",
+                        crate::error::clip(&name),
+                        crate::error::clip(&name)
+                    ),
+                });
+            }
             if !out.has_column(&name) {
                 out.add_column(&name, c)?;
             }

@@ -49,7 +49,9 @@ pub struct GlmFit {
     /// AIC = −2 log L + 2 p.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub aic: f64,
-    /// BIC = −2 log L + log(n) p.
+    /// BIC = −2 log L + log(n) p, with n every row used, zero-trial binomial rows included (as
+    /// R's `BIC`, which takes n from `logLik`'s `nobs` attribute); [`GlmFit::nobs`] leaves those
+    /// rows out, as R's `nobs()` does.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub bic: f64,
     /// IRLS iterations (R's `iter`).
@@ -275,7 +277,7 @@ impl Glm {
             .map(|i| family.loglik(y[i], fitted.mu[i], weights[i]))
             .sum();
         let aic = -2.0 * loglik + 2.0 * p as f64;
-        let bic = -2.0 * loglik + (used as f64).ln() * p as f64;
+        let bic = -2.0 * loglik + (n as f64).ln() * p as f64;
         let coefficients = names
             .iter()
             .enumerate()
@@ -689,6 +691,23 @@ fn root(
 }
 
 impl GlmFit {
+    /// The number of observations as R's `nobs()` counts them: rows used with a non-zero prior
+    /// weight (a binomial row of zero trials carries no information and is not counted; the
+    /// residual df are this less the coefficients).
+    ///
+    /// ```
+    /// use securebase::Data;
+    /// use securebase::glm::{Family, Glm};
+    /// let d = Data::from_csv_reader("s,f,x\n0,0,1\n1,2,2\n3,1,3\n2,2,4\n4,1,5\n".as_bytes())?;
+    /// let fit = Glm::fit(&d, "cbind(s, f) ~ x", Family::binomial())?;
+    /// assert_eq!(fit.nobs(), 4);
+    /// assert_eq!(fit.missing.n_used, 5);
+    /// # Ok::<(), securebase::Error>(())
+    /// ```
+    pub fn nobs(&self) -> usize {
+        self.prior_weights.iter().filter(|&&w| w > 0.0).count()
+    }
+
     /// The kept model (None for a fit read back from JSON).
     pub(crate) fn model(&self) -> Result<&Model> {
         self.model.as_ref().ok_or_else(|| {

@@ -570,7 +570,24 @@ impl super::Glm {
             let mut start = u.clone();
             problem.criterion(&v[..ntheta], &b, &mut start)
         };
-        let hstep = 1e-4;
+        // Steps: 1e-4 for θ (lme4's `deriv12` step), and for each β a thousandth of its SE
+        // from the PIRLS weights, so that the Hessian, and the SEs from it, do not depend on the
+        // units of a predictor (an absolute step in β is 1e-4 of a coefficient of 1e-8 or of
+        // 1e8 alike).
+        let steps: Vec<f64> = (0..k)
+            .map(|a| {
+                if a < ntheta {
+                    1e-4
+                } else {
+                    let se = glm.1[(a - ntheta, a - ntheta)].sqrt();
+                    if se.is_finite() && se > 0.0 {
+                        1e-3 * se
+                    } else {
+                        1e-4
+                    }
+                }
+            })
+            .collect();
         let mut hess = DMatrix::<f64>::zeros(k, k);
         let f0 = eval(&point);
         let shifted = |moves: &[(usize, f64)]| -> f64 {
@@ -581,14 +598,16 @@ impl super::Glm {
             eval(&v)
         };
         for a in 0..k {
-            let (fp, fm) = (shifted(&[(a, hstep)]), shifted(&[(a, -hstep)]));
-            hess[(a, a)] = (fp - 2.0 * f0 + fm) / (hstep * hstep);
+            let ha = steps[a];
+            let (fp, fm) = (shifted(&[(a, ha)]), shifted(&[(a, -ha)]));
+            hess[(a, a)] = (fp - 2.0 * f0 + fm) / (ha * ha);
             for b in 0..a {
-                let v = (shifted(&[(a, hstep), (b, hstep)])
-                    - shifted(&[(a, hstep), (b, -hstep)])
-                    - shifted(&[(a, -hstep), (b, hstep)])
-                    + shifted(&[(a, -hstep), (b, -hstep)]))
-                    / (4.0 * hstep * hstep);
+                let hb = steps[b];
+                let v = (shifted(&[(a, ha), (b, hb)])
+                    - shifted(&[(a, ha), (b, -hb)])
+                    - shifted(&[(a, -ha), (b, hb)])
+                    + shifted(&[(a, -ha), (b, -hb)]))
+                    / (4.0 * ha * hb);
                 hess[(a, b)] = v;
                 hess[(b, a)] = v;
             }

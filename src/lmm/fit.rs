@@ -894,9 +894,7 @@ impl LmmSpec {
             .map(|(j, name)| {
                 let mut l = vec![0.0; p];
                 l[j] = 1.0;
-                let df = sat
-                    .as_ref()
-                    .map_or(f64::NAN, |sat| sat.df(&l, &unscaled, sigma));
+                let df = sat.as_ref().map_or(f64::NAN, |sat| sat.df(&l, &unscaled));
                 Coefficient::at(name, beta[j], vcov[(j, j)].sqrt(), df, 0.95)
             })
             .collect();
@@ -1125,7 +1123,7 @@ impl LmmFit {
         let df = self
             .satterthwaite
             .as_ref()
-            .map_or(f64::INFINITY, |s| s.df(l, &self.unscaled_vcov, self.sigma));
+            .map_or(f64::INFINITY, |s| s.df(l, &self.unscaled_vcov));
         let label = l
             .iter()
             .zip(&self.coefficients)
@@ -1139,7 +1137,9 @@ impl LmmFit {
     /// The asymptotic covariance of (θ̂, σ̂), 2 H⁻¹ with H the Hessian of the deviance
     /// (lmerTest's `vcov_varpar`), if it could be computed.
     pub fn vcov_varpar(&self) -> Option<Vec<Vec<f64>>> {
-        self.satterthwaite.as_ref().map(|s| to_rows(&s.vcov_varpar))
+        self.satterthwaite
+            .as_ref()
+            .map(|s| to_rows(&s.vcov_varpar()))
     }
 
     /// The values of one fixed-effects model-matrix column in the rows used.

@@ -22,8 +22,11 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Satterthwaite {
-    /// A = 2 H⁻¹, the asymptotic covariance of (θ̂, σ̂).
-    pub vcov_varpar: DMatrix<f64>,
+    /// 2 H⁻¹ with H the deviance's Hessian in (θ, log σ): the asymptotic covariance of
+    /// (θ̂, log σ̂).
+    vcov_log: DMatrix<f64>,
+    /// σ̂, to move between log σ and σ.
+    sigma: f64,
     /// ∂U/∂θ_i for each θ_i.
     jac_u: Vec<DMatrix<f64>>,
 }
@@ -83,8 +86,41 @@ const LEVELS: usize = 3;
 /// Observations × θ length above which the perturbed evaluations run in parallel.
 const PARALLEL_WORK: usize = 20_000;
 
-fn step(x: f64) -> f64 {
-    if x.abs() < 1e-4 { 1e-4 } else { 0.1 * x.abs() }
+/// The base step of each θ entry: a tenth of its size, or 1e-4 of its row's size when it is
+/// smaller than that (as numDeriv's zero tolerance; a row of a factor carries the units of its
+/// random effect, so a slope's predictor in minutes instead of days moves its whole row and the
+/// steps with it), or 1e-4 when the whole row is zero.
+fn steps(s: &Structure, theta: &[f64]) -> Vec<f64> {
+    let mut row_scale = vec![0.0f64; theta.len()];
+    let mut rows = Vec::with_capacity(theta.len());
+    let mut at = 0;
+    for t in &s.terms {
+        let q = t.q();
+        let mut scale = vec![0.0f64; q];
+        let start = at;
+        for c in 0..q {
+            for (r, sc) in scale.iter_mut().enumerate().skip(c) {
+                *sc = sc.max(theta[at].abs());
+                rows.push(r);
+                at += 1;
+            }
+        }
+        for (i, &r) in rows[start..at].iter().enumerate() {
+            row_scale[start + i] = scale[r];
+        }
+    }
+    theta
+        .iter()
+        .zip(&row_scale)
+        .map(|(&x, &scale)| {
+            let floor = if scale > 0.0 { 1e-4 * scale } else { 1e-4 };
+            if x.abs() < floor {
+                floor
+            } else {
+                0.1 * x.abs()
+            }
+        })
+        .collect()
 }
 
 impl Satterthwaite {
@@ -102,12 +138,14 @@ impl Satterthwaite {
             Criterion::Ml => s.n as f64,
         };
         let len = f0.len();
+        let base = steps(s, theta);
+        let step = |i: usize| base[i];
         // Every perturbed θ the Richardson tables need, evaluated in one batch (in parallel for
         // large models, where one evaluation costs milliseconds).
         let mut points: Vec<Vec<(usize, f64)>> = Vec::new();
-        for (i, &t) in theta.iter().enumerate() {
+        for i in 0..k {
             for lvl in 0..LEVELS {
-                let h = step(t) / 2f64.powi(lvl as i32);
+                let h = step(i) / 2f64.powi(lvl as i32);
                 points.push(vec![(i, h)]);
                 points.push(vec![(i, -h)]);
             }
@@ -116,7 +154,7 @@ impl Satterthwaite {
             for j in 0..i {
                 for lvl in 0..LEVELS {
                     let d = 2f64.powi(lvl as i32);
-                    let (hi, hj) = (step(theta[i]) / d, step(theta[j]) / d);
+                    let (hi, hj) = (step(i) / d, step(j) / d);
                     for (si, sj) in [(1.0, 1.0), (-1.0, -1.0)] {
                         points.push(vec![(i, si * hi), (j, sj * hj)]);
                     }
@@ -144,12 +182,11 @@ impl Satterthwaite {
         let mut next = values.into_iter();
         let mut grad = vec![vec![0.0; len]; k];
         let mut hess = vec![vec![0.0; k]; k]; // of ld + r²/σ²
-        let scale2 = 1.0 / (sigma * sigma);
-        let combo = |v: &[f64]| v[0] + v[1] * scale2;
+        let combo = |v: &[f64]| v[0] + v[1] / sigma / sigma;
         // combo at θ ± hᵢeᵢ per level, reused by the mixed partials
         let mut axis = vec![Vec::with_capacity(LEVELS); k];
         for i in 0..k {
-            let h0 = step(theta[i]);
+            let h0 = step(i);
             let mut firsts = Vec::with_capacity(LEVELS);
             let mut seconds = Vec::with_capacity(LEVELS);
             for lvl in 0..LEVELS {
@@ -172,7 +209,7 @@ impl Satterthwaite {
         }
         for i in 0..k {
             for j in 0..i {
-                let (hi0, hj0) = (step(theta[i]), step(theta[j]));
+                let (hi0, hj0) = (step(i), step(j));
                 let mut est = Vec::with_capacity(LEVELS);
                 for (lvl, (&(pi, mi), &(pj, mj))) in axis[i].iter().zip(&axis[j]).enumerate() {
                     let d = 2f64.powi(lvl as i32);
@@ -188,43 +225,54 @@ impl Satterthwaite {
                 hess[j][i] = v;
             }
         }
-        let pwrss = f0[1];
+        // The Hessian in (θ, τ = log σ): the deviance's curvature in σ scales as 1/σ², so in σ
+        // itself the θ and σ parts have different units and any cut-off on its eigenvalues
+        // depends on the units of y. With τ every entry is free of them (r²/σ² = c at the
+        // optimum). The chain rule adds σ ∂D/∂σ to the ττ entry, which is zero at the optimum
+        // (σ̂² = r²/c) and left out, so 2 H⁻¹ here is exactly J A Jᵀ of lmerTest's A in (θ, σ)
+        // with J = diag(1, …, 1, 1/σ).
+        let r2_over_s2 = f0[1] / sigma / sigma;
         let mut h = DMatrix::<f64>::zeros(k + 1, k + 1);
         for i in 0..k {
             for j in 0..k {
                 h[(i, j)] = hess[i][j];
             }
-            let d = -2.0 * grad[i][1] / sigma.powi(3);
+            let d = -2.0 * grad[i][1] / sigma / sigma;
             h[(i, k)] = d;
             h[(k, i)] = d;
         }
-        h[(k, k)] = 6.0 * pwrss / sigma.powi(4) - 2.0 * c / (sigma * sigma);
-        // A = 2 H⁻¹ (pseudo-inverse over positive eigenvalues, as a guard at the boundary).
-        let eig = SymmetricEigen::new(h);
-        let max = eig.eigenvalues.iter().fold(0.0f64, |m, &v| m.max(v.abs()));
-        if max.is_nan() || max <= 0.0 || !max.is_finite() {
-            return None;
-        }
-        let mut inv = DMatrix::<f64>::zeros(k + 1, k + 1);
-        for (idx, &ev) in eig.eigenvalues.iter().enumerate() {
-            if ev > 1e-10 * max {
-                let v = eig.eigenvectors.column(idx);
-                inv += v * v.transpose() / ev;
-            }
-        }
+        h[(k, k)] = 6.0 * r2_over_s2 - 2.0 * c;
+        let inv = pseudo_inverse_equilibrated(h)?;
         let p = s.p;
         let jac_u = grad
             .iter()
             .map(|g| DMatrix::from_column_slice(p, p, &g[2..]))
             .collect();
         Some(Satterthwaite {
-            vcov_varpar: inv * 2.0,
+            vcov_log: inv * 2.0,
+            sigma,
             jac_u,
         })
     }
 
+    /// The asymptotic covariance of (θ̂, σ̂), lmerTest's `vcov_varpar`: the covariance in
+    /// (θ, log σ) with the σ row and column multiplied by σ (dσ = σ d log σ).
+    pub(crate) fn vcov_varpar(&self) -> DMatrix<f64> {
+        let k = self.jac_u.len();
+        let mut a = self.vcov_log.clone();
+        for i in 0..=k {
+            a[(i, k)] *= self.sigma;
+            a[(k, i)] *= self.sigma;
+        }
+        a
+    }
+
     /// Satterthwaite df of the contrast lᵀβ.
-    pub(crate) fn df(&self, l: &[f64], unscaled: &DMatrix<f64>, sigma: f64) -> f64 {
+    ///
+    /// ν = 2 V² / (gᵀ A g) with V = σ² lᵀUl and g = ∂V/∂(θ, log σ); computed as
+    /// 2 / (ĝᵀ A ĝ) with ĝ = g / V = (lᵀ(∂U/∂θᵢ)l / lᵀUl, …, 2), which is free of the units of y
+    /// (V² alone underflows when y is of order 1e-90).
+    pub(crate) fn df(&self, l: &[f64], unscaled: &DMatrix<f64>) -> f64 {
         let quad = |m: &DMatrix<f64>| -> f64 {
             let mut s = 0.0;
             for a in 0..l.len() {
@@ -234,21 +282,50 @@ impl Satterthwaite {
             }
             s
         };
-        let s2 = sigma * sigma;
         let lul = quad(unscaled);
-        let v = s2 * lul;
         let k = self.jac_u.len();
         let mut g = vec![0.0; k + 1];
         for (i, j) in self.jac_u.iter().enumerate() {
-            g[i] = s2 * quad(j);
+            g[i] = quad(j) / lul;
         }
-        g[k] = 2.0 * sigma * lul;
+        g[k] = 2.0;
         let mut denom = 0.0;
         for a in 0..=k {
             for b in 0..=k {
-                denom += g[a] * self.vcov_varpar[(a, b)] * g[b];
+                denom += g[a] * self.vcov_log[(a, b)] * g[b];
             }
         }
-        2.0 * v * v / denom
+        2.0 / denom
     }
+}
+
+/// The pseudo-inverse of a symmetric matrix over its positive eigenvalues, after scaling it to
+/// unit diagonal (S = D H D, D = diag(1/√|hᵢᵢ|); H⁺ = D S⁺ D), so that which directions are kept
+/// does not depend on the units of any parameter (a random slope's predictor in minutes or
+/// hours). Eigenvalues of S below 1e-10 of the largest are dropped, as a guard at the boundary.
+fn pseudo_inverse_equilibrated(h: DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let n = h.nrows();
+    if h.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let d: Vec<f64> = (0..n)
+        .map(|i| {
+            let a = h[(i, i)].abs();
+            if a > 0.0 { 1.0 / a.sqrt() } else { 1.0 }
+        })
+        .collect();
+    let scaled = DMatrix::from_fn(n, n, |r, c| d[r] * h[(r, c)] * d[c]);
+    let eig = SymmetricEigen::new(scaled);
+    let max = eig.eigenvalues.iter().fold(0.0f64, |m, &v| m.max(v.abs()));
+    if !max.is_finite() || max <= 0.0 {
+        return None;
+    }
+    let mut inv = DMatrix::<f64>::zeros(n, n);
+    for (idx, &ev) in eig.eigenvalues.iter().enumerate() {
+        if ev > 1e-10 * max {
+            let v = eig.eigenvectors.column(idx);
+            inv += v * v.transpose() / ev;
+        }
+    }
+    Some(DMatrix::from_fn(n, n, |r, c| d[r] * inv[(r, c)] * d[c]))
 }

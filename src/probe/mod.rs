@@ -487,12 +487,23 @@ impl Setup<'_> {
     /// Roots of (β_X + β_XW w)² = t² Var(w) for a given critical t.
     fn roots(&self, tc: f64) -> Option<(f64, f64, f64)> {
         let (x, xw) = (self.i_x, self.i_xw);
-        let (b1, b3) = (self.inf.beta[x], self.inf.beta[xw]);
         let v = &self.inf.vcov;
+        // In units of the larger SE, so that the squares neither underflow nor overflow when the
+        // response is of order 1e-90 or 1e90 (the roots in w are unchanged).
+        let unit = v[x][x].sqrt().max(v[xw][xw].sqrt());
+        if !(unit > 0.0 && unit.is_finite()) {
+            return None;
+        }
+        let (b1, b3) = (self.inf.beta[x] / unit, self.inf.beta[xw] / unit);
+        let (vxx, vxw, vww) = (
+            v[x][x] / unit / unit,
+            v[x][xw] / unit / unit,
+            v[xw][xw] / unit / unit,
+        );
         let t2 = tc * tc;
-        let a = b3 * b3 - t2 * v[xw][xw];
-        let b = 2.0 * (b1 * b3 - t2 * v[x][xw]);
-        let c = b1 * b1 - t2 * v[x][x];
+        let a = b3 * b3 - t2 * vww;
+        let b = 2.0 * (b1 * b3 - t2 * vxw);
+        let c = b1 * b1 - t2 * vxx;
         let disc = b * b - 4.0 * a * c;
         if disc < 0.0 || a == 0.0 {
             return None;

@@ -371,7 +371,7 @@ impl ScaleKey {
     #[cfg(feature = "serde")]
     pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<ScaleKey> {
         let p = path.as_ref();
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let text = crate::data::read_text_file(p, crate::data::MAX_TEXT_FILE)?;
         Self::from_json(&text)
     }
 

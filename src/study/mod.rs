@@ -271,7 +271,7 @@ fn score_name(i: &InstrumentPlan, sub: &str) -> String {
 /// expression, and each name a model, probe or mediation uses that neither the data nor an
 /// earlier step provides.
 pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
-    let mut problems = Vec::new();
+    let mut problems = plan.name_problems();
     let mut have: std::collections::HashSet<String> = data.names().iter().cloned().collect();
     let ids: Vec<&String> = [
         Some(&plan.ids.client),

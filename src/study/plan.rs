@@ -380,6 +380,7 @@ impl Plan {
         {
             problems.push(format!("trajectories names no model '{}'", t.model));
         }
+        problems.extend(plan.name_problems());
         for m in &plan.mediations {
             if m.m.is_empty() || m.m.len() > 2 {
                 problems.push(format!(
@@ -399,13 +400,58 @@ impl Plan {
         }
     }
 
+    /// Problems with the names that become file names (a plot per probe and per mediation):
+    /// each must be 1 to 64 letters, digits, `_` or `-`, so that no name can write outside the
+    /// output folder (`x/../../y`), and no two files may share a name.
+    pub(crate) fn name_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let safe = |n: &str| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        for (what, name) in self
+            .models
+            .iter()
+            .map(|m| ("model", &m.name))
+            .chain(self.mediations.iter().map(|m| ("mediation", &m.name)))
+        {
+            if !safe(name) {
+                problems.push(format!(
+                    "{what} name '{}' may hold only letters, digits, '_' and '-' (1 to 64 of them): it names the output files",
+                    crate::error::clip(name)
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for m in &self.mediations {
+            if !seen.insert(m.name.as_str()) {
+                problems.push(format!(
+                    "mediation '{}' is defined twice (its plot files would overwrite each other)",
+                    crate::error::clip(&m.name)
+                ));
+            }
+        }
+        let mut probed = std::collections::HashSet::new();
+        for p in &self.probes {
+            if !probed.insert(p.model.as_str()) {
+                problems.push(format!(
+                    "model '{}' is probed twice (one Johnson–Neyman plot per model): probe it once",
+                    crate::error::clip(&p.model)
+                ));
+            }
+        }
+        problems
+    }
+
     /// Read a plan file.
     ///
     /// # Errors
     /// [`Error::Io`] and the errors of [`Plan::from_json`].
     pub fn from_path<P: AsRef<std::path::Path>>(path: P) -> Result<Plan> {
         let p = path.as_ref();
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let text = crate::data::read_text_file(p, crate::data::MAX_TEXT_FILE)?;
         Self::from_json(&text)
     }
 

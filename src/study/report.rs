@@ -5,6 +5,52 @@ use crate::plot::{PathArrow, johnson_neyman_svg, path_diagram_svg, trajectories_
 use crate::stats::format_p;
 use std::fmt::Write as _;
 
+/// Text from the plan (a label, a name) as Markdown shows it literally: table bars, emphasis,
+/// links, code and raw HTML escaped, line breaks and other control characters turned into
+/// spaces, so a label cannot break a table or inject markup into the report.
+pub(crate) fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '|' | '*' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text shown as inline code: backticks in it get a longer fence, line breaks become spaces.
+fn md_code(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.replace('|', "\\|");
+    let mut run = 0;
+    let mut longest = 0;
+    for c in flat.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 {
+        format!("{fence} {flat} {fence}")
+    } else {
+        format!("{fence}{flat}{fence}")
+    }
+}
+
 /// A number at a sensible precision for a table: 3 decimals, more for small values.
 fn num(x: f64) -> String {
     if !x.is_finite() {
@@ -36,14 +82,20 @@ fn zero_verdict(c: [f64; 2]) -> &'static str {
 }
 
 impl StudyReport {
-    fn label<'a>(&'a self, c: &'a str) -> &'a str {
+    /// A variable's label as Markdown text (escaped; see [`md`]).
+    fn label(&self, c: &str) -> String {
+        md(self.plan.label(c))
+    }
+
+    /// A variable's label as it is, for the plots (which escape it as XML).
+    fn raw_label<'a>(&'a self, c: &'a str) -> &'a str {
         self.plan.label(c)
     }
 
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# {}\n", self.plan.name);
+        let _ = writeln!(out, "# {}\n", md(&self.plan.name));
         let synthetic: Vec<&str> = self
             .instruments
             .iter()
@@ -104,7 +156,7 @@ impl StudyReport {
         if !self.plan.labels.is_empty() {
             out.push_str("| variable | meaning |\n|---|---|\n");
             for (k, v) in &self.plan.labels {
-                let _ = writeln!(out, "| `{k}` | {v} |");
+                let _ = writeln!(out, "| {} | {} |", md_code(k), md(v));
             }
             out.push('\n');
         }
@@ -302,14 +354,14 @@ impl StudyReport {
     fn model_section(&self, out: &mut String, m: &ModelResult) {
         let _ = writeln!(
             out,
-            "### {}{}\n\n`{}` ({} rows)\n",
-            m.plan.name,
+            "### {}{}\n\n{} ({} rows)\n",
+            md(&m.plan.name),
             if m.plan.label.is_empty() {
                 String::new()
             } else {
-                format!(": {}", m.plan.label)
+                format!(": {}", md(&m.plan.label))
             },
-            m.plan.formula,
+            md_code(&m.plan.formula),
             match m.plan.level {
                 super::ModelLevel::Session => "session",
                 super::ModelLevel::Client => "one per client",
@@ -482,11 +534,11 @@ impl StudyReport {
         let _ = writeln!(
             out,
             "### {}{}\n\nDesign {} ({} sessions of {} clients{}); paths as mixed models with a client intercept{}; within parts are session deviations from the client mean, between parts client means. {} cluster resamples of whole {} (seed {}, {} failed) and {} Monte Carlo draws.\n",
-            m.plan.name,
+            md(&m.plan.name),
             if m.plan.label.is_empty() {
                 String::new()
             } else {
-                format!(": {}", m.plan.label)
+                format!(": {}", md(&m.plan.label))
             },
             f.design.name(),
             f.nobs,
@@ -562,11 +614,11 @@ impl StudyReport {
                 trajectories_svg(
                     &t.clients,
                     &t.average,
-                    self.label(&self.plan.ids.session),
-                    self.label(&t.variable),
+                    self.raw_label(&self.plan.ids.session),
+                    self.raw_label(&t.variable),
                     &format!(
                         "{}: {} clients and the model's average",
-                        self.label(&t.variable),
+                        self.raw_label(&t.variable),
                         t.clients.len()
                     ),
                 ),
@@ -578,8 +630,8 @@ impl StudyReport {
                 johnson_neyman_svg(
                     &p.curve,
                     &p.probe.johnson_neyman,
-                    self.label(&p.probe.focal),
-                    self.label(&p.probe.moderator),
+                    self.raw_label(&p.probe.focal),
+                    self.raw_label(&p.probe.moderator),
                 ),
             ));
         }
@@ -598,7 +650,7 @@ impl StudyReport {
         };
         // A box holds about 24 characters: the label up to a colon, else the column name.
         let short = |c: &str| -> String {
-            let l = self.label(c);
+            let l = self.raw_label(c);
             let head = l.split(':').next().unwrap_or(l).trim();
             if head.chars().count() <= 24 {
                 head.to_string()
