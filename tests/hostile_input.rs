@@ -425,3 +425,78 @@ fn responses_outside_the_estimable_magnitudes_are_refused_with_rescale() {
     let fit = Ols::fit(&csv(&text).unwrap(), "y ~ x").unwrap();
     assert!(fit.r_squared().is_finite() && fit.coefficients()[1].t.is_finite());
 }
+
+// --- Second round (security) -----------------------------------------------------------------
+
+const PLAN: &str = include_str!("../src/study/reference_plan.json");
+
+/// Names that become file names cannot leave the output folder or overwrite each other.
+#[test]
+fn plan_names_that_become_file_names_are_checked() {
+    use securebase::study::Plan;
+    let first_mediation = {
+        let at = PLAN.find("\"mediations\"").unwrap();
+        let rest = &PLAN[at..];
+        let n = rest.find("\"name\": \"").unwrap() + "\"name\": \"".len();
+        let end = rest[n..].find('"').unwrap();
+        rest[n..n + end].to_string()
+    };
+    let bad = PLAN.replacen(
+        &format!("\"name\": \"{first_mediation}\""),
+        "\"name\": \"x/../../../traversal_pwned\"",
+        1,
+    );
+    let e = Plan::from_json(&bad).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("x/../../../traversal_pwned") && msg.contains("letters, digits"),
+        "{msg}"
+    );
+    // Two mediations of one name would overwrite each other's plots.
+    let mut plan = Plan::from_json(PLAN).unwrap();
+    let m = plan.mediations[0].clone();
+    plan.mediations.push(m);
+    let json = serde_json::to_string(&plan).unwrap();
+    let e = Plan::from_json(&json).unwrap_err();
+    assert!(e.to_string().contains("defined twice"), "{e}");
+    // A byte-order mark before the JSON is accepted (Windows editors write one).
+    assert!(Plan::from_json(&format!("\u{feff}{PLAN}")).is_ok());
+}
+
+/// Plans and keys are read with a size cap; devices are refused.
+#[test]
+fn json_inputs_are_capped_and_devices_refused() {
+    use securebase::scoring::ScaleKey;
+    use securebase::study::Plan;
+    let e = Plan::from_path("/dev/zero").unwrap_err();
+    assert!(e.to_string().contains("is a device"), "{e}");
+    let e = ScaleKey::from_path("/dev/zero").unwrap_err();
+    assert!(e.to_string().contains("is a device"), "{e}");
+    let e = Data::from_csv_path("/dev/zero").unwrap_err();
+    assert!(e.to_string().contains("is a device"), "{e}");
+    let dir = std::env::temp_dir().join(format!("securebase-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.json");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(securebase::data::MAX_TEXT_FILE + 1).unwrap();
+    let e = Plan::from_path(&big).unwrap_err();
+    assert!(e.to_string().contains("larger than"), "{e}");
+    // A key with a byte-order mark reads.
+    let key = dir.join("key.json");
+    let name = securebase::scoring::builtin_names()[0];
+    let text = securebase::scoring::builtin(name).unwrap().to_json();
+    std::fs::write(&key, format!("\u{feff}{text}")).unwrap();
+    assert_eq!(
+        ScaleKey::from_path(&key).unwrap(),
+        securebase::scoring::builtin(name).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A CSV that is one endless line (a pipe of NULs) is an error after a bounded read.
+#[test]
+fn an_endless_line_is_an_error_after_a_bounded_read() {
+    let endless = std::io::Read::take(std::io::repeat(0), 200 << 20);
+    let e = Data::from_csv_reader(endless).unwrap_err();
+    assert!(e.to_string().contains("longer than"), "{e}");
+}

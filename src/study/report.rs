@@ -697,3 +697,20 @@ impl StudyReport {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plan labels cannot break a table, inject HTML or start a new line in the report.
+    #[test]
+    fn labels_are_escaped_for_markdown() {
+        assert_eq!(
+            md("a | b\n<script>x</script> *y* [z](u) `c`"),
+            "a \\| b &lt;script&gt;x&lt;/script&gt; \\*y\\* \\[z\\](u) \\`c\\`"
+        );
+        assert_eq!(md("attachment anxiety (ECR)"), "attachment anxiety (ECR)");
+        assert_eq!(md_code("y ~ x"), "`y ~ x`");
+        assert_eq!(md_code("a`b|c"), "`` a`b\\|c ``");
+    }
+}
