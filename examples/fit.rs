@@ -26,7 +26,7 @@ use support::{CsvArgs, one_line};
 /// Fit a model to a CSV file: OLS, or a linear mixed model when the formula has random-effect
 /// terms such as (1 | therapist).
 #[derive(Parser, Debug)]
-#[command(name = "fit")]
+#[command(name = "fit", allow_negative_numbers = true)]
 struct Args {
     /// The data file (CSV with a header row)
     #[arg(long, value_name = "FILE.csv")]

@@ -30,7 +30,7 @@ use support::{CsvArgs, one_line};
 
 /// Mediation X → M (→ M2) → Y with bootstrap and Monte Carlo intervals.
 #[derive(Parser, Debug)]
-#[command(name = "mediate")]
+#[command(name = "mediate", allow_negative_numbers = true)]
 struct Args {
     /// The data file (CSV with a header row)
     #[arg(long, value_name = "FILE.csv")]
@@ -115,6 +115,17 @@ fn run(args: &Args) -> Result<String, String> {
     let e = |e: securebase::Error| one_line(&e);
     if args.bootstrap < 2 || args.draws < 2 {
         return Err("--bootstrap and --draws must be at least 2".into());
+    }
+    if args.bootstrap > securebase::limits::MAX_REPLICATES
+        || args.draws > securebase::limits::MAX_DRAWS
+    {
+        return Err(format!(
+            "--bootstrap may be at most {} and --draws at most {} (got {} and {}): every resample is kept for the intervals",
+            securebase::limits::MAX_REPLICATES,
+            securebase::limits::MAX_DRAWS,
+            args.bootstrap,
+            args.draws
+        ));
     }
     let (data, _) = args.csv.read(&args.data)?;
     let ms: Vec<&str> = args.mediators.iter().map(String::as_str).collect();

@@ -51,7 +51,7 @@ enum EffectArg {
 
 /// Power by simulation for y ~ x * z + (1 | therapist), as a curve over numbers of therapists.
 #[derive(Parser, Debug)]
-#[command(name = "power")]
+#[command(name = "power", allow_negative_numbers = true)]
 struct Args {
     /// Numbers of therapists, one point of the curve each, comma-separated
     #[arg(
@@ -185,8 +185,8 @@ struct Args {
 /// The session-level design from a file or the flags.
 fn session_design(args: &Args) -> Result<Option<SessionPowerDesign>, String> {
     if let Some(path) = &args.design {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read '{path}': {e}"))?;
+        let text = securebase::data::read_text_file(path, securebase::data::MAX_TEXT_FILE)
+            .map_err(|e| one_line(&e))?;
         return SessionPowerDesign::from_json(&text)
             .map(Some)
             .map_err(|e| one_line(&e));
@@ -341,7 +341,8 @@ fn merged(files: &[String]) -> Result<(PowerGrid, Vec<(usize, PowerResult)>), St
     let shards = files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read '{f}': {e}"))?;
+            let text = securebase::data::read_text_file(f, securebase::data::MAX_TEXT_FILE)
+                .map_err(|e| one_line(&e))?;
             serde_json::from_str::<PowerShard>(&text)
                 .map_err(|e| format!("'{f}' is not a shard file: {e}"))
         })

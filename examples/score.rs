@@ -24,7 +24,7 @@ use support::{CsvArgs, one_line};
 
 /// Score item responses with a built-in key or a key file, with a reliability table.
 #[derive(Parser, Debug)]
-#[command(name = "score")]
+#[command(name = "score", allow_negative_numbers = true)]
 struct Args {
     /// The item responses (CSV with a header row)
     #[arg(long, value_name = "ITEMS.csv")]

@@ -27,7 +27,7 @@ const EMBEDDED: &str = include_str!("../data/study_sessions.csv");
 
 /// A session-level study from an analysis plan: Markdown report, JSON results, SVG plots.
 #[derive(Parser, Debug)]
-#[command(name = "study")]
+#[command(name = "study", allow_negative_numbers = true)]
 struct Args {
     /// The analysis plan (JSON, securebase-plan/1; default: the reference study's)
     #[arg(long, value_name = "PLAN.json")]
@@ -75,6 +75,17 @@ fn main() -> ExitCode {
     }
     if plan.bootstrap < 2 || plan.draws < 2 {
         return support::fail("--replicates and --draws must be at least 2");
+    }
+    if plan.bootstrap > securebase::limits::MAX_REPLICATES
+        || plan.draws > securebase::limits::MAX_DRAWS
+    {
+        return support::fail(&format!(
+            "--replicates may be at most {} and --draws at most {} (got {} and {}): every resample is kept for the intervals",
+            securebase::limits::MAX_REPLICATES,
+            securebase::limits::MAX_DRAWS,
+            plan.bootstrap,
+            plan.draws
+        ));
     }
     let (data, options) = match &args.data {
         Some(path) => match args.csv.read(path) {

@@ -88,6 +88,7 @@ pub mod data;
 pub mod error;
 pub mod formula;
 pub mod glm;
+pub mod limits;
 mod linalg;
 pub mod lmm;
 pub mod mediation;

@@ -500,3 +500,52 @@ fn an_endless_line_is_an_error_after_a_bounded_read() {
     let e = Data::from_csv_reader(endless).unwrap_err();
     assert!(e.to_string().contains("longer than"), "{e}");
 }
+
+// --- Second round (bounded resources) ----------------------------------------------------------
+
+/// Counts that size results are checked before anything is allocated (a billion bootstrap
+/// replicates aborted with a 24 GB allocation; usize::MAX panicked with "capacity overflow").
+#[test]
+fn resample_counts_are_bounded_before_allocation() {
+    let d = csv("x,m,y\n1,2,3\n2,3,5\n3,3,4\n4,5,7\n5,4,8\n6,7,9\n7,6,9\n8,9,12\n").unwrap();
+    let med = Mediation::new("x", &["m"], "y");
+    for n in [1_000_000_000usize, usize::MAX] {
+        let e = med.bootstrap(&d, &BootstrapOptions::new(n, 1)).unwrap_err();
+        assert!(e.to_string().contains("at most 1000000"), "{e}");
+        let e = med.monte_carlo(&d, n, 1, 0.95).unwrap_err();
+        assert!(e.to_string().contains("at most 10000000"), "{e}");
+    }
+    let e = power(&PowerDesign::study_like(), usize::MAX, 1).unwrap_err();
+    assert!(e.to_string().contains("at most"), "{e}");
+}
+
+/// Shard files are data from elsewhere: counts and the design are checked, power recomputed.
+#[test]
+fn power_shards_are_validated_before_merging() {
+    use securebase::simulate::grid::{GridDesign, PowerGrid, merge_shards};
+    let mut design = PowerDesign::study_like();
+    design.multilevel = false;
+    let g = PowerGrid::new(GridDesign::Moderator(design), &[10, 20], 6, 3);
+    let shard = g.run_shard(1, 1).unwrap();
+    let good = merge_shards(std::slice::from_ref(&shard)).unwrap();
+    // significant above replicates (power 5000.07 was reported)
+    let mut bad = shard.clone();
+    bad.parts[0].result.significant = bad.parts[0].result.replicates * 5000 + 1;
+    bad.parts[0].result.power = 5000.07;
+    let e = merge_shards(&[bad]).unwrap_err();
+    assert!(e.to_string().contains("inconsistent counts"), "{e}");
+    // a forged power with consistent counts is recomputed from the counts
+    let mut forged = shard.clone();
+    forged.parts[0].result.power = 0.999;
+    let merged = merge_shards(&[forged]).unwrap();
+    assert_eq!(merged, good);
+    // an impossible design (ICC 5)
+    let json = serde_json::to_string(&shard).unwrap();
+    let icc = serde_json::to_value(&shard).unwrap()["grid"]["design"]["moderator"]["icc"].clone();
+    assert!(icc.is_number(), "{json}");
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["grid"]["design"]["moderator"]["icc"] = serde_json::json!(5.0);
+    let tampered: securebase::simulate::grid::PowerShard = serde_json::from_value(v).unwrap();
+    let e = merge_shards(&[tampered]).unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("icc"), "{e}");
+}

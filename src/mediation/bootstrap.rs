@@ -92,6 +92,12 @@ impl BootstrapOptions {
                 message: "need at least 2".into(),
             });
         }
+        crate::limits::check_count(
+            "replicates",
+            self.replicates,
+            crate::limits::MAX_REPLICATES,
+            64,
+        )?;
         crate::stats::check_level(self.level)
     }
 }
@@ -564,6 +570,7 @@ impl Mediation {
                 message: "need ≥ 2 draws and a level in (0, 1)".into(),
             });
         }
+        crate::limits::check_count("draws", draws, crate::limits::MAX_DRAWS, 64)?;
         let point = self.fit(data)?;
         let (rows, _) = self.prepare(data)?;
         let sub = data.select_rows(&rows)?;

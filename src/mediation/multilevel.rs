@@ -823,6 +823,7 @@ impl MultilevelMediation {
                 message: "need at least 2".into(),
             });
         }
+        crate::limits::check_count("draws", draws, crate::limits::MAX_DRAWS, 64)?;
         crate::stats::check_level(level)?;
         let p = self.prepare(data)?;
         if self.random_slopes {

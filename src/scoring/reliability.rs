@@ -347,6 +347,7 @@ pub fn alpha_bootstrap(
             message: "need at least 2".into(),
         });
     }
+    crate::limits::check_count("replicates", replicates, crate::limits::MAX_REPLICATES, 16)?;
     let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
     let cols = &cols[idx];
     let complete: Vec<usize> = (0..data.nrows())

@@ -267,7 +267,37 @@ pub fn merge_shards(shards: &[PowerShard]) -> Result<Vec<(usize, PowerResult)>> 
             )));
         }
     }
+    // A shard file is data from elsewhere: its design is checked as a new grid is, and its
+    // counts against each other (the power and interval are recomputed from the counts, never
+    // taken from the file).
+    first.grid.validate()?;
+    for s in shards {
+        for p in &s.parts {
+            let r = &p.result;
+            if r.significant.saturating_add(r.failed) > r.replicates
+                || r.singular > r.replicates
+                || r.seed != first.grid.point_seed(p.therapists)
+            {
+                return Err(bad(format!(
+                    "shard {}/{}: the part with {} therapists from replicate {} has inconsistent counts ({} replicates, {} significant, {} singular, {} failed, seed {} where the grid gives {})",
+                    s.shard,
+                    s.of,
+                    p.therapists,
+                    p.start,
+                    r.replicates,
+                    r.significant,
+                    r.singular,
+                    r.failed,
+                    r.seed,
+                    first.grid.point_seed(p.therapists)
+                )));
+            }
+        }
+    }
     let of = first.of;
+    if of == 0 || of > first.grid.therapists.len() * first.grid.replicates {
+        return Err(bad(format!("a split into {of} shards is impossible")));
+    }
     let mut seen = vec![0usize; of + 1];
     for s in shards {
         if s.shard == 0 || s.shard > of {
@@ -309,9 +339,16 @@ pub fn merge_shards(shards: &[PowerShard]) -> Result<Vec<(usize, PowerResult)>> 
                     )));
                 }
                 next += p.count;
+                let part = PowerResult::from_counts(
+                    p.result.replicates,
+                    p.result.significant,
+                    p.result.singular,
+                    p.result.failed,
+                    p.result.seed,
+                );
                 total = Some(match total {
-                    None => p.result.clone(),
-                    Some(r) => r.merge(&p.result)?,
+                    None => part,
+                    Some(r) => r.merge(&part)?,
                 });
             }
             match total {

@@ -251,6 +251,12 @@ where
             message: "need at least one".into(),
         });
     }
+    crate::limits::check_count(
+        "replicates",
+        count,
+        crate::limits::MAX_POWER_REPLICATES,
+        std::mem::size_of::<Outcome>(),
+    )?;
     start.checked_add(count).ok_or_else(|| Error::Argument {
         name: "start".into(),
         message: format!("replicates {start} + {count} overflow"),

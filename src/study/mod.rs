@@ -272,6 +272,7 @@ fn score_name(i: &InstrumentPlan, sub: &str) -> String {
 /// earlier step provides.
 pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
     let mut problems = plan.name_problems();
+    problems.extend(plan.count_problems());
     let mut have: std::collections::HashSet<String> = data.names().iter().cloned().collect();
     let ids: Vec<&String> = [
         Some(&plan.ids.client),

@@ -390,14 +390,35 @@ impl Plan {
                 ));
             }
         }
-        if plan.bootstrap < 2 || plan.draws < 2 {
-            problems.push("bootstrap and draws must be at least 2".into());
-        }
+        problems.extend(plan.count_problems());
         if problems.is_empty() {
             Ok(plan)
         } else {
             Err(Error::Plan { problems })
         }
+    }
+
+    /// Problems with the resample counts: at least 2, at most [`crate::limits`]' bounds.
+    pub(crate) fn count_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.bootstrap < 2 || self.draws < 2 {
+            problems.push("bootstrap and draws must be at least 2".into());
+        }
+        for e in [
+            crate::limits::check_count(
+                "bootstrap",
+                self.bootstrap,
+                crate::limits::MAX_REPLICATES,
+                64,
+            ),
+            crate::limits::check_count("draws", self.draws, crate::limits::MAX_DRAWS, 64),
+        ]
+        .into_iter()
+        .filter_map(|r| r.err())
+        {
+            problems.push(e.to_string());
+        }
+        problems
     }
 
     /// Problems with the names that become file names (a plot per probe and per mediation):
