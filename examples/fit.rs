@@ -28,6 +28,9 @@ use support::{CsvArgs, one_line};
 #[derive(Parser, Debug)]
 #[command(name = "fit", allow_negative_numbers = true)]
 struct Args {
+    /// No progress lines on stderr (long bootstraps, power runs and fits print one after 2 s)
+    #[arg(long)]
+    quiet: bool,
     /// The data file (CSV with a header row)
     #[arg(long, value_name = "FILE.csv")]
     data: String,
@@ -299,6 +302,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    securebase::progress::enable(!args.quiet);
     match run(&args) {
         Ok(text) => {
             // A closed pipe (e.g. `| head`) is not an error worth a panic.

@@ -32,6 +32,9 @@ use support::{CsvArgs, one_line};
 #[derive(Parser, Debug)]
 #[command(name = "mediate", allow_negative_numbers = true)]
 struct Args {
+    /// No progress lines on stderr (long bootstraps, power runs and fits print one after 2 s)
+    #[arg(long)]
+    quiet: bool,
     /// The data file (CSV with a header row)
     #[arg(long, value_name = "FILE.csv")]
     data: String,
@@ -281,6 +284,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    securebase::progress::enable(!args.quiet);
     match run(&args) {
         Ok(text) => {
             let _ = writeln!(std::io::stdout(), "{text}");

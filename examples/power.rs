@@ -53,6 +53,9 @@ enum EffectArg {
 #[derive(Parser, Debug)]
 #[command(name = "power", allow_negative_numbers = true)]
 struct Args {
+    /// No progress lines on stderr (long bootstraps, power runs and fits print one after 2 s)
+    #[arg(long)]
+    quiet: bool,
     /// Numbers of therapists, one point of the curve each, comma-separated
     #[arg(
         long,
@@ -356,6 +359,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    securebase::progress::enable(!args.quiet);
     if args.replicates == 0 {
         return support::fail("--replicates must be at least 1");
     }

@@ -26,6 +26,9 @@ use support::{CsvArgs, one_line};
 #[derive(Parser, Debug)]
 #[command(name = "score", allow_negative_numbers = true)]
 struct Args {
+    /// No progress lines on stderr (long bootstraps, power runs and fits print one after 2 s)
+    #[arg(long)]
+    quiet: bool,
     /// The item responses (CSV with a header row)
     #[arg(long, value_name = "ITEMS.csv")]
     data: String,
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    securebase::progress::enable(!args.quiet);
     match run(&args) {
         Ok(text) => {
             let _ = write!(std::io::stdout(), "{text}");

@@ -29,6 +29,9 @@ const EMBEDDED: &str = include_str!("../data/study_sessions.csv");
 #[derive(Parser, Debug)]
 #[command(name = "study", allow_negative_numbers = true)]
 struct Args {
+    /// No progress lines on stderr (long bootstraps, power runs and fits print one after 2 s)
+    #[arg(long)]
+    quiet: bool,
     /// The analysis plan (JSON, securebase-plan/1; default: the reference study's)
     #[arg(long, value_name = "PLAN.json")]
     plan: Option<String>,
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
+    securebase::progress::enable(!args.quiet);
     let (mut plan, key_base) = match &args.plan {
         Some(p) => match Plan::from_path(p) {
             Ok(plan) => (

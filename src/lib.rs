@@ -95,6 +95,7 @@ pub mod mediation;
 mod par;
 pub mod plot;
 pub mod probe;
+pub mod progress;
 pub mod regression;
 mod report;
 pub mod rng;

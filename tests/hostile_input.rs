@@ -549,3 +549,89 @@ fn power_shards_are_validated_before_merging() {
     let e = merge_shards(&[tampered]).unwrap_err();
     assert!(e.to_string().to_lowercase().contains("icc"), "{e}");
 }
+
+fn codes_factor(codes: impl Iterator<Item = u32>, nlevels: u32) -> securebase::Column {
+    let levels: Vec<String> = (0..nlevels).map(|l| format!("L{l}")).collect();
+    securebase::Column::Categorical(
+        securebase::Factor::from_codes(codes.map(Some).collect(), levels).unwrap(),
+    )
+}
+
+/// A crossed design whose dense block would take 20 GB is refused before it is allocated, with
+/// the memory it needs; so is a fixed factor of 100,000 levels (160 GB asked for).
+#[test]
+fn oversized_random_and_fixed_structures_are_refused_before_allocation() {
+    use securebase::Column;
+    let n = 100_000usize;
+    let mut d = Data::new();
+    let y: Vec<Option<f64>> = (0..n).map(|i| Some(((i * 37) % 101) as f64)).collect();
+    d.add_column("y", Column::Numeric(y.into())).unwrap();
+    d.add_column("a", codes_factor((0..n as u32).map(|i| i % 50_000), 50_000))
+        .unwrap();
+    d.add_column(
+        "b",
+        codes_factor(
+            (0..n as u32).map(|i| (i.wrapping_mul(7919) / 3) % 50_000),
+            50_000,
+        ),
+    )
+    .unwrap();
+    d.add_column("g", codes_factor(0..n as u32, n as u32))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let e = LmmSpec::new(&d, "y ~ 1 + (1 | a) + (1 | b)").unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("dense block of 50002 × 50002") && msg.contains("20.0 GB"),
+        "{msg}"
+    );
+    let e = Ols::fit(&d, "y ~ g").unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(&e, Error::Term { term, .. } if term == "g") && msg.contains("(1 | g)"),
+        "{msg}"
+    );
+    assert!(start.elapsed().as_secs() < 30);
+}
+
+/// Sixty copies of one random term took 22 s and three hundred did not finish: a repeated term is
+/// an error, and so is a random part with more parameters than can be estimated in bounded time.
+#[test]
+fn repeated_and_huge_random_parts_are_refused() {
+    let mut text = String::from("y,x,g\n");
+    for i in 0..60 {
+        text.push_str(&format!("{},{},g{}\n", (i * 7) % 11, i % 5, i % 6));
+    }
+    let d = csv(&text).unwrap();
+    let formula = format!("y ~ x + {}", vec!["(1 | g)"; 60].join(" + "));
+    let start = std::time::Instant::now();
+    let e = LmmSpec::new(&d, &formula).unwrap_err();
+    assert!(e.to_string().contains("appears 60 times"), "{e}");
+    let e = LmmSpec::new(&d, "y ~ x + (1 | g) + (1 | g)").unwrap_err();
+    assert!(e.to_string().contains("appears 2 times"), "{e}");
+    assert!(start.elapsed().as_secs() < 5);
+}
+
+/// Reading n columns was O(n²) (a linear duplicate check per column: 100,000 columns 17 s).
+#[test]
+fn many_columns_read_in_linear_time() {
+    let n = 100_000;
+    let header: Vec<String> = (0..n).map(|j| format!("c{j}")).collect();
+    let row: Vec<String> = (0..n).map(|j| (j % 7).to_string()).collect();
+    let text = format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        row.join(","),
+        row.join(",")
+    );
+    let start = std::time::Instant::now();
+    let d = csv(&text).unwrap();
+    assert_eq!(d.ncols(), n);
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    let dup = text.replacen("c99999", "c5", 1);
+    let e = csv(&dup).unwrap_err();
+    assert!(
+        matches!(&e, Error::DuplicateColumn { name } if name == "c5"),
+        "{e}"
+    );
+}

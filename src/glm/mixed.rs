@@ -532,7 +532,9 @@ impl super::Glm {
                 DVector::from_iterator(p, (0..p).map(|j| beta0[j] + scale[j] * phi[ntheta + j]));
             (theta, beta)
         };
+        let progress = crate::progress::Progress::new("fitting the GLMM", "evaluations", None);
         let objective = |phi: &[f64]| -> f64 {
+            progress.tick();
             *evaluations.borrow_mut() += 1;
             let (theta, beta) = split(phi);
             problem.criterion(&theta, &beta, &mut modes.borrow_mut())

@@ -53,8 +53,12 @@ fn bobyqa(
     let mut solver = bobyqa::Bobyqa::new(n, config)
         .map_err(|e| Error::Numerical(format!("optimizer set-up failed: {e}")))?;
     let mut ws = super::objective::Workspace::new(s);
+    let progress = crate::progress::Progress::new("fitting the mixed model", "evaluations", None);
     let outcome = solver.minimize(
-        |t| s.objective_with(t, criterion, &mut ws),
+        |t| {
+            progress.tick();
+            s.objective_with(t, criterion, &mut ws)
+        },
         &mut theta,
         &lower,
         &upper,

@@ -677,6 +677,40 @@ fn multi_term_pass(
     levels1
 }
 
+/// The largest dense block (random effects of every term after the first, plus the fixed
+/// effects and the response) a fit forms: 10,000 rows, 800 MB a copy. A fit keeps the block and
+/// its factor, and Satterthwaite's derivatives one more per thread, so beyond this the memory
+/// (and the time, cubic in the size) outgrows a workstation.
+pub(crate) const MAX_DENSE_DIM: usize = 10_000;
+
+/// The most variance and covariance parameters (θ) a model may have: 120 (fifteen correlated
+/// effects in one term, or 120 intercept terms).
+pub(crate) const MAX_THETA: usize = 120;
+
+/// Refuse, before anything is allocated, random-effect structures whose dense block would exceed
+/// [`MAX_DENSE_DIM`], saying what it would need and what to do instead.
+pub(crate) fn check_dense_size(terms: &[ReTerm], p: usize) -> Result<()> {
+    let q_rest: usize = terms
+        .iter()
+        .skip(1)
+        .map(|t| t.nlevels().saturating_mul(t.q()))
+        .fold(0usize, usize::saturating_add);
+    let dim = q_rest.saturating_add(p).saturating_add(1);
+    if dim <= MAX_DENSE_DIM {
+        return Ok(());
+    }
+    let bytes = (dim as f64) * (dim as f64) * 8.0;
+    let parts: Vec<String> = terms
+        .iter()
+        .map(|t| format!("'{}' {} levels × {} effects", t.group, t.nlevels(), t.q()))
+        .collect();
+    Err(Error::Model(format!(
+        "the random effects ({}) are crossed: beyond the term with the most levels they need a dense block of {dim} × {dim} ({} a copy, several copies at once), above the {MAX_DENSE_DIM} rows this crate forms; a sparse path for such designs is not available. Fit fewer levels (pool rare ones, or a subset), or, if the factors are in fact nested, code the inner one by its outer level",
+        parts.join(", "),
+        crate::limits::human_bytes(bytes)
+    )))
+}
+
 impl Structure {
     /// Build the structure for `formula` on `data` (rows complete in every variable).
     pub fn new(formula: &Formula, frame: &SharedFrame, data: &Data) -> Result<Structure> {
@@ -686,11 +720,36 @@ impl Structure {
             .iter()
             .map(|rt| build_term(rt, data, rows, frame.design.transforms()))
             .collect::<Result<_>>()?;
+        for (i, t) in terms.iter().enumerate() {
+            let same = terms[..i]
+                .iter()
+                .filter(|u| u.group == t.group && u.effects == t.effects)
+                .count();
+            if same > 0 {
+                return Err(Error::Term {
+                    term: format!("({} | {})", t.effects.join(" + "), t.group),
+                    message: format!(
+                        "the same random term appears {} times; its variance is not identified between the copies (write it once)",
+                        terms
+                            .iter()
+                            .filter(|u| u.group == t.group && u.effects == t.effects)
+                            .count()
+                    ),
+                });
+            }
+        }
+        let ntheta: usize = terms.iter().map(ReTerm::ntheta).sum();
+        if ntheta > MAX_THETA {
+            return Err(Error::Model(format!(
+                "the random effects have {ntheta} variance and covariance parameters, more than the {MAX_THETA} this crate estimates (the optimizer's work grows with their square and Satterthwaite's df with their square again): simplify the random part (uncorrelated effects with || or fewer slopes)"
+            )));
+        }
         terms.sort_by_key(|t| std::cmp::Reverse(t.nlevels()));
+        check_dense_size(&terms, frame.x.ncols())?;
         Ok(Self::from_parts(terms, &frame.x, &frame.y))
     }
 
-    /// The one-off pass over the data.
+    /// The one-off pass over the data (sizes already checked by [`check_dense_size`]).
     pub fn from_parts(terms: Vec<ReTerm>, x: &ModelColumns, y: &DVector<f64>) -> Structure {
         let n = y.len();
         let p = x.ncols();

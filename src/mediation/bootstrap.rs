@@ -478,7 +478,8 @@ impl Mediation {
                 None => self.refit_replicate(&sub, &drawn).ok(),
             }
         };
-        let reps: Vec<Option<Vec<f64>>> = crate::par::map(options.replicates, replicate);
+        let reps: Vec<Option<Vec<f64>>> =
+            crate::progress::map(options.replicates, "bootstrap", "resamples", replicate);
         // Jackknife (leave one case or one cluster out) for the BCa acceleration.
         let units: Vec<Vec<usize>> = match &groups {
             Some(g) => g.clone(),
@@ -604,7 +605,7 @@ impl Mediation {
         }
         let serial = self.is_serial();
         let ny = if serial { 3 } else { 2 };
-        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+        let sims: Vec<Vec<f64>> = crate::progress::map(draws, "Monte Carlo", "draws", |i| {
             let mut rng = Rng::stream(seed, i as u64);
             let drawn: Vec<DVector<f64>> = models
                 .iter()

@@ -778,16 +778,22 @@ impl MultilevelMediation {
             }
             estimate(&rows, client, top)
         };
-        let reps: Vec<Option<Vec<f64>>> = crate::par::map(options.replicates, resample);
+        let reps: Vec<Option<Vec<f64>>> = crate::progress::map(
+            options.replicates,
+            "cluster bootstrap",
+            "resamples",
+            resample,
+        );
         // Jackknife over top-level units for the BCa acceleration (not with random slopes,
         // where it would refit the stacked model once per client).
         let jack_units = if self.random_slopes { 0 } else { units.len() };
-        let jack: Vec<Option<Vec<f64>>> = crate::par::map(jack_units, |leave| {
-            let rows: Vec<usize> = (0..p.data.nrows()).filter(|&r| p.top[r] != leave).collect();
-            let client = rows.iter().map(|&r| p.client[r]).collect();
-            let top = rows.iter().map(|&r| p.top[r]).collect();
-            estimate(&rows, client, top)
-        });
+        let jack: Vec<Option<Vec<f64>>> =
+            crate::progress::map(jack_units, "jackknife (BCa)", "clusters", |leave| {
+                let rows: Vec<usize> = (0..p.data.nrows()).filter(|&r| p.top[r] != leave).collect();
+                let client = rows.iter().map(|&r| p.client[r]).collect();
+                let top = rows.iter().map(|&r| p.top[r]).collect();
+                estimate(&rows, client, top)
+            });
         let names: Vec<String> = point.effects.iter().map(|e| e.name.clone()).collect();
         let estimates: Vec<f64> = point.effects.iter().map(|e| e.estimate).collect();
         summarize_draws(&names, &estimates, &reps, &jack, options)
@@ -848,7 +854,7 @@ impl MultilevelMediation {
             lookup(&paths[i], name).map_or(f64::NAN, |k| paths[i].estimates[k])
         };
         let estimates = self.effects(p.design, &coef_point);
-        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+        let sims: Vec<Vec<f64>> = crate::progress::map(draws, "Monte Carlo", "draws", |i| {
             let mut rng = Rng::stream(seed, i as u64);
             let drawn: Vec<DVector<f64>> = chol
                 .iter()
@@ -945,7 +951,7 @@ impl MultilevelMediation {
         let se_ab = s.cov_ab_se.ok_or_else(|| {
             Error::Numerical("no standard error for the slopes' covariance (the Hessian of the variance parameters is not usable)".into())
         })?;
-        let sims: Vec<Vec<f64>> = crate::par::map(draws, |i| {
+        let sims: Vec<Vec<f64>> = crate::progress::map(draws, "Monte Carlo", "draws", |i| {
             let mut rng = Rng::stream(seed, i as u64);
             let drawn = &b + &l * DVector::from_fn(k, |_, _| rng.normal());
             let cov = s.cov_ab + se_ab * rng.normal();

@@ -353,22 +353,23 @@ pub fn alpha_bootstrap(
     let complete: Vec<usize> = (0..data.nrows())
         .filter(|&r| cols.iter().all(|c| c[r].is_some()))
         .collect();
-    let mut alphas: Vec<f64> = crate::par::map(replicates, |i| {
-        let mut rng = Rng::stream(seed, i as u64);
-        let rows: Vec<usize> = (0..complete.len())
-            .map(|_| complete[rng.index(complete.len())])
-            .collect();
-        let sub: Vec<Vec<Option<f64>>> = cols
-            .iter()
-            .map(|c| rows.iter().map(|&r| c[r]).collect())
-            .collect();
-        let (c, _, _) = cov_matrix(&sub, MissingItems::CompleteCases);
-        let a = alpha_of(&c);
-        a.is_finite().then_some(a)
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut alphas: Vec<f64> =
+        crate::progress::map(replicates, "reliability bootstrap", "resamples", |i| {
+            let mut rng = Rng::stream(seed, i as u64);
+            let rows: Vec<usize> = (0..complete.len())
+                .map(|_| complete[rng.index(complete.len())])
+                .collect();
+            let sub: Vec<Vec<Option<f64>>> = cols
+                .iter()
+                .map(|c| rows.iter().map(|&r| c[r]).collect())
+                .collect();
+            let (c, _, _) = cov_matrix(&sub, MissingItems::CompleteCases);
+            let a = alpha_of(&c);
+            a.is_finite().then_some(a)
+        })
+        .into_iter()
+        .flatten()
+        .collect();
     alphas.sort_by(f64::total_cmp);
     let q = crate::probe::quantile7(&alphas, &[(1.0 - level) / 2.0, 1.0 - (1.0 - level) / 2.0]);
     Ok([q[0], q[1]])

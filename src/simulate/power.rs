@@ -261,7 +261,9 @@ where
         name: "start".into(),
         message: format!("replicates {start} + {count} overflow"),
     })?;
-    let outcomes: Vec<Outcome> = crate::par::map(count, |i| replicate((start + i) as u64));
+    let outcomes: Vec<Outcome> = crate::progress::map(count, "power", "replicates", |i| {
+        replicate((start + i) as u64)
+    });
     let (mut sig, mut singular, mut failed) = (0, 0, 0);
     for o in &outcomes {
         match o {
