@@ -635,3 +635,57 @@ fn many_columns_read_in_linear_time() {
         "{e}"
     );
 }
+
+// --- Second round (smaller items) -------------------------------------------------------------
+
+/// ω from more items than respondents (a singular correlation matrix) is not reported (it was
+/// −0.061 after up to 100,000 eigendecompositions: 250 items × 30 rows took 15 s), and the
+/// reliability of thousands of items finishes in bounded time.
+#[test]
+fn omega_is_refused_when_not_identified_and_bounded_in_time() {
+    use securebase::scoring::{MissingItems, ScaleKey, Subscale, reliability};
+    for (k, n) in [(250usize, 30usize), (5000, 30)] {
+        let items: Vec<String> = (0..k).map(|j| format!("q{j}")).collect();
+        let mut d = Data::new();
+        for (j, name) in items.iter().enumerate() {
+            let v: Vec<f64> = (0..n)
+                .map(|i| {
+                    let h = ((i * 2_654_435_761 + j * 40_503 + 12_345) as u64)
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        >> 33;
+                    (1 + h % 5) as f64
+                })
+                .collect();
+            d = d.with_numeric(name, v).unwrap();
+        }
+        let key = ScaleKey::new("many", 1, 5)
+            .cited("none", "synthetic test key")
+            .with_subscale(Subscale::mean("all", &items));
+        let start = std::time::Instant::now();
+        let r = reliability(&d, &key, MissingItems::CompleteCases).unwrap();
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{k} items: {:?}",
+            start.elapsed()
+        );
+        assert_eq!(r[0].omega_total, None);
+        let note = r[0].omega_note.as_deref().unwrap_or("");
+        assert!(note.contains("not identified"), "{note}");
+        assert!(r[0].alpha.is_finite());
+    }
+}
+
+/// Norms' population fields are optional, as the key format documents.
+#[test]
+fn key_norms_take_only_their_required_fields() {
+    use securebase::scoring::ScaleKey;
+    let name = securebase::scoring::builtin_names()[0];
+    let mut v: serde_json::Value =
+        serde_json::from_str(&securebase::scoring::builtin(name).unwrap().to_json()).unwrap();
+    v["subscales"][0]["norms"] = serde_json::json!({
+        "mean": 2.1, "sd": 0.6, "reliability": 0.85, "higher_is_worse": true
+    });
+    let key = ScaleKey::from_json(&v.to_string()).unwrap();
+    let n = key.subscales[0].norms.as_ref().unwrap();
+    assert_eq!((n.mean, n.functional_mean), (2.1, None));
+}

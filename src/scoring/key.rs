@@ -107,16 +107,16 @@ pub struct Norms {
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub reliability: f64,
     /// Mean of a functional (non-clinical) population.
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::serde_float"))]
     pub functional_mean: Option<f64>,
     /// SD of the functional population.
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::serde_float"))]
     pub functional_sd: Option<f64>,
     /// Mean of a dysfunctional (clinical) population.
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::serde_float"))]
     pub dysfunctional_mean: Option<f64>,
     /// SD of the dysfunctional population.
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::serde_float"))]
     pub dysfunctional_sd: Option<f64>,
     /// True for symptom measures (improvement is a decrease).
     pub higher_is_worse: bool,

@@ -132,6 +132,9 @@ fn cov_matrix(cols: &[Vec<Option<f64>>], missing: MissingItems) -> (DMatrix<f64>
     (c, means, complete.len())
 }
 
+/// The most items for which ω's one-factor solution is computed.
+const MAX_OMEGA_ITEMS: usize = 500;
+
 fn alpha_of(c: &DMatrix<f64>) -> f64 {
     let k = c.nrows() as f64;
     k / (k - 1.0) * (1.0 - c.trace() / c.sum())
@@ -170,9 +173,14 @@ fn one_factor_communalities(
         .clone()
         .try_inverse()
         .ok_or("the item correlation matrix is singular")?;
+    if (0..k).any(|i| !(inv[(i, i)].is_finite() && inv[(i, i)] >= 1.0 - 1e-9)) {
+        return Err("the item correlation matrix is singular or not positive definite".into());
+    }
     let mut h2: Vec<f64> = (0..k).map(|i| 1.0 - 1.0 / inv[(i, i)]).collect();
     let mut converged = false;
-    for _ in 0..100_000 {
+    // Each iteration is an eigendecomposition (k³): at most about 2·10¹⁰ operations in all.
+    let max_iterations = (2e10 / (k as f64).powi(3)).clamp(200.0, 100_000.0) as usize;
+    for _ in 0..max_iterations {
         let mut m = r.clone();
         for (i, h) in h2.iter().enumerate() {
             m[(i, i)] = *h;
@@ -257,24 +265,44 @@ fn reliability_from(
         * (total * (c2.trace() + tr * tr) - 2.0 * tr * c2.sum());
     let ase = (q / n).sqrt();
     let z = normal_quantile(0.5 + level / 2.0);
-    let (omega_total, omega_note) = match one_factor_communalities(&r, items) {
+    let omega = if n_complete <= k {
+        Err(format!(
+            "{k} items and {n_complete} complete respondents: the item correlation matrix is singular (rank at most {}), so the one-factor model is not identified; ω needs more respondents than items",
+            n_complete.saturating_sub(1)
+        ))
+    } else if k > MAX_OMEGA_ITEMS {
+        Err(format!(
+            "{k} items, more than the {MAX_OMEGA_ITEMS} for which the one-factor solution is computed"
+        ))
+    } else {
+        one_factor_communalities(&r, items)
+    };
+    let (omega_total, omega_note) = match omega {
         Ok(h2) => (
             Some(1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum()),
             None,
         ),
         Err(why) => (None, Some(format!("ω total not reported: {why}"))),
     };
+    // Each item's rest from the row sums (O(k²) in all, not a (k − 1)² copy per item).
     let item_stats = (0..k)
         .map(|i| {
-            let others: Vec<usize> = (0..k).filter(|&j| j != i).collect();
-            let sub = DMatrix::from_fn(k - 1, k - 1, |a, b| c[(others[a], others[b])]);
-            let cov_rest: f64 = others.iter().map(|&j| c[(i, j)]).sum();
+            let row: f64 = c.row(i).sum();
+            let cii = c[(i, i)];
+            let cov_rest = row - cii;
+            let sub_sum = total - 2.0 * row + cii;
+            let sub_trace = tr - cii;
+            let km1 = kf - 1.0;
             ItemStats {
                 item: items[i].clone(),
                 mean: means[i],
-                sd: c[(i, i)].sqrt(),
-                r_drop: cov_rest / (c[(i, i)] * sub.sum()).sqrt(),
-                alpha_if_deleted: if k > 2 { alpha_of(&sub) } else { f64::NAN },
+                sd: cii.sqrt(),
+                r_drop: cov_rest / (cii * sub_sum).sqrt(),
+                alpha_if_deleted: if k > 2 {
+                    km1 / (km1 - 1.0) * (1.0 - sub_trace / sub_sum)
+                } else {
+                    f64::NAN
+                },
             }
         })
         .collect();
