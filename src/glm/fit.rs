@@ -21,6 +21,7 @@ pub struct Glm;
 /// A fitted generalized linear model.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "GlmFitRepr"))]
 #[non_exhaustive]
 pub struct GlmFit {
     /// The formula as given.
@@ -81,6 +82,103 @@ pub struct GlmFit {
     /// effects (not serialized: a fit read back from JSON offers none of them).
     #[cfg_attr(feature = "serde", serde(skip))]
     model: Option<Model>,
+}
+
+/// GlmFit as read from JSON, checked before it becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct GlmFitRepr {
+    formula: String,
+    family: Family,
+    coefficients: Vec<Coefficient>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    vcov: Vec<Vec<f64>>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    deviance: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    null_deviance: f64,
+    df_residual: usize,
+    df_null: usize,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    loglik: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    aic: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    bic: f64,
+    iterations: usize,
+    converged: bool,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    fitted: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    linear_predictor: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    prior_weights: Vec<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    y: Vec<f64>,
+    row_ids: Vec<usize>,
+    missing: Missingness,
+    diagnostics: Vec<String>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<GlmFitRepr> for GlmFit {
+    type Error = Error;
+
+    fn try_from(r: GlmFitRepr) -> Result<GlmFit> {
+        let p = r.coefficients.len();
+        let n = r.fitted.len();
+        let bad = |what: String| Error::Argument {
+            name: "GlmFit".into(),
+            message: format!("not a valid fit: {what}"),
+        };
+        if r.vcov.len() != p || r.vcov.iter().any(|row| row.len() != p) {
+            return Err(bad(format!("vcov is not {p} × {p}")));
+        }
+        for (what, len) in [
+            ("linear_predictor", r.linear_predictor.len()),
+            ("prior_weights", r.prior_weights.len()),
+            ("y", r.y.len()),
+            ("row_ids", r.row_ids.len()),
+        ] {
+            if len != n {
+                return Err(bad(format!(
+                    "{what} has {len} values for {n} fitted values"
+                )));
+            }
+        }
+        if r.missing.n_used != n || r.missing.n_used > r.missing.n_input {
+            return Err(bad(format!(
+                "{n} fitted values for {} rows used of {}",
+                r.missing.n_used, r.missing.n_input
+            )));
+        }
+        if r.df_residual > n || r.df_null > n {
+            return Err(bad("residual or null df above the rows used".into()));
+        }
+        Ok(GlmFit {
+            formula: r.formula,
+            family: r.family,
+            coefficients: r.coefficients,
+            vcov: r.vcov,
+            deviance: r.deviance,
+            null_deviance: r.null_deviance,
+            df_residual: r.df_residual,
+            df_null: r.df_null,
+            loglik: r.loglik,
+            aic: r.aic,
+            bic: r.bic,
+            iterations: r.iterations,
+            converged: r.converged,
+            fitted: r.fitted,
+            linear_predictor: r.linear_predictor,
+            prior_weights: r.prior_weights,
+            y: r.y,
+            row_ids: r.row_ids,
+            missing: r.missing,
+            diagnostics: r.diagnostics,
+            model: None,
+        })
+    }
 }
 
 /// What a fit keeps to be profiled, probed and differentiated.

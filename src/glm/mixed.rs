@@ -27,6 +27,7 @@ use std::cell::RefCell;
 /// A fitted generalized linear mixed model.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "GlmmFitRepr"))]
 #[non_exhaustive]
 pub struct GlmmFit {
     /// The formula as given.
@@ -78,6 +79,100 @@ pub struct GlmmFit {
     /// serialized: a fit read back from JSON cannot be probed).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) model: Option<Model>,
+}
+
+/// GlmmFit as read from JSON, checked before it becomes one.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct GlmmFitRepr {
+    formula: String,
+    family: Family,
+    nagq: usize,
+    coefficients: Vec<Coefficient>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    vcov: Vec<Vec<f64>>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    theta: Vec<f64>,
+    ranef: Vec<RandomEffects>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    ranef_covariance: Vec<Vec<Vec<f64>>>,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    minus2loglik: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    aic: f64,
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    bic: f64,
+    nobs: usize,
+    singular: bool,
+    converged: bool,
+    evaluations: usize,
+    missing: Missingness,
+    diagnostics: Vec<String>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<GlmmFitRepr> for GlmmFit {
+    type Error = Error;
+
+    fn try_from(r: GlmmFitRepr) -> Result<GlmmFit> {
+        let p = r.coefficients.len();
+        let bad = |what: String| Error::Argument {
+            name: "GlmmFit".into(),
+            message: format!("not a valid fit: {what}"),
+        };
+        if r.vcov.len() != p || r.vcov.iter().any(|row| row.len() != p) {
+            return Err(bad(format!("vcov is not {p} × {p}")));
+        }
+        if r.ranef_covariance.len() != r.ranef.len() {
+            return Err(bad(format!(
+                "{} random-effect covariances for {} terms",
+                r.ranef_covariance.len(),
+                r.ranef.len()
+            )));
+        }
+        let mut ntheta = 0;
+        for (re, cov) in r.ranef.iter().zip(&r.ranef_covariance) {
+            let q = re.q();
+            if q == 0 || cov.len() != q || cov.iter().any(|row| row.len() != q) {
+                return Err(bad(format!(
+                    "the covariance of '{}' is not {q} × {q}",
+                    re.group()
+                )));
+            }
+            ntheta += q * (q + 1) / 2;
+        }
+        if r.theta.len() < r.ranef.len() || r.theta.len() > ntheta {
+            return Err(bad(format!(
+                "{} θ values for random terms with at most {ntheta}",
+                r.theta.len()
+            )));
+        }
+        if r.nagq == 0 || r.nobs != r.missing.n_used || r.missing.n_used > r.missing.n_input {
+            return Err(bad(
+                "quadrature points or row counts are inconsistent".into()
+            ));
+        }
+        Ok(GlmmFit {
+            formula: r.formula,
+            family: r.family,
+            nagq: r.nagq,
+            coefficients: r.coefficients,
+            vcov: r.vcov,
+            theta: r.theta,
+            ranef: r.ranef,
+            ranef_covariance: r.ranef_covariance,
+            minus2loglik: r.minus2loglik,
+            aic: r.aic,
+            bic: r.bic,
+            nobs: r.nobs,
+            singular: r.singular,
+            converged: r.converged,
+            evaluations: r.evaluations,
+            missing: r.missing,
+            diagnostics: r.diagnostics,
+            model: None,
+        })
+    }
 }
 
 /// Most random effects (Σ levels × effects) solved jointly when there are several terms.

@@ -581,6 +581,30 @@ impl LmmSpec {
         ddf: Ddf,
     ) -> Result<LmmFit> {
         let s = &self.structure;
+        if theta.len() != s.ntheta() {
+            return Err(Error::Argument {
+                name: "theta".into(),
+                message: format!(
+                    "{} values given; this model has {} variance parameters",
+                    theta.len(),
+                    s.ntheta()
+                ),
+            });
+        }
+        if let Some((i, t)) = theta
+            .iter()
+            .zip(s.lower_bounds())
+            .enumerate()
+            .find(|(_, (t, lb))| !t.is_finite() || **t < *lb)
+            .map(|(i, (t, _))| (i, *t))
+        {
+            return Err(Error::Argument {
+                name: "theta".into(),
+                message: format!(
+                    "θ[{i}] = {t} is not finite or below its lower bound (diagonal entries are ≥ 0)"
+                ),
+            });
+        }
         let f = s.factorize(theta).ok_or_else(|| {
             Error::Numerical("the penalized system is not positive definite at θ".into())
         })?;
