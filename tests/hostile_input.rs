@@ -689,3 +689,69 @@ fn key_norms_take_only_their_required_fields() {
     let n = key.subscales[0].norms.as_ref().unwrap();
     assert_eq!((n.mean, n.functional_mean), (2.1, None));
 }
+
+/// A long sum inside I() is flat, not 100 levels deep; parentheses still nest boundedly.
+#[test]
+fn long_sums_in_functions_are_not_deep() {
+    let n = 120;
+    let mut text = String::new();
+    let names: Vec<String> = (1..=n).map(|j| format!("x{j}")).collect();
+    text.push_str("y,");
+    text.push_str(&names.join(","));
+    text.push('\n');
+    for i in 0..30 {
+        let row: Vec<String> = (1..=n).map(|j| ((i * j) % 7).to_string()).collect();
+        text.push_str(&format!("{},{}\n", (i * 3) % 11, row.join(",")));
+    }
+    let d = csv(&text).unwrap();
+    let f = format!("y ~ I({})", names.join(" + "));
+    let fit = Ols::fit(&d, &f).unwrap();
+    // The sum is computed: the coefficient's column equals the row sums.
+    assert_eq!(fit.terms()[1], format!("I({})", names.join(" + ")));
+    let e = Ols::fit(
+        &d,
+        &format!("y ~ I({}x1{})", "(".repeat(150), ")".repeat(150)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nests deeper"), "{e}");
+}
+
+/// `poly(x, 2, raw = TRUE, raw = FALSE)` was accepted (the last one won).
+#[test]
+fn repeated_poly_arguments_are_an_error() {
+    for f in [
+        "y ~ poly(x, 2, raw = TRUE, raw = FALSE)",
+        "y ~ poly(x, 2, degree = 3)",
+    ] {
+        let e = securebase::Formula::parse(f).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{f}: {e}");
+    }
+    assert!(securebase::Formula::parse("y ~ poly(x, degree = 2, raw = TRUE)").is_ok());
+}
+
+/// `cbind(incidence, size - incidence)` said "unknown column 'size - incidence'": each side may
+/// be an expression, as in R. Equal to the same fit with the failures as a column.
+#[test]
+fn cbind_sides_may_be_expressions() {
+    use securebase::glm::{Family, Glm};
+    let d = Data::from_csv_path(fixture("glmm/cbpp.csv")).unwrap();
+    let a = Glm::fit(
+        &d,
+        "cbind(incidence, size - incidence) ~ period",
+        Family::binomial(),
+    )
+    .unwrap();
+    let b = Glm::fit(&d, "cbind(incidence, rest) ~ period", Family::binomial()).unwrap();
+    for (x, y) in a.coefficients.iter().zip(&b.coefficients) {
+        assert!(
+            (x.estimate - y.estimate).abs() < 1e-12 && (x.std_error - y.std_error).abs() < 1e-12
+        );
+    }
+    let e = Glm::fit(
+        &d,
+        "cbind(incidence, sizes - incidence) ~ period",
+        Family::binomial(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("sizes"), "{e}");
+}

@@ -742,15 +742,26 @@ impl ColumnBuilder {
                     *all_int &= int && !int_id;
                     values.push(Some(value));
                 }
-                Cell::NonFinite if values.n_missing() < values.len() || *declared => {
+                // Also in the first row: `1e309` or `NaN` there was read as the start of a text
+                // column.
+                Cell::NonFinite => {
                     return Err(Error::InvalidValue {
                         column: column.to_string(),
                         row,
                         value: String::from_utf8_lossy(cell).into_owned(),
-                        reason: "not a finite number (write NA or leave the cell empty for a missing value)".into(),
+                        reason: format!(
+                            "not a finite number (write NA or leave the cell empty for a missing value{})",
+                            if *declared {
+                                String::new()
+                            } else {
+                                format!(
+                                    ", or declare the column categorical: --categorical {column}"
+                                )
+                            }
+                        ),
                     });
                 }
-                Cell::NonFinite | Cell::Text => {
+                Cell::Text => {
                     if *declared || values.n_missing() < values.len() {
                         other.add(row, cell);
                         values.push(None);
@@ -1113,6 +1124,15 @@ mod tests {
             matches!(e, Error::InvalidValue { ref column, row: 2, .. } if column == "x"),
             "{e}"
         );
+        // In the first row too (it was read as the start of a text column).
+        for tok in ["1e309", "NaN", "-Inf"] {
+            let e = read(&format!("y,x\n1,{tok}\n2,3\n")).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidValue { ref column, row: 1, .. } if column == "x"),
+                "{tok}: {e}"
+            );
+            assert!(e.to_string().contains("not a finite number"), "{e}");
+        }
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub(crate) enum Arith {
     Pos(Box<Arith>),
     /// `+ - * / ^`.
     Binary(char, Box<Arith>, Box<Arith>),
+    /// A left-associative chain `a + b - c …` or `a * b / c …`, kept flat so that a long sum
+    /// (`I(x1 + … + x101)`) is no deeper than a short one.
+    Chain(Box<Arith>, Vec<(char, Arith)>),
     Paren(Box<Arith>),
     Call(MathFn, Vec<Arg>),
 }
@@ -259,6 +262,18 @@ pub(crate) fn deparse(a: &Arith) -> String {
         Arith::Pos(e) => format!("+{}", deparse(e)),
         Arith::Binary(op @ ('/' | '^'), l, r) => format!("{}{op}{}", deparse(l), deparse(r)),
         Arith::Binary(op, l, r) => format!("{} {op} {}", deparse(l), deparse(r)),
+        Arith::Chain(first, rest) => {
+            let mut out = deparse(first);
+            for (op, e) in rest {
+                if *op == '/' {
+                    out.push('/');
+                } else {
+                    out.push_str(&format!(" {op} "));
+                }
+                out.push_str(&deparse(e));
+            }
+            out
+        }
         Arith::Paren(e) => format!("({})", deparse(e)),
         Arith::Call(f, args) => format!(
             "{}({})",
@@ -281,6 +296,12 @@ pub(crate) fn arith_columns(a: &Arith, out: &mut Vec<String>) {
         Arith::Binary(_, l, r) => {
             arith_columns(l, out);
             arith_columns(r, out);
+        }
+        Arith::Chain(first, rest) => {
+            arith_columns(first, out);
+            for (_, e) in rest {
+                arith_columns(e, out);
+            }
         }
         Arith::Call(_, args) => {
             for a in args {
@@ -312,6 +333,41 @@ fn domain_error(data: &Data, a: &Arith, r: usize, value: f64, why: &str) -> Erro
     }
 }
 
+/// `lv op rv` row by row; a non-finite result is an error naming the row and `whole`.
+fn binary(
+    op: char,
+    lv: Vec<Option<f64>>,
+    rv: Vec<Option<f64>>,
+    data: &Data,
+    whole: &Arith,
+) -> Result<Vec<Option<f64>>> {
+    let mut out = Vec::with_capacity(lv.len());
+    for (i, (x, y)) in lv.into_iter().zip(rv).enumerate() {
+        out.push(match (x, y) {
+            (Some(x), Some(y)) => {
+                let v = match op {
+                    '+' => x + y,
+                    '-' => x - y,
+                    '*' => x * y,
+                    '/' => x / y,
+                    _ => x.powf(y),
+                };
+                if !v.is_finite() {
+                    let why = match op {
+                        '/' if y == 0.0 => "division by zero",
+                        '^' if v.is_nan() => "a negative number to a fractional power",
+                        _ => "the result is too large for a number",
+                    };
+                    return Err(domain_error(data, whole, i, v, why));
+                }
+                Some(v)
+            }
+            _ => None,
+        });
+    }
+    Ok(out)
+}
+
 /// Evaluate an expression on every row (`None` where an input is missing).
 fn eval(a: &Arith, data: &Data, context: &str) -> Result<Vec<Option<f64>>> {
     let n = data.nrows();
@@ -328,31 +384,14 @@ fn eval(a: &Arith, data: &Data, context: &str) -> Result<Vec<Option<f64>>> {
             .collect(),
         Arith::Binary(op, l, r) => {
             let (lv, rv) = (eval(l, data, context)?, eval(r, data, context)?);
-            let mut out = Vec::with_capacity(n);
-            for (i, (x, y)) in lv.into_iter().zip(rv).enumerate() {
-                out.push(match (x, y) {
-                    (Some(x), Some(y)) => {
-                        let v = match op {
-                            '+' => x + y,
-                            '-' => x - y,
-                            '*' => x * y,
-                            '/' => x / y,
-                            _ => x.powf(y),
-                        };
-                        if !v.is_finite() {
-                            let why = match op {
-                                '/' if y == 0.0 => "division by zero",
-                                '^' if v.is_nan() => "a negative number to a fractional power",
-                                _ => "the result is too large for a number",
-                            };
-                            return Err(domain_error(data, a, i, v, why));
-                        }
-                        Some(v)
-                    }
-                    _ => None,
-                });
+            binary(*op, lv, rv, data, a)?
+        }
+        Arith::Chain(first, rest) => {
+            let mut acc = eval(first, data, context)?;
+            for (op, e) in rest {
+                acc = binary(*op, acc, eval(e, data, context)?, data, a)?;
             }
-            out
+            acc
         }
         Arith::Call(f, args) => {
             let x = match &args[0].value {

@@ -714,3 +714,15 @@ impl Formula {
 
 #[cfg(test)]
 mod tests;
+
+/// Evaluate an arithmetic expression in formula syntax (`iip_post - iip_pre`, `log(x + 1)`) on
+/// every row: a numeric column, missing where an input is.
+pub(crate) fn evaluate(data: &crate::Data, expr: &str) -> Result<crate::data::Column> {
+    let f = Formula::parse(&format!(".value ~ I({expr})"))?;
+    let derived = f.derived().first().ok_or_else(|| Error::Argument {
+        name: "expr".into(),
+        message: format!("'{expr}' is not an expression"),
+    })?;
+    let (_, mut cols) = derived.bind(data)?;
+    Ok(cols.swap_remove(0).1)
+}

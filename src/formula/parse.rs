@@ -527,7 +527,21 @@ impl<'a> Parser<'a> {
             "poly" => {
                 let arg = arith_arg(self, 0, "a variable")?;
                 let (mut degree, mut raw) = (1u32, false);
+                let mut given: Vec<&str> = Vec::new();
                 for (i, a) in args.iter().enumerate().skip(1) {
+                    let which = match a.name.as_deref() {
+                        None if i == 1 => "degree",
+                        Some(n) => n,
+                        None => "",
+                    };
+                    if !which.is_empty() {
+                        if given.contains(&which) {
+                            return Err(
+                                self.error(a.pos, format!("poly() is given '{which}' twice"))
+                            );
+                        }
+                        given.push(which);
+                    }
                     match a.name.as_deref() {
                         None if i == 1 => degree = self.whole(a)?,
                         Some("degree") => degree = self.whole(a)?,
@@ -664,42 +678,44 @@ impl<'a> Parser<'a> {
         Ok(Arith::Call(f, args))
     }
 
+    /// `a + b - c …`, flat (a chain of any length is one level deep).
     fn arith_sum(&mut self) -> Result<Arith> {
-        let start = self.depth;
-        let mut lhs = self.arith_product()?;
+        let first = self.arith_product()?;
+        let mut rest = Vec::new();
         loop {
             let op = match self.peek() {
                 Tok::Plus => '+',
                 Tok::Minus => '-',
-                _ => {
-                    self.depth = start;
-                    return Ok(lhs);
-                }
+                _ => break,
             };
-            let (_, p) = self.next();
-            self.enter(p)?;
-            let rhs = self.arith_product()?;
-            lhs = Arith::Binary(op, Box::new(lhs), Box::new(rhs));
+            self.next();
+            rest.push((op, self.arith_product()?));
         }
+        Ok(if rest.is_empty() {
+            first
+        } else {
+            Arith::Chain(Box::new(first), rest)
+        })
     }
 
+    /// `a * b / c …`, flat.
     fn arith_product(&mut self) -> Result<Arith> {
-        let start = self.depth;
-        let mut lhs = self.arith_unary()?;
+        let first = self.arith_unary()?;
+        let mut rest = Vec::new();
         loop {
             let op = match self.peek() {
                 Tok::Star => '*',
                 Tok::Slash => '/',
-                _ => {
-                    self.depth = start;
-                    return Ok(lhs);
-                }
+                _ => break,
             };
-            let (_, p) = self.next();
-            self.enter(p)?;
-            let rhs = self.arith_unary()?;
-            lhs = Arith::Binary(op, Box::new(lhs), Box::new(rhs));
+            self.next();
+            rest.push((op, self.arith_unary()?));
         }
+        Ok(if rest.is_empty() {
+            first
+        } else {
+            Arith::Chain(Box::new(first), rest)
+        })
     }
 
     fn arith_unary(&mut self) -> Result<Arith> {

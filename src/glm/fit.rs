@@ -448,8 +448,24 @@ pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -
                     family.name()
                 )));
             }
-            let succ = data.numeric(&s)?;
-            let fail = data.numeric(&f)?;
+            // Each side a column or an expression of columns (`cbind(k, n - k)`, as R).
+            let side = |text: &str| -> Result<crate::data::NumericColumn> {
+                if data.has_column(text) {
+                    return Ok(data.numeric(text)?.clone());
+                }
+                match crate::formula::evaluate(data, text) {
+                    Ok(Column::Numeric(v)) => Ok(v),
+                    Ok(_) => Err(Error::Term {
+                        term: text.to_string(),
+                        message: "a side of cbind() must be numeric".into(),
+                    }),
+                    Err(e @ Error::UnknownColumn { .. }) => Err(e),
+                    Err(_) => Err(Error::unknown_column(text, data.names())),
+                }
+            };
+            let succ = side(&s)?;
+            let fail = side(&f)?;
+            let (succ, fail) = (&succ, &fail);
             let mut y = Vec::with_capacity(succ.len());
             let mut n = Vec::with_capacity(succ.len());
             for (i, (a, b)) in succ.iter().zip(fail).enumerate() {

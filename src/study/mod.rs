@@ -448,17 +448,6 @@ fn split(data: &mut Data, v: &str, of: &[Option<usize>], k: usize) -> Result<()>
     data.add_column(&format!("{v}_wc"), Column::Numeric(wc.into()))
 }
 
-/// Evaluate an arithmetic expression (formula syntax) on every row.
-fn evaluate(data: &Data, expr: &str) -> Result<Column> {
-    let f = Formula::parse(&format!(".value ~ I({expr})"))?;
-    let derived = f.derived().first().ok_or_else(|| Error::Argument {
-        name: "expr".into(),
-        message: format!("'{expr}' is not an expression"),
-    })?;
-    let (_, mut cols) = derived.bind(data)?;
-    Ok(cols.swap_remove(0).1)
-}
-
 /// Standardized coefficients of the numeric terms: β · SD(column) / SD(y), with y the fitted
 /// values plus the residuals (the response in the rows used).
 fn standardized(
@@ -638,7 +627,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
     }
     // 2. Derived columns.
     for x in &plan.derived {
-        let col = evaluate(&d, &x.expr)?;
+        let col = crate::formula::evaluate(&d, &x.expr)?;
         d.add_column(&x.name, col)?;
     }
     // 3. ESAT.
