@@ -426,16 +426,36 @@ fn main() -> ExitCode {
         "therapists", "clients", "power", "95% MC interval", "singular", "failed"
     );
     for (t, r) in &curve {
+        if r.is_estimable() {
+            let _ = writeln!(
+                out,
+                "{:>10} {:>8} {:>8.3} {:>8.3} – {:<7.3} {:>9} {:>7}",
+                t,
+                t * clients_per,
+                r.power,
+                r.ci[0],
+                r.ci[1],
+                r.singular,
+                r.failed
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{:>10} {:>8} {:>8} {:>18} {:>9} {:>7}",
+                t,
+                t * clients_per,
+                "n/a",
+                "not estimable",
+                r.singular,
+                r.failed
+            );
+        }
+    }
+    let failed: usize = curve.iter().map(|(_, r)| r.failed).sum();
+    if failed > 0 {
         let _ = writeln!(
             out,
-            "{:>10} {:>8} {:>8.3} {:>8.3} – {:<7.3} {:>9} {:>7}",
-            t,
-            t * clients_per,
-            r.power,
-            r.ci[0],
-            r.ci[1],
-            r.singular,
-            r.failed
+            "\nNote: {failed} replicates could not be fitted (e.g. complete separation of a binary outcome, or a singular design); power is the share among the fitted ones, and not estimable where fewer than half were fitted."
         );
     }
     let _ = writeln!(out, "\nPower curve: {}", args.svg);

@@ -91,6 +91,9 @@ fn main() -> ExitCode {
             plan.draws
         ));
     }
+    if let Err(e) = support::check_writable(&args.out) {
+        return support::fail(&e);
+    }
     let (data, options) = match &args.data {
         Some(path) => match args.csv.read(path) {
             Ok((d, _)) => (d, StudyOptions::file(path, key_base)),

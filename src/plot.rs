@@ -204,7 +204,10 @@ pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String 
     );
     out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     reference_line(&mut out, &f, 0.8);
-    for (t, r) in points {
+    // Points whose power is not estimable (most replicates failed) are left out.
+    let points: Vec<&(usize, PowerResult)> =
+        points.iter().filter(|(_, r)| r.power.is_finite()).collect();
+    for (t, r) in points.iter().map(|p| (&p.0, &p.1)) {
         let x = f.px(*t as f64);
         let _ = write!(
             out,

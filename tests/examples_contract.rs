@@ -989,3 +989,124 @@ fn power_binary_outcome_from_the_cli() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--outcome binary"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every command of the hostile-input review under an 8 GB address-space limit: each answers
+/// within seconds with a one-line error and exit status 2 (none aborts, is killed or hangs).
+#[cfg(unix)]
+#[test]
+fn hostile_commands_answer_within_bounds_under_a_memory_limit() {
+    let dir = std::env::temp_dir().join(format!("securebase-bounds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 100,000 rows: a crossed (1 | a) + (1 | b) with 50,000 levels each, and a fixed factor of
+    // 100,000 levels.
+    let big = dir.join("big.csv");
+    let mut text = String::from("y,a,b,g\n");
+    for i in 0..100_000u64 {
+        text.push_str(&format!(
+            "{},a{},b{},g{i}\n",
+            (i * 37) % 101,
+            i % 50_000,
+            (i.wrapping_mul(7919) / 3) % 50_000
+        ));
+    }
+    std::fs::write(&big, text).unwrap();
+    let mt = fixture("mtcars.csv");
+    let (big, mt) = (big.to_str().unwrap(), mt.to_str().unwrap());
+    let unwritable = "/proc/securebase-no-such-dir/results.json";
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "mediate",
+            vec![
+                "--data",
+                mt,
+                "--x",
+                "wt",
+                "--m",
+                "hp",
+                "--y",
+                "mpg",
+                "--bootstrap",
+                "1000000000",
+            ],
+            "--bootstrap",
+        ),
+        (
+            "mediate",
+            vec![
+                "--data",
+                mt,
+                "--x",
+                "wt",
+                "--m",
+                "hp",
+                "--y",
+                "mpg",
+                "--bootstrap",
+                "18446744073709551615",
+            ],
+            "--bootstrap",
+        ),
+        (
+            "mediate",
+            vec![
+                "--data",
+                mt,
+                "--x",
+                "wt",
+                "--m",
+                "hp",
+                "--y",
+                "mpg",
+                "--draws",
+                "18446744073709551615",
+            ],
+            "--draws",
+        ),
+        ("study", vec!["--replicates", "1000000000"], "--replicates"),
+        ("study", vec!["--out", unwritable], "cannot"),
+        (
+            "study",
+            vec!["--plan", "/dev/zero", "--data", mt],
+            "is a device",
+        ),
+        (
+            "fit",
+            vec!["--data", "/dev/zero", "--formula", "y ~ x"],
+            "is a device",
+        ),
+        (
+            "fit",
+            vec!["--data", big, "--formula", "y ~ 1 + (1 | a) + (1 | b)"],
+            "dense block",
+        ),
+        ("fit", vec!["--data", big, "--formula", "y ~ g"], "(1 | g)"),
+        ("power", vec!["--icc", "-0.1", "--replicates", "2"], "icc"),
+        (
+            "power",
+            vec!["--design", "/dev/zero", "--replicates", "2"],
+            "is a device",
+        ),
+        ("power", vec!["--merge", "/dev/zero"], "is a device"),
+    ];
+    for (name, args, says) in cases {
+        let exe = example(name);
+        let mut script = format!("ulimit -v 8000000; exec timeout 60 '{}'", exe.display());
+        for a in &args {
+            script.push_str(&format!(" '{a}'"));
+        }
+        let start = std::time::Instant::now();
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let what = format!("{name} {}", args.join(" "));
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("note:")).collect();
+        assert_eq!(lines.len(), 1, "{what}: {stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(says),
+            "{what}: {stderr}"
+        );
+        assert!(secs < 20.0, "{what}: {secs:.1} s");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

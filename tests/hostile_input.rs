@@ -755,3 +755,64 @@ fn cbind_sides_may_be_expressions() {
     .unwrap_err();
     assert!(e.to_string().contains("sizes"), "{e}");
 }
+
+/// An instrument's `names` naming no subscale and `third_level` without a therapist column were
+/// ignored; both are plan problems now.
+#[test]
+fn plan_names_of_unknown_subscales_and_third_level_without_therapist_are_problems() {
+    use securebase::simulate::sessions::SessionParams;
+    use securebase::study::{Plan, StudyOptions, run};
+    let data = Data::from_csv_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/study_sessions.csv"
+    ))
+    .unwrap();
+    let text = PLAN.replace(
+        "\"names\": {\"total\": \"iip_pre\"}",
+        "\"names\": {\"totl\": \"iip_pre\"}",
+    );
+    let plan = Plan::from_json(&text).unwrap();
+    let e = run(
+        &data,
+        &plan,
+        &StudyOptions::simulated(SessionParams::default().seed),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("'totl', which is not a subscale")
+            && e.to_string().contains("did you mean 'total'?"),
+        "{e}"
+    );
+    let mut plan = Plan::from_json(PLAN).unwrap();
+    plan.ids.therapist = None;
+    plan.level_comparison = None;
+    plan.mediations[0].third_level = Some(true);
+    let e = run(
+        &data,
+        &plan,
+        &StudyOptions::simulated(SessionParams::default().seed),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("needs ids.therapist"), "{e}");
+}
+
+/// Binary power where most replicates separate completely reported 0.000 from the 1 of 20 that
+/// fitted; fewer than half fitted is "not estimable" now.
+#[test]
+fn power_from_a_minority_of_fitted_replicates_is_not_reported() {
+    use securebase::simulate::binary_power::{BinaryDesign, binary_power};
+    let mut d = BinaryDesign::dropout(2, 3);
+    d.baseline = 0.02;
+    d.multilevel = false;
+    let r = binary_power(&d, 20, 1).unwrap();
+    assert!(r.failed > 10, "{r:?}");
+    assert!(
+        !r.is_estimable() && r.power.is_nan() && r.ci[0].is_nan(),
+        "{r:?}"
+    );
+    // A design that fits is estimable as before.
+    let mut ok = BinaryDesign::dropout(20, 10);
+    ok.multilevel = false;
+    let r = binary_power(&ok, 20, 1).unwrap();
+    assert!(r.is_estimable() && r.failed * 2 <= r.replicates, "{r:?}");
+}

@@ -111,3 +111,25 @@ pub fn write_file(path: &str, contents: &str) -> Result<(), String> {
     }
     std::fs::write(path, contents).map_err(|e| format!("cannot write '{path}': {e}"))
 }
+
+/// Check before a long run that `path` can be written (its folder made, the file created), so
+/// an unwritable `--out` is an error at once, not after the whole analysis. A file created here
+/// is removed again.
+pub fn check_writable(path: &str) -> Result<(), String> {
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the folder of '{path}': {e}"))?;
+    }
+    let existed = std::path::Path::new(path).exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| format!("cannot write '{path}': {e}"))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}

@@ -313,7 +313,10 @@ fn replicate(d: &PowerDesign, seed: u64, i: u64) -> Outcome {
 }
 
 impl PowerResult {
-    /// A result from its counts: power among the fitted replicates, with Wilson's interval.
+    /// A result from its counts: power among the fitted replicates, with Wilson's interval;
+    /// not a number (JSON `null`) when fewer than half the replicates could be fitted, since
+    /// the fitted ones are then no sample of the design (a binary outcome with complete
+    /// separation in 19 of 20 replicates reported power 0.000 from the one that fitted).
     pub(crate) fn from_counts(
         replicates: usize,
         significant: usize,
@@ -322,19 +325,29 @@ impl PowerResult {
         seed: u64,
     ) -> PowerResult {
         let fitted = replicates - failed;
+        let estimable = fitted > 0 && 2 * fitted >= replicates;
         PowerResult {
-            power: if fitted > 0 {
+            power: if estimable {
                 significant as f64 / fitted as f64
             } else {
                 f64::NAN
             },
-            ci: wilson(significant, fitted),
+            ci: if estimable {
+                wilson(significant, fitted)
+            } else {
+                [f64::NAN, f64::NAN]
+            },
             replicates,
             significant,
             singular,
             failed,
             seed,
         }
+    }
+
+    /// Whether the power could be estimated: at least half the replicates were fitted.
+    pub fn is_estimable(&self) -> bool {
+        self.power.is_finite()
     }
 
     /// Combine two parts of one run (same design and seed, disjoint replicate ranges).

@@ -310,10 +310,32 @@ pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
                         if missing.len() > 8 { ", …" } else { "" }
                     ));
                 }
+                for n in i.names.keys() {
+                    if key.subscale(n).is_none() {
+                        let known: Vec<&str> =
+                            key.subscales.iter().map(|s| s.name.as_str()).collect();
+                        problems.push(format!(
+                            "instrument '{}': 'names' maps '{n}', which is not a subscale of the key{} (its subscales: {})",
+                            i.key,
+                            crate::error::closest(n, known.iter().copied())
+                                .map(|k| format!("; did you mean '{k}'?"))
+                                .unwrap_or_default(),
+                            known.join(", ")
+                        ));
+                    }
+                }
                 for s in &key.subscales {
                     have.insert(score_name(i, &s.name));
                 }
             }
+        }
+    }
+    for m in &plan.mediations {
+        if m.third_level == Some(true) && plan.ids.therapist.is_none() {
+            problems.push(format!(
+                "mediation '{}' asks for third_level, which needs ids.therapist (the therapist column)",
+                crate::error::clip(&m.name)
+            ));
         }
     }
     let needs = |problems: &mut Vec<String>,
