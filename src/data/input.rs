@@ -101,6 +101,7 @@ pub fn read_text_file<P: AsRef<Path>>(path: P, max_bytes: u64) -> Result<String>
     })
 }
 
+#[cfg(feature = "csv")]
 /// A reader that fails once a line runs past `max` bytes, so that a file without line breaks
 /// (`/dev/zero` through a pipe, a corrupted export) is an error after a bounded read, not a
 /// growing buffer.
@@ -111,12 +112,14 @@ pub(crate) struct LineBound<R> {
     run: usize,
 }
 
+#[cfg(feature = "csv")]
 impl<R> LineBound<R> {
     pub(crate) fn new(inner: R, max: usize) -> LineBound<R> {
         LineBound { inner, max, run: 0 }
     }
 }
 
+#[cfg(feature = "csv")]
 impl<R: Read> Read for LineBound<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -144,6 +147,7 @@ impl<R: Read> Read for LineBound<R> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "csv")]
     #[test]
     fn long_lines_are_an_error_after_a_bounded_read() {
         let mut r = LineBound::new(std::io::repeat(b'x'), 1000);

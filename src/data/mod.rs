@@ -28,7 +28,7 @@ pub use aggregate::{Agg, Aggregated, Stat};
 #[cfg(feature = "csv")]
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
-#[cfg(any(feature = "csv", feature = "serde"))]
+#[cfg(feature = "csv")]
 pub(crate) use input::{LineBound, open as open_input};
 #[cfg(any(feature = "csv", feature = "serde"))]
 pub use input::{MAX_CSV_LINE, MAX_TEXT_FILE, read_text_file};
