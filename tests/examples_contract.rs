@@ -1013,53 +1013,21 @@ fn hostile_commands_answer_within_bounds_under_a_memory_limit() {
     let mt = fixture("mtcars.csv");
     let (big, mt) = (big.to_str().unwrap(), mt.to_str().unwrap());
     let unwritable = "/proc/securebase-no-such-dir/results.json";
+    let med = |extra: [&'static str; 2]| -> Vec<&str> {
+        let mut v = vec!["--data", mt, "--x", "wt", "--m", "hp", "--y", "mpg"];
+        v.extend(extra);
+        v
+    };
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("mediate", med(["--bootstrap", "1000000000"]), "--bootstrap"),
         (
             "mediate",
-            vec![
-                "--data",
-                mt,
-                "--x",
-                "wt",
-                "--m",
-                "hp",
-                "--y",
-                "mpg",
-                "--bootstrap",
-                "1000000000",
-            ],
+            med(["--bootstrap", "18446744073709551615"]),
             "--bootstrap",
         ),
         (
             "mediate",
-            vec![
-                "--data",
-                mt,
-                "--x",
-                "wt",
-                "--m",
-                "hp",
-                "--y",
-                "mpg",
-                "--bootstrap",
-                "18446744073709551615",
-            ],
-            "--bootstrap",
-        ),
-        (
-            "mediate",
-            vec![
-                "--data",
-                mt,
-                "--x",
-                "wt",
-                "--m",
-                "hp",
-                "--y",
-                "mpg",
-                "--draws",
-                "18446744073709551615",
-            ],
+            med(["--draws", "18446744073709551615"]),
             "--draws",
         ),
         ("study", vec!["--replicates", "1000000000"], "--replicates"),

@@ -680,36 +680,33 @@ impl<'a> Parser<'a> {
 
     /// `a + b - c …`, flat (a chain of any length is one level deep).
     fn arith_sum(&mut self) -> Result<Arith> {
-        let first = self.arith_product()?;
-        let mut rest = Vec::new();
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => '+',
-                Tok::Minus => '-',
-                _ => break,
-            };
-            self.next();
-            rest.push((op, self.arith_product()?));
-        }
-        Ok(if rest.is_empty() {
-            first
-        } else {
-            Arith::Chain(Box::new(first), rest)
+        self.arith_chain(Self::arith_product, |t| match t {
+            Tok::Plus => Some('+'),
+            Tok::Minus => Some('-'),
+            _ => None,
         })
     }
 
     /// `a * b / c …`, flat.
     fn arith_product(&mut self) -> Result<Arith> {
-        let first = self.arith_unary()?;
+        self.arith_chain(Self::arith_unary, |t| match t {
+            Tok::Star => Some('*'),
+            Tok::Slash => Some('/'),
+            _ => None,
+        })
+    }
+
+    /// Operands from `operand` joined by the operators `op` recognizes, as one flat chain.
+    fn arith_chain(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Arith>,
+        op: fn(&Tok) -> Option<char>,
+    ) -> Result<Arith> {
+        let first = operand(self)?;
         let mut rest = Vec::new();
-        loop {
-            let op = match self.peek() {
-                Tok::Star => '*',
-                Tok::Slash => '/',
-                _ => break,
-            };
+        while let Some(o) = op(self.peek()) {
             self.next();
-            rest.push((op, self.arith_unary()?));
+            rest.push((o, operand(self)?));
         }
         Ok(if rest.is_empty() {
             first
