@@ -816,3 +816,41 @@ fn power_from_a_minority_of_fitted_replicates_is_not_reported() {
     let r = binary_power(&ok, 20, 1).unwrap();
     assert!(r.is_estimable() && r.failed * 2 <= r.replicates, "{r:?}");
 }
+
+/// Plan labels and names reach the Markdown report escaped: a label cannot break a table row,
+/// start a new line or carry raw HTML.
+#[test]
+fn plan_labels_are_escaped_in_the_report() {
+    use securebase::simulate::sessions::SessionParams;
+    use securebase::study::{Plan, StudyOptions, run};
+    let data = Data::from_csv_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/study_sessions.csv"
+    ))
+    .unwrap();
+    let mut plan = Plan::from_json(PLAN).unwrap();
+    plan.bootstrap = 10;
+    plan.draws = 50;
+    plan.labels.insert(
+        "ecr_anx".into(),
+        "anxiety | <script>alert(1)</script>\n# heading".into(),
+    );
+    plan.models[0].label = "a label | with a bar\nand a line".into();
+    let report = run(
+        &data,
+        &plan,
+        &StudyOptions::simulated(SessionParams::default().seed),
+    )
+    .unwrap();
+    let md = report.to_markdown();
+    assert!(!md.contains("<script>"), "raw HTML in the report");
+    assert!(
+        md.contains("anxiety \\| &lt;script&gt;alert(1)&lt;/script&gt; # heading"),
+        "{md}"
+    );
+    assert!(
+        !md.lines()
+            .any(|l| l.starts_with("# heading") || l.starts_with("and a line"))
+    );
+    assert!(md.contains("a label \\| with a bar and a line"));
+}

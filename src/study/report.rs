@@ -125,8 +125,8 @@ impl StudyReport {
             let _ = writeln!(
                 out,
                 "This report analyses {} with the plan \"{}\".{}\n",
-                self.options.data_note,
-                self.plan.name,
+                md(&self.options.data_note),
+                md(&self.plan.name),
                 if synthetic.is_empty() {
                     String::new()
                 } else {
@@ -217,14 +217,14 @@ impl StudyReport {
         for i in &self.instruments {
             let _ = writeln!(
                 out,
-                "- `{}` ({}): {}; licence: {}. {} of {} item responses missing{}.",
-                i.key,
+                "- {} ({}): {}; licence: {}. {} of {} item responses missing{}.",
+                md_code(&i.key),
                 match i.level {
                     super::InstrumentLevel::Client => "once per client",
                     super::InstrumentLevel::Session => "after sessions",
                 },
-                i.source,
-                i.licence,
+                md(&i.source),
+                md(&i.licence),
                 i.missing_responses.0,
                 i.missing_responses.1,
                 if i.missing_scores.iter().all(|(_, n)| *n == 0) {
@@ -442,10 +442,10 @@ impl StudyReport {
             let pr = &p.probe;
             let _ = writeln!(
                 out,
-                "Slope of {} along {} in `{}` (the moderator summarized over {} {}):\n",
+                "Slope of {} along {} in {} (the moderator summarized over {} {}):\n",
                 self.label(&pr.focal),
                 self.label(&pr.moderator),
-                p.model,
+                md_code(&p.model),
                 pr.n_units,
                 if pr.moderator_level == "rows" {
                     "rows".to_string()
