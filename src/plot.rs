@@ -204,7 +204,21 @@ pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String 
     );
     out.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     reference_line(&mut out, &f, 0.8);
-    // Points whose power is not estimable (most replicates failed) are left out.
+    // Points whose power is not estimable (most replicates failed) are left out, and named.
+    let missing: Vec<String> = points
+        .iter()
+        .filter(|(_, r)| !r.power.is_finite())
+        .map(|(t, _)| t.to_string())
+        .collect();
+    if !missing.is_empty() {
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#444">not estimable (most fits failed) at {} therapists</text>"##,
+            f.px(x0) + 8.0,
+            f.py(0.95),
+            missing.join(", ")
+        );
+    }
     let points: Vec<&(usize, PowerResult)> =
         points.iter().filter(|(_, r)| r.power.is_finite()).collect();
     for (t, r) in points.iter().map(|p| (&p.0, &p.1)) {
@@ -429,6 +443,17 @@ pub fn path_diagram_svg(
 mod tests {
     use super::*;
     use crate::probe::Region;
+
+    /// A point whose power is not estimable is not drawn, and the plot says where it is.
+    #[test]
+    fn power_curve_names_points_that_are_not_estimable() {
+        let ok = PowerResult::from_counts(20, 5, 0, 0, 1);
+        let failed = PowerResult::from_counts(20, 0, 0, 19, 1);
+        let svg = power_curve_svg(&[(2, failed), (10, ok.clone()), (20, ok)], "x");
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("not estimable (most fits failed) at 2 therapists"));
+        assert!(!svg.contains("NaN"));
+    }
 
     #[test]
     fn plots_are_well_formed_svg() {
