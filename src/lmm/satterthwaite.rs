@@ -7,6 +7,13 @@
 //! Hessian of D. For a contrast l, with C(φ) = σ² U(θ) the covariance of β̂ and
 //! g = ∂(lᵀCl)/∂φ, the df are ν = 2 (lᵀCl)² / (gᵀ A g).
 //!
+//! ν does not depend on how φ is parametrized, but a pseudo-inverse's cut-off does: in (θ, σ)
+//! the σ entries of H scale as 1/σ² while the θ entries have no units, so lmerTest's absolute
+//! eigenvalue cut-off drops directions when y is rescaled (its df change with the units of y).
+//! Here H is formed in (θ, log σ), where no entry depends on the units of y, scaled to unit
+//! diagonal before the pseudo-inverse, and ν is computed as 2 / (ĝᵀ A ĝ) with ĝ = g / (lᵀCl),
+//! which neither underflows nor overflows at any scale of y.
+//!
 //! The σ-derivatives are exact (D is explicit in σ). The θ-derivatives of ld, r² and U are
 //! central differences refined by Richardson extrapolation over three step sizes (relative step
 //! 0.1, halved each time; error of order h⁶, about 1e-6 relative in the df, far below the
