@@ -119,4 +119,31 @@ mod tests {
         }
         assert_eq!(p.done.load(Ordering::Relaxed), 10);
     }
+
+    /// Silent while disabled or within the first two seconds; once enabled and past them, a
+    /// line is printed at most once a second.
+    #[test]
+    fn prints_only_when_enabled_and_past_two_seconds() {
+        let mut p = Progress::new("test", "items", Some(10));
+        p.tick();
+        assert_eq!(p.printed_at.load(Ordering::Relaxed), 0, "disabled: nothing");
+        enable(true);
+        p.tick();
+        assert_eq!(
+            p.printed_at.load(Ordering::Relaxed),
+            0,
+            "within 2 s: nothing"
+        );
+        p.start = Instant::now() - std::time::Duration::from_millis(3000);
+        p.tick();
+        let first = p.printed_at.load(Ordering::Relaxed);
+        assert!(first >= 3000, "{first}");
+        p.tick();
+        assert_eq!(
+            p.printed_at.load(Ordering::Relaxed),
+            first,
+            "not again within 1 s"
+        );
+        enable(false);
+    }
 }
