@@ -107,8 +107,22 @@ fn main() -> ExitCode {
             Err(e) => return support::fail(&one_line(&e)),
         },
     };
+    // A file of one's own without a plan of one's own is analysed with the reference plan:
+    // say so, so that its problems are not taken for the file's.
+    let reference_on_own_data = args.plan.is_none() && args.data.is_some();
+    if reference_on_own_data {
+        eprintln!(
+            "note: no --plan given: your file is analysed with the reference study's plan (its column names and models); write a plan of your own (the format is documented in securebase::study; start from src/study/reference_plan.json) and pass it with --plan"
+        );
+    }
     let report = match run(&data, &plan, &options) {
         Ok(r) => r,
+        Err(e) if reference_on_own_data => {
+            return support::fail(&format!(
+                "{} (this is the reference plan, used because no --plan was given: write your own plan and pass --plan my_plan.json)",
+                one_line(&e)
+            ));
+        }
         Err(e) => return support::fail(&one_line(&e)),
     };
     let json = match serde_json::to_string_pretty(&report) {

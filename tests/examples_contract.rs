@@ -477,6 +477,11 @@ fn every_example_answers_help_and_rejects_bad_flag_values() {
         ("study", vec!["--replicates", "xyz"], "invalid value"),
         (
             "study",
+            vec!["--data", MTCARS, "--replicates", "20"],
+            "this is the reference plan, used because no --plan was given",
+        ),
+        (
+            "study",
             vec!["--out", "/proc/no/such/dir/r.json", "--replicates", "100"],
             "cannot",
         ),
@@ -507,7 +512,10 @@ fn every_example_answers_help_and_rejects_bad_flag_values() {
         let out = run(name, &args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{name} {args:?}: {err}");
+        // One error line (after any `note:` lines the reader or the example gave).
+        let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("note: ")).collect();
+        assert_eq!(lines.len(), 1, "{name} {args:?}: {err}");
+        assert!(lines[0].starts_with("error: "), "{name} {args:?}: {err}");
         assert!(err.contains(needle), "{name} {args:?}: {err}");
     }
 }
