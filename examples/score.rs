@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, value_name = "KEY")]
     key: String,
     /// The data's columns for the key's items, in item order: a comma-separated list, or one
-    /// pattern such as ECR_{} for ECR_1, ECR_2, …
+    /// pattern such as ECR_{} for ECR_1, ECR_2, … ({:02} pads: ecr{:02} for ecr01, ecr02, …)
     #[arg(long, value_name = "COLS")]
     columns: Option<String>,
     /// Print one JSON object instead of tables
@@ -44,6 +44,47 @@ struct Args {
     json: bool,
     #[command(flatten)]
     csv: CsvArgs,
+}
+
+/// A `--columns` pattern for `k` items when the data have columns `PREFIX1 … PREFIXk` (or
+/// zero-padded, `PREFIX01 …`) under one prefix.
+fn columns_hint(names: &[String], k: usize) -> Option<String> {
+    let mut by_prefix: std::collections::BTreeMap<(&str, usize), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for n in names {
+        let digits = n.len() - n.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            continue;
+        }
+        let (prefix, number) = n.split_at(n.len() - digits);
+        let Ok(v) = number.parse::<usize>() else {
+            continue;
+        };
+        let width = if number.starts_with('0') && digits > 1 {
+            digits
+        } else {
+            0
+        };
+        by_prefix.entry((prefix, width)).or_default().push(v);
+    }
+    // Unpadded numbers share the prefix with padded ones of full width (ecr10 beside ecr01).
+    for ((prefix, width), mut v) in by_prefix.clone() {
+        if width > 0
+            && let Some(more) = by_prefix.get(&(prefix, 0))
+        {
+            v.extend(more.iter().filter(|x| x.to_string().len() >= width));
+        }
+        v.sort_unstable();
+        v.dedup();
+        if v.len() >= k && v[..k].iter().enumerate().all(|(i, &x)| x == i + 1) {
+            return Some(if width > 0 {
+                format!("{prefix}{{:0{width}}}")
+            } else {
+                format!("{prefix}{{}}")
+            });
+        }
+    }
+    None
 }
 
 fn run(args: &Args) -> Result<String, String> {
@@ -55,6 +96,16 @@ fn run(args: &Args) -> Result<String, String> {
         key = key.with_columns(&cols).map_err(one)?;
     }
     let as_json = args.json;
+    if args.columns.is_none() && key.items.iter().all(|i| !data.has_column(i)) {
+        if let Some(pattern) = columns_hint(data.names(), key.items.len()) {
+            return Err(format!(
+                "the data have none of the key's {} item columns ({}, …), but {} numbered columns that could be them: map them with --columns \"{pattern}\"",
+                key.items.len(),
+                key.items[0],
+                key.items.len()
+            ));
+        }
+    }
     let scores = score(&data, &key, InvalidResponses::Error).map_err(one)?;
     let rel = reliability(&data, &key, MissingItems::CompleteCases).map_err(one)?;
     if as_json {

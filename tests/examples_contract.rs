@@ -1086,3 +1086,44 @@ fn hostile_commands_answer_within_bounds_under_a_memory_limit() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Items under another, zero-padded prefix: `score` names `--columns` with the pattern that maps
+/// them, and the pattern works.
+#[test]
+fn score_suggests_a_columns_pattern_with_zero_padding() {
+    let dir = std::env::temp_dir().join(format!("securebase-pad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ecr.csv");
+    let header: Vec<String> = (1..=36).map(|i| format!("ecr{i:02}")).collect();
+    let mut text = format!("id,{}\n", header.join(","));
+    for r in 0..12 {
+        let row: Vec<String> = (1..=36)
+            .map(|i| (1 + (r * 5 + i * 3) % 7).to_string())
+            .collect();
+        text.push_str(&format!("c{r},{}\n", row.join(",")));
+    }
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let out = run("score", &["--data", p, "--key", "ecr-r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--columns \"ecr{:02}\""), "{err}");
+    let out = run(
+        "score",
+        &[
+            "--data",
+            p,
+            "--key",
+            "ecr-r",
+            "--columns",
+            "ecr{:02}",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

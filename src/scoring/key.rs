@@ -266,6 +266,28 @@ impl Subscale {
     }
 }
 
+/// A column pattern: the text before and after its `{}` or `{:0N}` and the zero-padded width
+/// (0 for `{}`).
+fn item_pattern(pattern: &str) -> Option<(String, usize, String)> {
+    let open = pattern.find('{')?;
+    let close = open + pattern[open..].find('}')?;
+    let inner = &pattern[open + 1..close];
+    let width = if inner.is_empty() {
+        0
+    } else {
+        let digits = inner.strip_prefix(":0")?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<usize>().ok().filter(|w| *w <= 9)?
+    };
+    Some((
+        pattern[..open].to_string(),
+        width,
+        pattern[close + 1..].to_string(),
+    ))
+}
+
 fn invalid(message: String) -> Error {
     Error::Argument {
         name: "key".into(),
@@ -505,7 +527,8 @@ impl ScaleKey {
     /// built-in keys) becomes `columns[i]`.
     ///
     /// A column list that is one string containing `{}` is a pattern: `"ecr{}"` names the
-    /// columns `ecr1`, `ecr2`, … (the item's position, from 1). Use this when your data names
+    /// columns `ecr1`, `ecr2`, … (the item's position, from 1); `{:02}` pads the number with
+    /// zeros to two digits (`"ecr{:02}"`: `ecr01` … `ecr36`), `{:03}` to three. Use this when your data names
     /// the items differently from the key, or when an instrument was given twice (pre/post, or
     /// one ECR-RS block per relationship target) and each administration has its own columns.
     ///
@@ -519,14 +542,19 @@ impl ScaleKey {
     /// let mother = key.with_columns(&["mother_{}"]).unwrap();
     /// assert_eq!(mother.items[0], "mother_1");
     /// assert_eq!(mother.subscale("avoidance").unwrap().reverse[0], "mother_1");
+    /// let padded = securebase::scoring::builtin("ecr-r").unwrap().with_columns(&["ecr{:02}"]).unwrap();
+    /// assert_eq!((padded.items[0].as_str(), padded.items[35].as_str()), ("ecr01", "ecr36"));
     /// ```
     pub fn with_columns<S: AsRef<str>>(&self, columns: &[S]) -> Result<ScaleKey> {
         self.validate()?;
         let k = self.items.len();
         let names: Vec<String> = match columns {
-            [one] if one.as_ref().contains("{}") => (1..=k)
-                .map(|i| one.as_ref().replace("{}", &i.to_string()))
-                .collect(),
+            [one] if item_pattern(one.as_ref()).is_some() => {
+                let (head, width, tail) = item_pattern(one.as_ref()).unwrap_or_default();
+                (1..=k)
+                    .map(|i| format!("{head}{i:0width$}{tail}"))
+                    .collect()
+            }
             _ => columns.iter().map(|c| c.as_ref().to_string()).collect(),
         };
         if names.len() != k {
