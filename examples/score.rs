@@ -96,15 +96,16 @@ fn run(args: &Args) -> Result<String, String> {
         key = key.with_columns(&cols).map_err(one)?;
     }
     let as_json = args.json;
-    if args.columns.is_none() && key.items.iter().all(|i| !data.has_column(i)) {
-        if let Some(pattern) = columns_hint(data.names(), key.items.len()) {
-            return Err(format!(
-                "the data have none of the key's {} item columns ({}, …), but {} numbered columns that could be them: map them with --columns \"{pattern}\"",
-                key.items.len(),
-                key.items[0],
-                key.items.len()
-            ));
-        }
+    if args.columns.is_none()
+        && key.items.iter().all(|i| !data.has_column(i))
+        && let Some(pattern) = columns_hint(data.names(), key.items.len())
+    {
+        return Err(format!(
+            "the data have none of the key's {} item columns ({}, …), but {} numbered columns that could be them: map them with --columns \"{pattern}\"",
+            key.items.len(),
+            key.items[0],
+            key.items.len()
+        ));
     }
     let scores = score(&data, &key, InvalidResponses::Error).map_err(one)?;
     let rel = reliability(&data, &key, MissingItems::CompleteCases).map_err(one)?;
