@@ -576,6 +576,8 @@ enum ColumnBuilder {
         /// Every non-missing cell so far was a whole number written canonically.
         all_int: bool,
         other: Tokens,
+        /// How many of `other` would be numbers with a decimal comma (`5,5`).
+        comma_like: usize,
     },
     Text {
         codes: Vec<Option<u32>>,
@@ -653,12 +655,14 @@ impl ColumnBuilder {
                 declared: true,
                 all_int: true,
                 other: Tokens::default(),
+                comma_like: 0,
             },
             None => ColumnBuilder::Numeric {
                 values: NumericColumn::new(),
                 declared: false,
                 all_int: true,
                 other: Tokens::default(),
+                comma_like: 0,
             },
         }
     }
@@ -719,6 +723,7 @@ impl ColumnBuilder {
             declared,
             all_int,
             other,
+            comma_like,
         } = self
         {
             if missing {
@@ -764,6 +769,9 @@ impl ColumnBuilder {
                 Cell::Text => {
                     if *declared || values.n_missing() < values.len() {
                         other.add(row, cell);
+                        if !decimal_comma && looks_decimal_comma(cell) {
+                            *comma_like += 1;
+                        }
                         values.push(None);
                     } else {
                         // No number yet: the column is text.
@@ -827,17 +835,14 @@ impl ColumnBuilder {
                 values,
                 declared,
                 other,
+                comma_like,
                 ..
             } => {
                 if other.count > 0 {
                     let n_numbers = values.len() - values.n_missing();
                     let (row, value) = other.examples[0].clone();
-                    if !opts.decimal_comma
-                        && other
-                            .examples
-                            .iter()
-                            .all(|(_, t)| looks_decimal_comma(t.as_bytes()))
-                    {
+                    // Every offending cell (not only the examples shown) a comma decimal.
+                    if !opts.decimal_comma && comma_like == other.count {
                         return Err(Error::InvalidValue {
                             column: name.to_string(),
                             row,
@@ -1301,6 +1306,10 @@ mod tests {
             "{msg}"
         );
         assert!(matches!(&e, Error::InvalidValue { column, row: 2, .. } if column == "y"));
+        // Comma decimals in the first rows shown but real text later: not called all commas.
+        let e = read("y;x\n5;2\n5,5;3\n6,5;3\n7,5;3\n8,5;3\n9,5;3\nabc;4\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("--categorical y"), "{msg}");
     }
 
     /// A file that ends before the length it had when opened (truncated while read) is an
