@@ -128,12 +128,48 @@ pub enum Error {
     /// A numerical routine failed (e.g. a matrix that should be positive definite is not).
     #[error("numerical failure: {}", clip_long(.0))]
     Numerical(String),
+    /// An analysis does not fit the data's levels: a client-level outcome with a session-level
+    /// predictor, a single-level analysis of nested rows, a client under two therapists, a
+    /// baseline stored on some rows only. `kind` says which and `names` the variables or
+    /// levels involved, so a program (or a command line) can word its own way out.
+    #[error("{}", clip_long(.message))]
+    Level {
+        /// Which problem.
+        kind: LevelProblem,
+        /// The variables, columns or levels it concerns, the offending one first.
+        names: Vec<String>,
+        /// What is wrong and what to do, in the library's terms.
+        message: String,
+    },
     /// An analysis plan does not fit itself or the data: every problem, listed at once.
     #[error("the analysis plan has {} problem{}: {}", .problems.len(), if .problems.len() == 1 { "" } else { "s" }, numbered(.problems))]
     Plan {
         /// What is wrong, one entry per problem.
         problems: Vec<String>,
     },
+}
+
+/// The kinds of [`Error::Level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LevelProblem {
+    /// The analysis needs declared levels and the data have none.
+    NotDeclared,
+    /// An inner unit appears under two outer units (a client under two therapists).
+    Crossed,
+    /// The time column repeats a value within a unit.
+    TimeRepeated,
+    /// A variable varies within the units it was taken to describe.
+    VariesWithin,
+    /// The response is at a higher level than a predictor (a client-level outcome with a
+    /// session-level predictor).
+    ResponseAbovePredictor,
+    /// A higher-level variable is stored on some rows of its units only.
+    PartlyFilled,
+    /// A single-level analysis of nested rows (mediation without a cluster).
+    NestedRows,
+    /// In a plan, a session-varying variable in a client-level model.
+    SessionVarying,
 }
 
 /// The error underneath another (an I/O or CSV library error), shared so that [`enum@Error`] stays

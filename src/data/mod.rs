@@ -14,11 +14,13 @@ mod aggregate;
 #[cfg(feature = "csv")]
 mod csv_io;
 mod factor;
+mod fill;
 #[cfg(any(feature = "csv", feature = "serde"))]
 mod input;
 mod join;
 pub(crate) mod keys;
 mod lag;
+mod levels;
 mod numeric;
 mod reshape;
 mod row_ids;
@@ -28,11 +30,14 @@ pub use aggregate::{Agg, Aggregated, Stat};
 #[cfg(feature = "csv")]
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};
+pub use fill::FillDirection;
 #[cfg(feature = "csv")]
 pub(crate) use input::{LineBound, open as open_input};
 #[cfg(any(feature = "csv", feature = "serde"))]
 pub use input::{MAX_CSV_LINE, MAX_TEXT_FILE, read_text_file};
 pub use join::Joined;
+pub(crate) use levels::for_model;
+pub use levels::{Describe, Levels, ModelUnit, VariableLevel};
 pub use numeric::{Iter as NumericIter, NumericColumn};
 pub use reshape::{Longer, Wider};
 pub use sort::SortKey;
@@ -151,6 +156,12 @@ pub struct Data {
     columns: Vec<Arc<Column>>,
     /// Shared too (unstored while they are 1..=n): every selection of columns keeps the rows.
     row_ids: RowIds,
+    /// The declared nesting ([`Data::with_levels`]), if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    levels: Option<Arc<Levels>>,
 }
 
 /// A [`Data`] as serialized, checked before it becomes one.
@@ -160,6 +171,8 @@ struct DataParts {
     names: Vec<String>,
     columns: Vec<Column>,
     row_ids: Vec<usize>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    levels: Option<Levels>,
 }
 
 impl TryFrom<DataParts> for Data {
@@ -182,6 +195,7 @@ impl TryFrom<DataParts> for Data {
             names: Vec::new(),
             columns: Vec::new(),
             row_ids: RowIds::from_vec(p.row_ids),
+            levels: None,
         };
         let mut seen = std::collections::HashSet::with_capacity(p.names.len());
         for (name, column) in p.names.into_iter().zip(p.columns) {
@@ -190,6 +204,7 @@ impl TryFrom<DataParts> for Data {
             }
             data.push_column(&name, column)?;
         }
+        data.set_levels(p.levels)?;
         Ok(data)
     }
 }
@@ -457,9 +472,21 @@ impl Data {
             names: vec![],
             columns: vec![],
             row_ids: self.row_ids.clone(),
+            levels: None,
         };
         check.add_column(name, column)?;
-        self.columns[i] = check.columns.pop().unwrap_or_else(|| unreachable!("added"));
+        let old = std::mem::replace(
+            &mut self.columns[i],
+            check.columns.pop().unwrap_or_else(|| unreachable!("added")),
+        );
+        // A level column's new values must still nest the rows.
+        if let Some(l) = self.levels.clone()
+            && l.contains(name)
+            && let Err(e) = self.check_levels(&l)
+        {
+            self.columns[i] = old;
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -489,6 +516,9 @@ impl Data {
             return Err(Error::DuplicateColumn { name: to.into() });
         }
         self.names[i] = to.to_string();
+        if let Some(l) = &mut self.levels {
+            Arc::make_mut(l).rename(from, to);
+        }
         Ok(())
     }
 
@@ -501,6 +531,17 @@ impl Data {
             .iter()
             .map(|n| self.index_of(n.as_ref()))
             .collect::<Result<_>>()?;
+        if let Some(l) = self.levels()
+            && let Some(&i) = idx.iter().find(|&&i| l.contains(&self.names[i]))
+        {
+            return Err(Error::Argument {
+                name: "names".into(),
+                message: format!(
+                    "'{}' is a declared level column ({l}); remove the levels first (Data::set_levels(None))",
+                    crate::error::clip(&self.names[i])
+                ),
+            });
+        }
         let mut j = 0;
         let keep: Vec<bool> = (0..self.ncols()).map(|i| !idx.contains(&i)).collect();
         self.names.retain(|_| {
@@ -531,6 +572,7 @@ impl Data {
             names: Vec::with_capacity(names.len()),
             columns: Vec::with_capacity(names.len()),
             row_ids: self.row_ids.clone(),
+            levels: None,
         };
         for n in names {
             let n = n.as_ref();
@@ -540,6 +582,13 @@ impl Data {
             out.names.push(n.to_string());
             out.columns
                 .push(Arc::clone(&self.columns[self.index_of(n)?]));
+        }
+        // The levels stay when their columns do.
+        if let Some(l) = &self.levels
+            && l.ids().iter().all(|i| out.has_column(i))
+            && l.time_column().is_none_or(|t| out.has_column(t))
+        {
+            out.levels = Some(Arc::clone(l));
         }
         Ok(out)
     }
@@ -605,6 +654,7 @@ impl Data {
                 .map(|c| Arc::new(c.select(rows)))
                 .collect(),
             row_ids: self.row_ids.select(rows),
+            levels: self.levels.clone(),
         })
     }
 
@@ -619,6 +669,7 @@ impl Data {
                 .map(|c| Arc::new(c.select(&rows)))
                 .collect(),
             row_ids: self.row_ids.select(&rows),
+            levels: self.levels.clone(),
         }
     }
 

@@ -20,6 +20,15 @@ pub struct Missingness {
     pub n_used: usize,
     /// Origins (1-based, see [`Data::row_ids`]) of the rows dropped.
     pub dropped_rows: Vec<usize>,
+    /// When the data have declared levels and every variable of the model is at a level above
+    /// the rows (a client-level model on a session file): the units the model was fitted to,
+    /// one row each, and the rows they came from. `n_input` then counts the units.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub unit: Option<crate::data::ModelUnit>,
+    /// What a reader of the fit should know about its rows: over which rows `scale()`
+    /// standardized, a single-level model of nested rows.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub notes: Vec<String>,
 }
 
 impl Missingness {
@@ -150,6 +159,22 @@ impl ModelFrame {
             offset: f.offset,
         })
     }
+
+    /// The frame at the level of the model's variables when the data have declared levels
+    /// ([`Data::with_levels`]): one row per client when every variable is client-level, an
+    /// error for a client-level response with a session-level predictor; the data it was
+    /// built on are returned with it (the rows index into them).
+    pub(crate) fn at_level<'d>(
+        formula: &Formula,
+        data: &'d Data,
+        model: &str,
+    ) -> Result<(ModelFrame, Cow<'d, Data>)> {
+        let md = crate::data::for_model(data, formula, model)?;
+        let mut frame = ModelFrame::new(formula, &md.data)?;
+        frame.missing.unit = md.unit;
+        frame.missing.notes = md.notes;
+        Ok((frame, md.data))
+    }
 }
 
 /// A [`ModelFrame`] whose model matrix is held as columns, the data's own where they are used
@@ -239,6 +264,8 @@ impl SharedFrame {
                 n_input: data.nrows(),
                 n_used: rows.len(),
                 dropped_rows: dropped,
+                unit: None,
+                notes: vec![],
             },
             rows,
             y,

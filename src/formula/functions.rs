@@ -151,6 +151,18 @@ pub(crate) enum VarFn {
     Offset(Arith),
 }
 
+impl VarFn {
+    /// The data columns the function reads.
+    fn columns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self {
+            VarFn::Value(a) | VarFn::Factor(a) | VarFn::Offset(a) => arith_columns(a, &mut out),
+            VarFn::Scale { arg, .. } | VarFn::Poly { arg, .. } => arith_columns(arg, &mut out),
+        }
+        out
+    }
+}
+
 /// A variable defined by a call, with its R label.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -449,6 +461,11 @@ fn mean_of(x: &[f64]) -> f64 {
 }
 
 impl Derived {
+    /// The data columns the variable reads.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        self.func.columns()
+    }
+
     /// Evaluate on `data`, fitting the data-dependent constants.
     ///
     /// # Errors
@@ -568,12 +585,7 @@ impl Bound {
 
     /// The data columns the variable reads.
     pub(crate) fn columns(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        match &self.func {
-            VarFn::Value(a) | VarFn::Factor(a) | VarFn::Offset(a) => arith_columns(a, &mut out),
-            VarFn::Scale { arg, .. } | VarFn::Poly { arg, .. } => arith_columns(arg, &mut out),
-        }
-        out
+        self.func.columns()
     }
 
     /// The names of a `poly()`'s columns (`label1`, `label2`, …), or `None` for other functions.

@@ -692,6 +692,24 @@ impl Formula {
             .collect()
     }
 
+    /// The data columns the response reads (`y`, or `a` and `b` of `log(a + b)`).
+    pub(crate) fn response_columns(&self) -> Vec<String> {
+        match self.derived.iter().find(|d| d.label == self.response) {
+            Some(d) => d.columns(),
+            None => vec![self.response.clone()],
+        }
+    }
+
+    /// Each `scale()` call of the formula: its label and the columns it reads.
+    pub(crate) fn scale_calls(&self) -> Vec<(String, Vec<String>)> {
+        self.derived
+            .iter()
+            .filter(|d| matches!(d.func, functions::VarFn::Scale { .. }))
+            .map(|d| (d.label.clone(), d.columns()))
+            .filter(|(_, c)| !c.is_empty())
+            .collect()
+    }
+
     /// Check every column the formula reads against the data's columns.
     ///
     /// # Errors

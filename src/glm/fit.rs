@@ -507,7 +507,16 @@ pub(crate) fn prepare(data: &Data, formula: &str, family: Family, mixed: bool) -
         )));
     }
     let data = binary_factor_response(data, &parsed, family)?;
-    let frame = ModelFrame::new(&parsed, &data)?;
+    let (frame, data) = ModelFrame::at_level(
+        &parsed,
+        &data,
+        if mixed {
+            "mixed model"
+        } else {
+            "generalized linear model"
+        },
+    )?;
+    let data = data.into_owned();
     let ModelFrame {
         rows,
         y,

@@ -159,11 +159,15 @@ impl LmmSpec {
                 formula.text()
             )));
         }
+        let leveled = crate::data::for_model(data, formula, "mixed model")?;
+        let data = &*leveled.data;
         let (mdata, bound) = crate::formula::prepare(formula, data)?;
         #[cfg(feature = "serde")]
         let source = Arc::new(data.select_columns(&formula.columns())?);
         let data = &*mdata;
-        let frame = SharedFrame::new(formula, data, bound)?;
+        let mut frame = SharedFrame::new(formula, data, bound)?;
+        frame.missing.unit = leveled.unit.clone();
+        frame.missing.notes = leveled.notes.clone();
         if frame.rows.len() <= frame.x.ncols() {
             return Err(Error::Model(format!(
                 "{} complete rows cannot estimate {} fixed effects",

@@ -278,6 +278,8 @@ impl Mediation {
             n_input: data.nrows(),
             n_used: rows.len(),
             dropped_rows: dropped,
+            unit: None,
+            notes: vec![],
         };
         Ok((rows, missing))
     }

@@ -369,6 +369,8 @@ impl MultilevelMediation {
                 n_input: data.nrows(),
                 n_used: rows.len(),
                 dropped_rows: dropped,
+                unit: None,
+                notes: vec![],
             },
             client,
             top,

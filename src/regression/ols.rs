@@ -51,8 +51,8 @@ impl Ols {
                 formula.text()
             )));
         }
-        let frame = ModelFrame::new(formula, data)?;
-        OlsFit::from_frame(formula, frame, data)
+        let (frame, data) = ModelFrame::at_level(formula, data, "least-squares fit")?;
+        OlsFit::from_frame(formula, frame, &data)
     }
 }
 
