@@ -170,6 +170,9 @@ pub enum LevelProblem {
     NestedRows,
     /// In a plan, a session-varying variable in a client-level model.
     SessionVarying,
+    /// A single-level mediation whose predictor is constant within clusters while a mediator
+    /// varies within them (the within- and between-cluster b paths blended).
+    Blended,
 }
 
 /// The error underneath another (an I/O or CSV library error), shared so that [`enum@Error`] stays

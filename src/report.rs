@@ -134,11 +134,18 @@ pub(crate) fn dropped_line(
     f: &mut std::fmt::Formatter<'_>,
     m: &crate::formula::Missingness,
 ) -> std::fmt::Result {
-    match m.n_dropped() {
-        0 => Ok(()),
-        1 => writeln!(f, "(1 observation deleted due to missingness)"),
-        n => writeln!(f, "({n} observations deleted due to missingness)"),
+    if let Some(u) = &m.unit {
+        writeln!(f, "Rows: {u}")?;
     }
+    match m.n_dropped() {
+        0 => {}
+        1 => writeln!(f, "(1 observation deleted due to missingness)")?,
+        n => writeln!(f, "({n} observations deleted due to missingness)")?,
+    }
+    for note in &m.notes {
+        writeln!(f, "Note: {note}")?;
+    }
+    Ok(())
 }
 
 /// The five-number summary of residuals `q` ([`quantiles5_scaled`]), as R's `summary()`

@@ -179,6 +179,15 @@ impl Data {
             };
             out.add_column(&name, right.column(n)?.gather(&right_rows))?;
         }
+        // The left side's levels carry over when its level columns keep their names.
+        if let Some(l) = self.levels()
+            && l.ids()
+                .iter()
+                .chain(l.time_column().map(|t| t.to_string()).iter())
+                .all(|c| !clash(c))
+        {
+            out.set_levels(Some(l.clone()))?;
+        }
         Ok(Joined {
             data: out,
             unmatched_left,

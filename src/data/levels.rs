@@ -264,8 +264,8 @@ impl fmt::Display for ModelUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} units, one row each from {} {} rows (every variable of the model is at the {} level or above)",
-            self.units, self.level, self.from_rows, self.from_level, self.level
+            "{} {} units, one row each from {} {} rows",
+            self.units, self.level, self.from_rows, self.from_level
         )
     }
 }
@@ -368,7 +368,7 @@ impl Data {
                             let (name, up) = (&l.ids[d], &l.ids[d - 1]);
                             return Err(Error::Level {
                                 kind: LevelProblem::Crossed,
-                                names: vec![name.clone(), up.clone()],
+                                names: vec![name.clone(), up.clone(), self.value_text(name, r)],
                                 message: format!(
                                     "{name} '{}' appears under two {up} units, '{}' (row {}) and '{}' (row {}): if {name} ids are numbered within each {up}, make them unique (an id combining both); if the {name} moved between {up}s, declare partial crossing (Levels::partially_crossed)",
                                     crate::error::clip(&self.value_text(name, r)),

@@ -11,6 +11,7 @@
 //! `NA` / an empty cell in a CSV, for a missing value).
 
 mod aggregate;
+mod by_group;
 #[cfg(feature = "csv")]
 mod csv_io;
 mod factor;
@@ -27,6 +28,7 @@ mod row_ids;
 mod sort;
 
 pub use aggregate::{Agg, Aggregated, Stat};
+pub use by_group::{ByGroup, Standardized};
 #[cfg(feature = "csv")]
 pub use csv_io::{ColumnKind, ColumnRead, CsvOptions, CsvReport};
 pub use factor::{Factor, r_level_order};

@@ -16,6 +16,7 @@ mod effects;
 mod multilevel;
 mod random_slopes;
 
+pub(crate) use bootstrap::summarize_draws;
 pub use bootstrap::{BootEffect, Bootstrap, BootstrapOptions, McEffect, MonteCarlo, Resampling};
 pub use effects::{EffectId, EffectKey, Part, Path};
 pub use multilevel::{MlDesign, MultilevelFit, MultilevelMediation, PathFit};
@@ -268,6 +269,7 @@ impl Mediation {
             need.push(c.clone());
         }
         let (rows, dropped) = complete_rows(data, &need)?;
+        self.nested_check(data, &rows)?;
         if rows.len() < vars.len() + 2 {
             return Err(Error::Model(format!(
                 "{} complete rows are too few for this mediation model",
@@ -282,6 +284,48 @@ impl Mediation {
             notes: vec![],
         };
         Ok((rows, missing))
+    }
+
+    /// With declared levels, single-level paths over rows nested in clients (no cluster, no
+    /// blended estimate asked for) are refused: they treat a client's sessions as independent
+    /// observations, so the SEs and intervals are too narrow.
+    fn nested_check(&self, data: &Data, rows: &[usize]) -> Result<()> {
+        let Some(l) = data.levels() else {
+            return Ok(());
+        };
+        if self.cluster.is_some() || self.blended || self.multilevel || l.ids().is_empty() {
+            return Ok(());
+        }
+        let g = data.groups_for(l)?;
+        let depth = l.ids().len() - 1;
+        let (of_row, _) = &g.of_row[depth];
+        let mut units: Vec<u32> = rows.iter().map(|&r| of_row[r]).collect();
+        units.sort_unstable();
+        units.dedup();
+        if units.len() == rows.len() {
+            return Ok(());
+        }
+        let inner = &l.ids()[depth];
+        let mut all_above = true;
+        for v in self.variables() {
+            all_above &= data.level_with(l, &g, &v)?.depth <= depth;
+        }
+        let way = if all_above {
+            format!(
+                "; every variable is {inner}-level, so one row per {inner} (Data::one_row_per) is the single-level analysis"
+            )
+        } else {
+            String::new()
+        };
+        Err(Error::Level {
+            kind: crate::error::LevelProblem::NestedRows,
+            names: vec![inner.clone()],
+            message: format!(
+                "the {} complete rows are nested in {} {inner} units and single-level mediation would treat them as independent (SEs and intervals too narrow): name the cluster (Mediation::cluster, with cluster resampling), use the within/between design (MultilevelMediation), or ask for the blended estimate (Mediation::blended){way}",
+                rows.len(),
+                units.len()
+            ),
+        })
     }
 
     /// The blended case (see [`Mediation::blended`]): an error naming the mediator unless
@@ -322,9 +366,13 @@ impl Mediation {
                     self.x
                 );
                 if !self.blended {
-                    return Err(Error::Model(format!(
-                        "{text} (or allow the blended estimate with Mediation::blended(true))"
-                    )));
+                    return Err(Error::Level {
+                        kind: crate::error::LevelProblem::Blended,
+                        names: vec![m.clone(), self.x.clone(), cluster.clone()],
+                        message: format!(
+                            "{text} (or allow the blended estimate with Mediation::blended(true))"
+                        ),
+                    });
                 }
                 warnings.push(text);
             }

@@ -57,12 +57,14 @@
 #[cfg(feature = "serde")]
 mod builtin;
 pub mod change;
+mod clustered;
 pub mod key;
 mod reliability;
 mod score;
 
 #[cfg(feature = "serde")]
 pub use builtin::{builtin, builtin_names, load_key};
+pub use clustered::{ClusterBootstrap, NestedRows, reliability_clustered};
 pub use key::{Aggregation, KEY_FORMAT, MinAnswered, Norms, ScaleKey, Subscale};
 pub use reliability::{ItemStats, MissingItems, Reliability, alpha_bootstrap, reliability};
 pub use score::{InvalidResponse, InvalidResponses, ScaleScores, SubscaleScores, reverse, score};

@@ -87,9 +87,25 @@ pub struct Reliability {
     pub omega_note: Option<String>,
     /// Per item.
     pub items: Vec<ItemStats>,
+    /// With declared levels, an instrument answered once per client: the one row per client
+    /// the statistics are over (not the session rows its answers repeat on).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub unit: Option<crate::data::ModelUnit>,
+    /// With declared levels, an instrument repeated over sessions: the nesting that
+    /// [`Reliability::feldt`] and [`Reliability::duhachek`] ignore (they treat every row as an
+    /// independent respondent and are too narrow); [`super::reliability_clustered`] gives
+    /// intervals that account for it.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub nested: Option<super::NestedRows>,
+    /// Cluster-bootstrap intervals of α and ω ([`super::reliability_clustered`]).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cluster_bootstrap: Option<super::ClusterBootstrap>,
 }
 
-fn cov_matrix(cols: &[Vec<Option<f64>>], missing: MissingItems) -> (DMatrix<f64>, Vec<f64>, usize) {
+pub(super) fn cov_matrix(
+    cols: &[Vec<Option<f64>>],
+    missing: MissingItems,
+) -> (DMatrix<f64>, Vec<f64>, usize) {
     let k = cols.len();
     let n = cols[0].len();
     let complete: Vec<usize> = (0..n)
@@ -104,6 +120,32 @@ fn cov_matrix(cols: &[Vec<Option<f64>>], missing: MissingItems) -> (DMatrix<f64>
         }
     };
     let mut c = DMatrix::<f64>::zeros(k, k);
+    if missing == MissingItems::CompleteCases {
+        // One pass over the complete rows; each sum in row order, as the pairwise path.
+        let m = complete.len() as f64;
+        let means: Vec<f64> = cols
+            .iter()
+            .map(|col| complete.iter().map(|&r| col[r].unwrap_or(0.0)).sum::<f64>() / m)
+            .collect();
+        let mut dev = vec![0.0; k];
+        for &r in &complete {
+            for (a, col) in cols.iter().enumerate() {
+                dev[a] = col[r].unwrap_or(0.0) - means[a];
+            }
+            for a in 0..k {
+                for b in 0..=a {
+                    c[(a, b)] += dev[a] * dev[b];
+                }
+            }
+        }
+        for a in 0..k {
+            for b in 0..=a {
+                c[(a, b)] /= m - 1.0;
+                c[(b, a)] = c[(a, b)];
+            }
+        }
+        return (c, means, complete.len());
+    }
     for a in 0..k {
         for b in 0..=a {
             let rows = rows_for(a, b);
@@ -135,7 +177,7 @@ fn cov_matrix(cols: &[Vec<Option<f64>>], missing: MissingItems) -> (DMatrix<f64>
 /// The most items for which ω's one-factor solution is computed.
 const MAX_OMEGA_ITEMS: usize = 500;
 
-fn alpha_of(c: &DMatrix<f64>) -> f64 {
+pub(super) fn alpha_of(c: &DMatrix<f64>) -> f64 {
     let k = c.nrows() as f64;
     k / (k - 1.0) * (1.0 - c.trace() / c.sum())
 }
@@ -167,6 +209,7 @@ fn f_quantile(p: f64, d1: f64, d2: f64) -> f64 {
 fn one_factor_communalities(
     r: &DMatrix<f64>,
     items: &[String],
+    tolerance: f64,
 ) -> std::result::Result<Vec<f64>, String> {
     let k = r.nrows();
     let inv = r
@@ -203,7 +246,7 @@ fn one_factor_communalities(
         if !h2.iter().all(|h| h.is_finite()) {
             return Err("the one-factor solution is not finite".into());
         }
-        if change < 1e-15 {
+        if change < tolerance {
             converged = true;
             break;
         }
@@ -223,6 +266,34 @@ fn one_factor_communalities(
         return Err("the principal-axis iteration did not converge".into());
     }
     Ok(h2)
+}
+
+/// McDonald's ω total of the covariance matrix `c` of `items` from `n` respondents, or why
+/// it is not reported.
+///
+/// The principal-axis iteration stops when no communality changes by more than `tolerance`
+/// (1e-15 for the reported ω; a bootstrap replicate needs far less).
+pub(super) fn omega_of(
+    c: &DMatrix<f64>,
+    n: usize,
+    items: &[String],
+    tolerance: f64,
+) -> std::result::Result<f64, String> {
+    let k = c.nrows();
+    if n <= k {
+        return Err(format!(
+            "{k} items and {n} complete respondents: the item correlation matrix is singular (rank at most {}), so the one-factor model is not identified; ω needs more respondents than items",
+            n.saturating_sub(1)
+        ));
+    }
+    if k > MAX_OMEGA_ITEMS {
+        return Err(format!(
+            "{k} items, more than the {MAX_OMEGA_ITEMS} for which the one-factor solution is computed"
+        ));
+    }
+    let r = correlation(c);
+    let h2 = one_factor_communalities(&r, items, tolerance)?;
+    Ok(1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum())
 }
 
 fn reliability_from(
@@ -265,23 +336,8 @@ fn reliability_from(
         * (total * (c2.trace() + tr * tr) - 2.0 * tr * c2.sum());
     let ase = (q / n).sqrt();
     let z = normal_quantile(0.5 + level / 2.0);
-    let omega = if n_complete <= k {
-        Err(format!(
-            "{k} items and {n_complete} complete respondents: the item correlation matrix is singular (rank at most {}), so the one-factor model is not identified; ω needs more respondents than items",
-            n_complete.saturating_sub(1)
-        ))
-    } else if k > MAX_OMEGA_ITEMS {
-        Err(format!(
-            "{k} items, more than the {MAX_OMEGA_ITEMS} for which the one-factor solution is computed"
-        ))
-    } else {
-        one_factor_communalities(&r, items)
-    };
-    let (omega_total, omega_note) = match omega {
-        Ok(h2) => (
-            Some(1.0 - h2.iter().map(|h| 1.0 - h).sum::<f64>() / r.sum()),
-            None,
-        ),
+    let (omega_total, omega_note) = match omega_of(&c, n_complete, items, 1e-15) {
+        Ok(o) => (Some(o), None),
         Err(why) => (None, Some(format!("ω total not reported: {why}"))),
     };
     // Each item's rest from the row sums (O(k²) in all, not a (k − 1)² copy per item).
@@ -319,10 +375,21 @@ fn reliability_from(
         omega_total,
         omega_note,
         items: item_stats,
+        unit: None,
+        nested: None,
+        cluster_bootstrap: None,
     })
 }
 
 /// Reliability of every subscale of `key` (95% intervals).
+///
+/// With declared levels ([`Data::with_levels`]) each subscale is analysed at the level its
+/// items are answered: items constant within clients (an intake questionnaire repeated on
+/// every session row, or stored on the first row only) give one row per client
+/// ([`Reliability::unit`]); items that vary over sessions stay on the session rows and the
+/// result says they are nested ([`Reliability::nested`]), since the Feldt and Duhachek
+/// intervals then treat dependent rows as independent respondents; use
+/// [`super::reliability_clustered`] for intervals that account for the clustering.
 ///
 /// # Errors
 /// The errors of [`super::score`]; [`Error::Model`] for a subscale with one item, no complete
@@ -340,11 +407,27 @@ fn reliability_from(
 /// # Ok::<(), securebase::Error>(())
 /// ```
 pub fn reliability(data: &Data, key: &ScaleKey, missing: MissingItems) -> Result<Vec<Reliability>> {
+    reliability_at(data, key, missing, 0.95)
+}
+
+/// [`reliability`] at a confidence level, each subscale at the level of its items.
+pub(super) fn reliability_at(
+    data: &Data,
+    key: &ScaleKey,
+    missing: MissingItems,
+    level: f64,
+) -> Result<Vec<Reliability>> {
     let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
     key.subscales
         .iter()
-        .zip(&cols)
-        .map(|(s, c)| reliability_from(&s.name, &s.items, c, missing, 0.95))
+        .zip(cols)
+        .map(|(s, c)| {
+            let at = super::clustered::at_level(data, &s.items, c)?;
+            let mut r = reliability_from(&s.name, &s.items, &at.cols, missing, level)?;
+            r.unit = at.unit;
+            r.nested = at.nested;
+            Ok(r)
+        })
         .collect()
 }
 
@@ -405,21 +488,47 @@ pub fn alpha_bootstrap(
 
 impl std::fmt::Display for Reliability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{}: {} items, α = {:.4} (standardized {:.4}; Feldt 95% [{:.4}, {:.4}]; Duhachek [{:.4}, {:.4}]), ω total = {}, {:?}, n complete = {}",
-            self.subscale,
-            self.n_items,
-            self.alpha,
-            self.std_alpha,
-            self.feldt[0],
-            self.feldt[1],
-            self.duhachek[0],
-            self.duhachek[1],
-            self.omega_total.map_or("—".into(), |o| format!("{o:.4}")),
-            self.missing,
-            self.n_complete
-        )?;
+        let omega = self.omega_total.map_or("—".into(), |o| format!("{o:.4}"));
+        if self.nested.is_some() {
+            // Feldt's and Duhachek's intervals would treat dependent rows as independent.
+            writeln!(
+                f,
+                "{}: {} items, α = {:.4} (standardized {:.4}), ω total = {omega}, {:?}, n complete rows = {}",
+                self.subscale,
+                self.n_items,
+                self.alpha,
+                self.std_alpha,
+                self.missing,
+                self.n_complete
+            )?;
+        } else {
+            writeln!(
+                f,
+                "{}: {} items, α = {:.4} (standardized {:.4}; Feldt 95% [{:.4}, {:.4}]; Duhachek [{:.4}, {:.4}]), ω total = {omega}, {:?}, n complete = {}",
+                self.subscale,
+                self.n_items,
+                self.alpha,
+                self.std_alpha,
+                self.feldt[0],
+                self.feldt[1],
+                self.duhachek[0],
+                self.duhachek[1],
+                self.missing,
+                self.n_complete
+            )?;
+        }
+        if let Some(u) = &self.unit {
+            writeln!(f, "  over {u}")?;
+        }
+        match (&self.nested, &self.cluster_bootstrap) {
+            (_, Some(b)) => writeln!(f, "  {b}")?,
+            (Some(n), None) => writeln!(
+                f,
+                "  {n}: no interval shown, as Feldt's and Duhachek's treat the rows as independent respondents and are too narrow; a cluster bootstrap over {} units gives intervals that account for it",
+                n.level
+            )?,
+            (None, None) => {}
+        }
         if let Some(note) = &self.omega_note {
             writeln!(f, "  {note}")?;
         }

@@ -26,6 +26,7 @@
 //! # Ok::<(), securebase::Error>(())
 //! ```
 
+mod derive;
 mod plan;
 mod report;
 
@@ -220,6 +221,9 @@ pub struct StudyReport {
     pub clients: usize,
     /// Therapists, with a third level.
     pub therapists: Option<usize>,
+    /// What the plan's data steps did (the client file joined, columns filled).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub data_notes: Vec<String>,
     /// Sessions per client: fewest, mean, most.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub sessions_per_client: (usize, f64, usize),
@@ -273,6 +277,21 @@ fn score_name(i: &InstrumentPlan, sub: &str) -> String {
 pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
     let mut problems = plan.name_problems();
     problems.extend(plan.count_problems());
+    let prepared = if plan.ids_present(data) {
+        match prepare(data, plan, options) {
+            Ok((d, _)) => Some(d),
+            Err(e) => {
+                problems.push(format!(
+                    "preparing the data (client file, levels, fill): {}",
+                    e.to_string().lines().next().unwrap_or("")
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let data = prepared.as_ref().unwrap_or(data);
     let mut have: std::collections::HashSet<String> = data.names().iter().cloned().collect();
     let ids: Vec<&String> = [
         Some(&plan.ids.client),
@@ -351,12 +370,12 @@ pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
         }
     };
     for d in &plan.derived {
-        match Formula::parse(&format!(".value ~ I({})", d.expr)) {
-            Ok(f) => needs(
+        match derive::columns(&d.expr, &plan.ids, &d.name) {
+            Ok(cols) => needs(
                 &mut problems,
                 &have,
                 &format!("derived '{}'", d.name),
-                &f.columns()[1..],
+                &cols,
             ),
             Err(e) => problems.push(format!(
                 "derived '{}': {}",
@@ -432,6 +451,95 @@ pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
     } else {
         Err(Error::Plan { problems })
     }
+}
+
+/// The data as the plan's steps before scoring make them: the client file joined, the levels
+/// declared (therapist, client, session), the `fill` columns filled within clients. Returns
+/// the data and notes for the report.
+fn prepare(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<(Data, Vec<String>)> {
+    let mut notes = Vec::new();
+    let mut d = match &plan.client_file {
+        None => data.clone(),
+        Some(file) => {
+            let path = match &options.key_base {
+                Some(base) if std::path::Path::new(file).is_relative() => base.join(file),
+                _ => std::path::PathBuf::from(file),
+            };
+            let clients = read_client_file(&path)?;
+            let j = data.left_join(&clients, &[plan.ids.client.as_str()])?;
+            notes.push(format!(
+                "client file {}: {} client rows joined on '{}'; session rows without a client row: {}; client rows without sessions: {}",
+                file,
+                clients.nrows(),
+                plan.ids.client,
+                j.unmatched_left,
+                j.unmatched_right
+            ));
+            j.data
+        }
+    };
+    let mut levels: Vec<&str> = plan.ids.therapist.iter().map(String::as_str).collect();
+    levels.push(&plan.ids.client);
+    d.set_levels(Some(
+        crate::data::Levels::new(&levels).time(&plan.ids.session),
+    ))?;
+    if !plan.fill.is_empty() {
+        let mut order: Vec<&str> = levels.clone();
+        order.push(&plan.ids.session);
+        let l = d.levels().cloned();
+        d = d.sort_by(&order)?;
+        d.set_levels(l)?;
+        for (c, n) in d.fill(
+            &plan.fill,
+            &[plan.ids.client.as_str()],
+            crate::data::FillDirection::DownUp,
+        )? {
+            notes.push(format!(
+                "fill: {n} missing values of '{c}' filled within clients (down and up, in session order)"
+            ));
+        }
+    }
+    Ok((d, notes))
+}
+
+#[cfg(feature = "csv")]
+fn read_client_file(path: &std::path::Path) -> Result<Data> {
+    Data::from_csv_path(path)
+}
+
+#[cfg(not(feature = "csv"))]
+fn read_client_file(path: &std::path::Path) -> Result<Data> {
+    Err(Error::Argument {
+        name: "client_file".into(),
+        message: format!(
+            "reading the client file {} needs the crate's csv feature",
+            path.display()
+        ),
+    })
+}
+
+/// A session-varying variable in a client-level model: an error naming it and the ways out.
+fn client_level_check(d: &Data, m: &ModelPlan, f: &Formula) -> Result<()> {
+    let client_depth = d.levels().map_or(0, |l| l.ids().len() - 1);
+    for c in f.columns() {
+        if !d.has_column(&c) {
+            continue;
+        }
+        let v = d.level_of(&c)?;
+        if v.depth > client_depth {
+            return Err(Error::Level {
+                kind: crate::error::LevelProblem::SessionVarying,
+                names: vec![c.clone(), m.name.clone()],
+                message: format!(
+                    "model '{}' is client-level (one row per client) but '{}' varies over sessions: its first row would stand for the client; use its client mean (a derived column {{\"name\": \"{c}_mean\", \"expr\": \"mean_by({c}, client)\"}}) or an explicit first_by/last_by({c}, client)",
+                    crate::error::clip(&m.name),
+                    crate::error::clip(&c),
+                    c = crate::error::clip(&c)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The client code of every row and the first row of each client (in row order).
@@ -542,6 +650,8 @@ fn without_group(formula: &str, group: &str) -> Result<String> {
 /// ```
 pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyReport> {
     check(plan, data, options)?;
+    let (prepared, data_notes) = prepare(data, plan, options)?;
+    let data = &prepared;
     let ids = &plan.ids;
     let (of, first) = clients(data, &ids.client)?;
     let n_clients = first.len();
@@ -594,7 +704,18 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
             InstrumentLevel::Client => "clients",
             InstrumentLevel::Session => "sessions pooled",
         };
-        for r in reliability(rows_for, &key, MissingItems::CompleteCases)? {
+        // Session rows are nested in clients: α's and ω's intervals from whole clients.
+        let rels = match i.level {
+            InstrumentLevel::Client => reliability(rows_for, &key, MissingItems::CompleteCases)?,
+            InstrumentLevel::Session => crate::scoring::reliability_clustered(
+                rows_for,
+                &key,
+                MissingItems::CompleteCases,
+                &ids.client,
+                &crate::mediation::BootstrapOptions::new(plan.bootstrap, plan.seed),
+            )?,
+        };
+        for r in rels {
             rel.push(ScaleReliability {
                 scale: score_name(i, &r.subscale),
                 rows: label.into(),
@@ -649,7 +770,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
     }
     // 2. Derived columns.
     for x in &plan.derived {
-        let col = crate::formula::evaluate(&d, &x.expr)?;
+        let col = derive::evaluate(&d, &x.expr, &plan.ids, &x.name)?;
         d.add_column(&x.name, col)?;
     }
     // 3. ESAT.
@@ -690,6 +811,9 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
             ModelLevel::Client => &client_data,
         };
         let f = Formula::parse(&m.formula)?;
+        if m.level == ModelLevel::Client {
+            client_level_check(&d, m, &f)?;
+        }
         let result = if f.is_mixed() {
             let fit = LmmSpec::from_formula(rows, &f)?.fit(Criterion::Reml)?;
             let standardized = standardized(
@@ -794,6 +918,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
         None => None,
     };
     Ok(StudyReport {
+        data_notes,
         plan: plan.clone(),
         options: options.clone(),
         sessions: data.nrows(),

@@ -42,15 +42,27 @@ pub const PLAN_FORMAT: &str = "securebase-plan/1";
 ///   row per client) or `"session"`; `columns` (optional, as `score --columns`: a list or one
 ///   pattern); `prefix` for the score columns (default empty) or `names` mapping subscales to
 ///   score columns.
+/// - `client_file` (optional): a CSV file with one row per client, joined many-to-one on the
+///   client id (as dplyr's `left_join`); session rows without a client row and client rows
+///   without sessions are counted in the report, a client id twice in the file is an error.
+/// - `fill` (default none): columns stored on a client's first row only, filled down and up
+///   within each client in session order (tidyr's `fill(.direction = "downup")`).
 /// - `derived` (default none): new columns from arithmetic on existing ones, in formula syntax
-///   (`iip_post - iip_pre`).
+///   (`iip_post - iip_pre`), with group-wise functions: `mean_by(x, client)`,
+///   `center(x, client)` (group-mean centring), `sd_by(x, client)`, `first_by(x, client)`,
+///   `last_by(x, client)` (first and last non-missing value in session order), and `scale(x)`
+///   at x's own level (a client-level variable standardized over clients, not session rows).
+///   The data carry the plan's levels (therapist, client, session), so each variable's level
+///   is known.
 /// - `esat` (default none): residualized scores — `name`, `secure`, `controls`, `variant`
 ///   `"pooled"` (one equation over all session rows) or `"within_client"` (centred within
 ///   clients first), `standardize` (default true).
 /// - `split` (default none): session-level variables split into `{v}_cm` (client mean) and
 ///   `{v}_wc` (session value − client mean).
 /// - `models` (default none): `name`, `formula` (R's syntax; random terms make it a mixed model),
-///   `level` `"session"` (default) or `"client"` (one row per client), `label` (optional).
+///   `level` `"session"` (default) or `"client"` (one row per client: every variable must be
+///   constant within clients; a session-varying one is an error naming it and the ways out,
+///   `mean_by`, `first_by`, `last_by`), `label` (optional).
 /// - `probes` (default none): `model`, `focal`, `moderator` (summarized over clients when it is
 ///   a client-level variable).
 /// - `mediations` (default none): `name`, `x`, `m` (one or two), `y`, `covariates` (default
@@ -80,6 +92,14 @@ pub struct Plan {
     pub ids: Ids,
     /// Instruments to score.
     pub instruments: Vec<InstrumentPlan>,
+    /// A client-level CSV file (one row per client), joined many-to-one on the client id
+    /// before anything else; a path relative to the plan file.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub client_file: Option<String>,
+    /// Columns stored on some rows of a client only (a baseline on the first session row),
+    /// filled down and up within each client in session order, as tidyr's `fill`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub fill: Vec<String>,
     /// Derived columns.
     #[cfg_attr(feature = "serde", serde(default))]
     pub derived: Vec<DerivedPlan>,
@@ -334,6 +354,18 @@ fn default_clients() -> usize {
 }
 
 impl Plan {
+    /// Whether `data` has the id columns (the session one numeric), so that the levels can be
+    /// declared.
+    pub(crate) fn ids_present(&self, data: &crate::Data) -> bool {
+        data.has_column(&self.ids.client)
+            && data.numeric(&self.ids.session).is_ok()
+            && self
+                .ids
+                .therapist
+                .as_ref()
+                .is_none_or(|t| data.has_column(t))
+    }
+
     /// The reference study's plan (embedded).
     pub fn reference() -> Plan {
         Self::from_json(include_str!("reference_plan.json"))

@@ -153,6 +153,12 @@ impl StudyReport {
             hi,
             mean
         );
+        for n in &self.data_notes {
+            let _ = writeln!(out, "- Data step: {}", md(n));
+        }
+        if !self.data_notes.is_empty() {
+            out.push('\n');
+        }
         if !self.plan.labels.is_empty() {
             out.push_str("| variable | meaning |\n|---|---|\n");
             for (k, v) in &self.plan.labels {
@@ -241,19 +247,42 @@ impl StudyReport {
                 }
             );
         }
-        out.push_str("\n| scale | over | items | α [95% CI, Feldt] | ω total | n complete |\n|---|---|---:|---|---:|---:|\n");
+        out.push_str("\n| scale | over | items | α [95% CI] | interval | ω total [95% CI] | n complete |\n|---|---|---:|---|---|---|---:|\n");
         for r in &self.reliability {
             let x = &r.reliability;
+            let (ci, method, omega_ci) = match &x.cluster_bootstrap {
+                Some(b) => (
+                    b.alpha.bca.unwrap_or(b.alpha.percentile),
+                    format!(
+                        "cluster bootstrap over {} clients ({}, {} resamples)",
+                        b.clusters,
+                        if b.alpha.bca.is_some() {
+                            "BCa"
+                        } else {
+                            "percentile"
+                        },
+                        b.replicates
+                    ),
+                    b.omega_total
+                        .as_ref()
+                        .map(|o| o.bca.unwrap_or(o.percentile)),
+                ),
+                None => (x.feldt, "Feldt".to_string(), None),
+            };
+            let omega = match (x.omega_total, omega_ci) {
+                (Some(o), Some(c)) => format!("{o:.3} [{:.3}, {:.3}]", c[0], c[1]),
+                (Some(o), None) => format!("{o:.3}"),
+                (None, _) => "—".into(),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.3} [{:.3}, {:.3}] | {} | {} |",
+                "| {} | {} | {} | {:.3} [{:.3}, {:.3}] | {method} | {omega} | {} |",
                 self.label(&r.scale),
                 r.rows,
                 x.n_items,
                 x.alpha,
-                x.feldt[0],
-                x.feldt[1],
-                x.omega_total.map_or("—".into(), |o| format!("{o:.3}")),
+                ci[0],
+                ci[1],
                 x.n_complete
             );
         }
