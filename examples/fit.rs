@@ -4,7 +4,12 @@
 //! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--probe FOCAL:MODERATOR] [--json]
 //!     [--family binomial|poisson] [--link LINK] [--nagq K]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
+//!     [--levels therapist/client[/session]] [--partially-crossed] [--fill COLS] [--client-mean COLS] [--describe]
 //! ```
+//!
+//! With `--levels` the model runs at its variables' level: a formula whose variables are all
+//! client-level (or therapist-level) is fitted on one row per client, and says so; a
+//! client-level outcome with a session-level predictor is refused, naming `--client-mean`.
 //!
 //! A formula with random-effect terms fits a linear mixed model (REML unless `--ml`), one
 //! without them OLS; `--family` fits a generalized linear model (R's `glm`) instead, or with a
@@ -21,7 +26,7 @@ use securebase::{Criterion, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
-use support::{CsvArgs, one_line};
+use support::{CsvArgs, LevelArgs, one_line};
 
 /// Fit a model to a CSV file: OLS, or a linear mixed model when the formula has random-effect
 /// terms such as (1 | therapist).
@@ -59,6 +64,8 @@ struct Args {
     nagq: usize,
     #[command(flatten)]
     csv: CsvArgs,
+    #[command(flatten)]
+    levels: LevelArgs,
 }
 
 fn parse_probe(s: &str) -> Result<(String, String), String> {
@@ -70,6 +77,7 @@ fn parse_probe(s: &str) -> Result<(String, String), String> {
 
 fn run(args: &Args) -> Result<String, String> {
     let (data, report) = args.csv.read(&args.data)?;
+    let data = args.levels.apply(data)?;
     let notes = report.notes();
     if let Some(family) = &args.family {
         if args.probe.is_some() || args.ml {
@@ -97,11 +105,13 @@ fn run(args: &Args) -> Result<String, String> {
                 Glm::fit_mixed(&data, &args.formula, fam, args.nagq).map_err(|e| one_line(&e))?;
             let mut value = glmm_json(&fit);
             value["read_notes"] = json!(notes);
+            level_fields(&mut value, &fit.missing);
             return Ok(output(args.json, value, fit.to_string(), None));
         }
         let fit = Glm::fit(&data, &args.formula, fam).map_err(|e| one_line(&e))?;
         let mut value = glm_json(&fit);
         value["read_notes"] = json!(notes);
+        level_fields(&mut value, &fit.missing);
         return Ok(output(args.json, value, fit.to_string(), None));
     }
     let formula = Formula::parse(&args.formula).map_err(|e| one_line(&e))?;
@@ -116,12 +126,13 @@ fn run(args: &Args) -> Result<String, String> {
         let probed = run_probe(&fit, args)?;
         let mut value = lmm_json(&fit);
         value["read_notes"] = json!(notes);
+        level_fields(&mut value, fit.missing());
         return Ok(output(args.json, value, fit.to_string(), probed));
     }
     let fit = Ols::fit_formula(&data, &formula).map_err(|e| one_line(&e))?;
     let probed = run_probe(&fit, args)?;
     let fixef = fixef_json(fit.coefficients());
-    let out = json!({
+    let mut out = json!({
         "model": "ols",
         "formula": fit.formula(),
         "criterion": Value::Null,
@@ -143,7 +154,17 @@ fn run(args: &Args) -> Result<String, String> {
         "dropped_rows": fit.missing().dropped_rows,
         "read_notes": notes,
     });
+    level_fields(&mut out, fit.missing());
     Ok(output(args.json, out, fit.to_string(), probed))
+}
+
+/// The level the model ran at (`unit`: one row per client from the session rows, with
+/// `--levels`) and the notes about it (`level_notes`).
+fn level_fields(value: &mut Value, m: &securebase::formula::Missingness) {
+    value["unit"] = json!(m.unit.as_ref().map(|u| json!({
+        "level": u.level, "units": u.units, "from_rows": u.from_rows, "from_level": u.from_level,
+    })));
+    value["level_notes"] = json!(m.notes);
 }
 
 fn run_probe<M: Probeable>(fit: &M, args: &Args) -> Result<Option<Probe>, String> {

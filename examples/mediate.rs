@@ -5,7 +5,12 @@
 //!     [--covariates A,B] [--cluster client] [--cluster2 therapist] [--within-between] [--random-slopes]
 //!     [--bootstrap N] [--draws N] [--seed S] [--level 0.95] [--blended] [--json]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
+//!     [--levels therapist/client[/session]] [--partially-crossed] [--fill COLS] [--client-mean COLS]
 //! ```
+//!
+//! With `--levels`, a single-level mediation over session rows nested in clients is refused
+//! unless `--cluster`, `--within-between` (its cluster then defaults to the innermost id) or
+//! `--blended` is given.
 //!
 //! Without `--within-between` the paths are OLS regressions (Hayes' models 4 and 6); with
 //! `--cluster` the bootstrap resamples whole clusters. With `--within-between` (which needs
@@ -26,7 +31,7 @@ use securebase::mediation::{
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
-use support::{CsvArgs, one_line};
+use support::{CsvArgs, LevelArgs, one_line};
 
 /// Mediation X → M (→ M2) → Y with bootstrap and Monte Carlo intervals.
 #[derive(Parser, Debug)]
@@ -84,11 +89,11 @@ struct Args {
         allow_negative_numbers = true
     )]
     draws: usize,
-    /// Seed of the bootstrap and Monte Carlo draws
+    /// Seed of the bootstrap and Monte Carlo draws (2024 in every example and plan)
     #[arg(
         long,
         value_name = "S",
-        default_value_t = 1,
+        default_value_t = support::DEFAULT_SEED,
         allow_negative_numbers = true
     )]
     seed: u64,
@@ -100,6 +105,8 @@ struct Args {
     json: bool,
     #[command(flatten)]
     csv: CsvArgs,
+    #[command(flatten)]
+    levels: LevelArgs,
 }
 
 /// What either kind of mediation gives the report.
@@ -131,14 +138,20 @@ fn run(args: &Args) -> Result<String, String> {
         ));
     }
     let (data, _) = args.csv.read(&args.data)?;
+    let data = args.levels.apply(data)?;
+    // With --levels, the cluster defaults to the innermost id (the client).
+    let declared = data.levels().and_then(|l| l.ids().last().cloned());
+    let cluster_arg = args
+        .cluster
+        .clone()
+        .or_else(|| args.within_between.then(|| declared.clone()).flatten());
     let ms: Vec<&str> = args.mediators.iter().map(String::as_str).collect();
     let covs: Vec<&str> = args.covariates.iter().map(String::as_str).collect();
     let options = BootstrapOptions::new(args.bootstrap, args.seed).level(args.level);
     let r = if args.within_between {
-        let cluster = args
-            .cluster
-            .as_deref()
-            .ok_or("--within-between needs --cluster (the level-2 unit, e.g. client)")?;
+        let cluster = cluster_arg.as_deref().ok_or(
+            "--within-between needs --cluster (the level-2 unit, e.g. client) or --levels",
+        )?;
         let mut m = MultilevelMediation::new(&args.x, &ms, &args.y, cluster)
             .covariates(&covs)
             .random_slopes(args.random_slopes);
@@ -170,7 +183,7 @@ fn run(args: &Args) -> Result<String, String> {
             .covariates(&covs)
             .blended(args.blended);
         let mut opts = options;
-        if let Some(c) = &args.cluster {
+        if let Some(c) = &cluster_arg {
             m = m.cluster(c);
             opts = opts.resampling(Resampling::Cluster);
         }

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example power -- [--therapists 20,30,44,60,80,100] [--clients-per-therapist 8]
 //!     [--icc 0.08] [--b-x 0.3] [--b-z 0.2] [--b-xz 0.15] [--target interaction] [--alpha 0.05]
-//!     [--single-level] [--replicates 500] [--seed 1] [--svg target/power_curve.svg]
+//!     [--single-level] [--replicates 500] [--seed 2024] [--svg target/power_curve.svg]
 //! ```
 //!
 //! `y ~ x * z + (1 | therapist)` (or OLS with `--single-level`), residual SD 1, x and z
@@ -111,11 +111,11 @@ struct Args {
         allow_negative_numbers = true
     )]
     replicates: usize,
-    /// Master seed (replicate i of a run uses stream i of it)
+    /// Master seed (replicate i of a run uses stream i of it; 2024 in every example and plan)
     #[arg(
         long,
         value_name = "S",
-        default_value_t = 1,
+        default_value_t = support::DEFAULT_SEED,
         allow_negative_numbers = true
     )]
     seed: u64,

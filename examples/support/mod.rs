@@ -65,11 +65,6 @@ impl CsvArgs {
     }
 }
 
-/// The first line of an error's message (formula errors add a caret line after it).
-pub fn one_line(e: &securebase::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
-}
-
 /// Print `error: msg` on stderr and return exit status 2.
 pub fn fail(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");
@@ -133,3 +128,167 @@ pub fn check_writable(path: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The seed every example uses by default (and the plans' default): results are reproducible
+/// unless `--seed` says otherwise.
+pub const DEFAULT_SEED: u64 = 2024;
+
+/// The data's nesting (every example that reads a data file takes these flags).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LevelArgs {
+    /// The nesting: id columns outermost first and optionally the session (time) column last,
+    /// separated by '/', e.g. --levels therapist/client/session. Each analysis then runs at
+    /// its variables' level (client-level fits on one row per client)
+    #[arg(long, value_name = "IDS")]
+    pub levels: Option<String>,
+    /// Clients may appear under more than one therapist (partial crossing), with --levels
+    #[arg(long)]
+    pub partially_crossed: bool,
+    /// Fill these columns down and up within each client (values stored on a client's first
+    /// row only), in session order, comma-separated; needs --levels
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub fill: Vec<String>,
+    /// Add each column's client mean as COL_mean (the way to use a session-level variable in
+    /// a client-level model), comma-separated; needs --levels
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub client_mean: Vec<String>,
+    /// Print each variable's level (variable, level, distinct values, missing) on stderr
+    #[arg(long)]
+    pub describe: bool,
+}
+
+impl LevelArgs {
+    /// Declare the levels, fill and add client means as asked; notes go to stderr.
+    pub fn apply(&self, data: Data) -> Result<Data, String> {
+        let Some(spec) = &self.levels else {
+            if !self.fill.is_empty() || !self.client_mean.is_empty() || self.describe {
+                return Err(
+                    "--fill, --client-mean and --describe need --levels (e.g. --levels therapist/client/session)"
+                        .into(),
+                );
+            }
+            if self.partially_crossed {
+                return Err("--partially-crossed needs --levels".into());
+            }
+            return Ok(data);
+        };
+        let levels = securebase::data::Levels::parse(spec, &data)
+            .map_err(|e| one_line(&e))?
+            .partially_crossed(self.partially_crossed);
+        let inner = levels
+            .ids()
+            .last()
+            .cloned()
+            .ok_or("--levels names no id column")?;
+        let mut data = data.with_levels(levels.clone()).map_err(|e| one_line(&e))?;
+        if !self.fill.is_empty() {
+            // Within each client in session order, as tidyr's fill after arrange().
+            let mut order: Vec<String> = levels.ids().to_vec();
+            if let Some(t) = levels.time_column() {
+                order.push(t.to_string());
+            }
+            data = data.sort_by(&order).map_err(|e| one_line(&e))?;
+            let filled = data
+                .fill(
+                    &self.fill,
+                    &[inner.as_str()],
+                    securebase::data::FillDirection::DownUp,
+                )
+                .map_err(|e| one_line(&e))?;
+            for (c, n) in filled {
+                eprintln!("note: --fill: {n} missing values of '{c}' filled within {inner}s");
+            }
+        }
+        for c in &self.client_mean {
+            let v = data
+                .by_group(c, &inner, securebase::data::ByGroup::Mean)
+                .map_err(|e| one_line(&e))?;
+            let name = format!("{c}_mean");
+            data.add_column(&name, securebase::Column::Numeric(v.into_iter().collect()))
+                .map_err(|e| one_line(&e))?;
+            eprintln!("note: --client-mean: '{name}' is each {inner}'s mean of '{c}'");
+        }
+        if self.describe {
+            eprintln!("{}", data.describe().map_err(|e| one_line(&e))?);
+        }
+        Ok(data)
+    }
+}
+
+/// Library wording → the flags a command-line user types.
+const FLAGS: &[(&str, &str)] = &[
+    (
+        "name the cluster (Mediation::cluster, with cluster resampling)",
+        "name the cluster (--cluster CLIENT: cluster resampling)",
+    ),
+    (
+        "use the within/between design (MultilevelMediation)",
+        "use the within/between design (--within-between --cluster CLIENT)",
+    ),
+    (
+        "ask for the blended estimate (Mediation::blended)",
+        "ask for the blended estimate (--blended)",
+    ),
+    (
+        "one row per client (Data::one_row_per) is the single-level analysis",
+        "a file with one row per client is the single-level analysis",
+    ),
+    (
+        "use MultilevelMediation for the within/between split",
+        "use --within-between for the within/between split",
+    ),
+    (
+        "(or allow the blended estimate with Mediation::blended(true))",
+        "(or allow the blended estimate with --blended)",
+    ),
+    ("(Levels::partially_crossed)", "(--partially-crossed)"),
+    ("Data::with_levels", "--levels"),
+    ("(Resampling::Cluster)", "(--cluster CLIENT)"),
+];
+
+/// The first line of an error's message (formula errors add a caret line after it), worded
+/// for the command line: library methods become the flags that do the same, and an invalid
+/// argument names its flag.
+pub fn one_line(e: &securebase::Error) -> String {
+    use securebase::Error;
+    use securebase::error::LevelProblem;
+    let mut text = match e {
+        Error::Argument { name, message } if ARGUMENT_FLAGS.contains(&name.as_str()) => {
+            format!("--{}: {message}", name.replace('_', "-"))
+        }
+        _ => e.to_string(),
+    };
+    if let Error::Level { kind, names, .. } = e {
+        match kind {
+            LevelProblem::PartlyFilled if !names.is_empty() => {
+                text = text.replace("(Data::fill)", &format!("(--fill {})", names[0]));
+            }
+            LevelProblem::ResponseAbovePredictor if names.len() > 1 => {
+                let p = &names[1];
+                if let (Some(a), Some(b)) = (text.find(" (mean_by("), text.find("Data::aggregate)"))
+                {
+                    text.replace_range(
+                        a..b + "Data::aggregate)".len(),
+                        &format!(" (--client-mean {p} adds it as {p}_mean)"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for (lib, flag) in FLAGS {
+        text = text.replace(lib, flag);
+    }
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// Argument names of the library that are flags of the same name in the examples.
+const ARGUMENT_FLAGS: &[&str] = &[
+    "random_slopes",
+    "cluster",
+    "cluster2",
+    "columns",
+    "level",
+    "seed",
+    "draws",
+];
