@@ -289,6 +289,33 @@ fn mediate_random_slopes_without_within_between_names_the_flag() {
         ),
         &["--random-slopes", "--within-between"],
     );
+    // The library's refusal of random slopes in a 2-1-1 design names the flag, not the field.
+    let line = refused(
+        &run(
+            "mediate",
+            &args(
+                &[
+                    "--data",
+                    &s,
+                    "--x",
+                    "ecr_anx",
+                    "--m",
+                    "engagement",
+                    "--y",
+                    "autonomy",
+                    "--within-between",
+                    "--random-slopes",
+                    "--bootstrap",
+                    "20",
+                    "--draws",
+                    "100",
+                ],
+                LEVELS,
+            ),
+        ),
+        &["--random-slopes:", "2-1-1"],
+    );
+    assert!(!line.contains("invalid argument"), "{line}");
 }
 
 #[test]

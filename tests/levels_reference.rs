@@ -564,3 +564,13 @@ mod plan {
         );
     }
 }
+
+#[test]
+fn a_client_twice_in_the_client_file_is_an_error_naming_the_key() {
+    let clients = Data::from_csv_path(fixture("levels/clients.csv")).unwrap();
+    let twice = clients.select_rows(&[0, 1, 1]).unwrap();
+    let e = sessions().left_join(&twice, &["client"]).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("client"), "{msg}");
+    assert!(matches!(e, Error::InvalidValue { .. }), "{e:?}");
+}
