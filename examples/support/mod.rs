@@ -209,7 +209,21 @@ impl LevelArgs {
             eprintln!("note: --client-mean: '{name}' is each {inner}'s mean of '{c}'");
         }
         if self.describe {
-            eprintln!("{}", data.describe().map_err(|e| one_line(&e))?);
+            let table = data.describe().map_err(|e| one_line(&e))?;
+            eprintln!("{table}");
+            let partly: Vec<&str> = table
+                .variables
+                .iter()
+                .filter(|v| v.partly_filled > 0)
+                .map(|v| v.variable.as_str())
+                .collect();
+            if !partly.is_empty() {
+                eprintln!(
+                    "note: stored on some rows only: {}; fill them with --fill {}",
+                    partly.join(", "),
+                    partly.join(",")
+                );
+            }
         }
         Ok(data)
     }

@@ -220,11 +220,12 @@ impl fmt::Display for Describe {
             "{:<w$}  {:<12} {:>9} {:>8}  note",
             "variable", "level", "distinct", "missing"
         )?;
+        let l_rows = self.levels.name(self.levels.ids().len());
         for v in &self.variables {
             let note = if v.partly_filled > 0 {
                 format!(
-                    "on some rows only in {} {} units: fill it within {}",
-                    v.partly_filled, v.level, v.level
+                    "on some rows only in {} {} units (e.g. the first row): fill within {}s before a {}-level model",
+                    v.partly_filled, v.level, v.level, l_rows
                 )
             } else {
                 String::new()

@@ -247,7 +247,7 @@ impl StudyReport {
                 }
             );
         }
-        out.push_str("\n| scale | over | items | α [95% CI] | interval | ω total [95% CI] | n complete |\n|---|---|---:|---|---|---|---:|\n");
+        out.push_str("\n| scale | over | items | α [95% CI] | interval | ω total [95% CI] | n complete (rows) |\n|---|---|---:|---|---|---|---:|\n");
         for r in &self.reliability {
             let x = &r.reliability;
             let (ci, method, omega_ci) = match &x.cluster_bootstrap {
