@@ -8,7 +8,9 @@
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use securebase::data::{Agg, ColumnKind, CsvOptions, Longer, SortKey, Wider};
+use securebase::data::{
+    Agg, ByGroup, ColumnKind, CsvOptions, FillDirection, Levels, Longer, SortKey, Wider,
+};
 use securebase::scoring::{InvalidResponses, ScaleKey, score};
 use securebase::{Criterion, Data, Formula, LmmSpec, Ols};
 
@@ -281,7 +283,7 @@ proptest! {
 
     #[test]
     fn data_operations_never_panic(
-        ops in prop::collection::vec(0usize..9, 1..6),
+        ops in prop::collection::vec(0usize..15, 1..6),
         cols in prop::collection::vec(prop::sample::select(&["y", "x", "g", "h", "nope", ""][..]), 3),
         k in 0u32..3,
     ) {
@@ -297,6 +299,15 @@ proptest! {
                 5 => d.pivot_longer(&Longer::new("t").stem("v", &format!("{a}{{}}"))),
                 6 => { let mut e = d.clone(); e.to_numeric(a).map(|_| e) }
                 7 => { let mut e = d.clone(); e.to_categorical(b).map(|_| e) }
+                // Levels and what they drive: declare, describe, collapse, fill, group values,
+                // and a fit at the formula's level.
+                9 => d.clone().with_levels(Levels::new(&[a, b])),
+                10 => Levels::parse(&format!("{a}/{b}/{c}"), &d).and_then(|l| d.clone().with_levels(l.partially_crossed(k == 1))),
+                11 => d.describe().map(|_| d.clone()).and_then(|e| e.one_row_per(a, &[b, c])),
+                12 => { let mut e = d.clone(); e.fill(&[b], &[a], FillDirection::DownUp).map(|_| e) }
+                13 => d.by_group(b, a, [ByGroup::Mean, ByGroup::Center, ByGroup::Sd, ByGroup::First, ByGroup::Last][k as usize % 5])
+                    .and_then(|v| { let mut e = d.clone(); e.add_column("by", securebase::Column::Numeric(v.into_iter().collect())).map(|_| e) })
+                    .inspect(|e| { let _ = e.standardize(c); let _ = Ols::fit(e, &format!("{b} ~ {c}")); }),
                 _ => { let mut e = d.clone(); e.rename(a, b).map(|_| e) }
             };
             if let Ok(next) = r

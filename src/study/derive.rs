@@ -167,3 +167,66 @@ pub(crate) fn evaluate(data: &Data, expr: &str, ids: &Ids, what: &str) -> Result
     }
     crate::formula::evaluate(&d, &s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Ids {
+        Ids {
+            therapist: None,
+            client: "client".into(),
+            session: "session".into(),
+        }
+    }
+
+    fn data() -> Data {
+        Data::new()
+            .with_categorical("client", vec!["a", "a", "b", "b"])
+            .unwrap()
+            .with_numeric("session", vec![1.0, 2.0, 1.0, 2.0])
+            .unwrap()
+            .with_numeric_opt("x", vec![Some(1.0), Some(3.0), None, Some(5.0)])
+            .unwrap()
+    }
+
+    #[test]
+    fn group_calls_evaluate_inside_arithmetic() {
+        let d = data();
+        let v = evaluate(&d, "x - mean_by(x, client)", &ids(), "t").unwrap();
+        let c = evaluate(&d, "center(x, client)", &ids(), "t").unwrap();
+        assert_eq!(v, c);
+        let f = evaluate(&d, "first_by(x, client) + 0 * x", &ids(), "t").unwrap();
+        let crate::data::Column::Numeric(f) = f else {
+            panic!()
+        };
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [Some(1.0), Some(1.0), None, Some(5.0)]
+        );
+        assert_eq!(
+            columns("mean_by(x, client) * 2", &ids(), "t").unwrap(),
+            ["x", "client"]
+        );
+    }
+
+    #[test]
+    fn hostile_expressions_are_errors_not_panics() {
+        let d = data();
+        for e in [
+            "mean_by(x, client",
+            "mean_by(x)",
+            "mean_by(x + 1, client)",
+            "mean_by(, )",
+            "center(é, client)",
+            "sd_by(x, nope)",
+            "mean_by((x), client)",
+            "scale(",
+            "first_by(x, client))",
+            "ü(mean_by(x, client))",
+        ] {
+            assert!(evaluate(&d, e, &ids(), "t").is_err(), "{e}");
+            let _ = columns(e, &ids(), "t");
+        }
+    }
+}
