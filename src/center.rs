@@ -9,7 +9,7 @@ fn numeric_values(data: &Data, column: &str) -> Result<Vec<Option<f64>>> {
     Ok(data.numeric(column)?.to_vec())
 }
 
-fn cluster_codes(data: &Data, group: &str) -> Result<(Vec<Option<u32>>, usize)> {
+pub(crate) fn cluster_codes(data: &Data, group: &str) -> Result<(Vec<Option<u32>>, usize)> {
     let f = match data.column(group)? {
         Column::Categorical(f) => f.clone(),
         Column::Numeric(v) => Factor::from_numbers(v),
@@ -33,7 +33,7 @@ fn mean(v: &[Option<f64>], column: &str) -> Result<f64> {
 
 /// Per-row cluster mean of `column` (missing where the row's cluster is missing or has no
 /// non-missing value).
-fn cluster_means(data: &Data, column: &str, group: &str) -> Result<Vec<Option<f64>>> {
+pub(crate) fn cluster_means(data: &Data, column: &str, group: &str) -> Result<Vec<Option<f64>>> {
     let v = numeric_values(data, column)?;
     let (codes, k) = cluster_codes(data, group)?;
     let mut sum = vec![0.0; k];

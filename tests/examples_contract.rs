@@ -6,25 +6,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        dir.exists(),
-        "{} is not built: run `cargo test` (it builds the examples)",
-        dir.display()
-    );
-    dir
-}
 
 fn run(name: &str, args: &[&str]) -> Output {
     Command::new(example(name)).args(args).output().unwrap()

@@ -6,20 +6,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(p.exists(), "{} is not built: run `cargo test`", p.display());
-    p
-}
 
 fn run(name: &str, args: &[&str]) -> Output {
     Command::new(example(name))

@@ -53,6 +53,38 @@ fn same_lm(what: &str, fit: &securebase::OlsFit, r: &Value) {
     );
 }
 
+/// The fit equals lmer/lmerTest: n, the REML criterion, fixed effects, SEs, Satterthwaite df.
+#[track_caller]
+fn same_lmer(what: &str, fit: &securebase::LmmFit, r: &Value) {
+    assert_eq!(fit.nobs() as u64, r["n"].as_u64().unwrap(), "{what}: n");
+    let c = fit.coefficients();
+    let col = |f: fn(&securebase::Coefficient) -> f64| c.iter().map(f).collect::<Vec<f64>>();
+    close(
+        &format!("{what}: REML criterion"),
+        fit.objective(),
+        r["deviance_reml"].as_f64().unwrap(),
+        1e-7,
+    );
+    close_all(
+        &format!("{what}: fixed effects"),
+        &col(|c| c.estimate),
+        &f64s(&r["estimate"]),
+        1e-5,
+    );
+    close_all(
+        &format!("{what}: SEs"),
+        &col(|c| c.std_error),
+        &f64s(&r["se"]),
+        1e-5,
+    );
+    close_all(
+        &format!("{what}: Satterthwaite df"),
+        &col(|c| c.df),
+        &f64s(&r["df"]),
+        1e-4,
+    );
+}
+
 #[test]
 fn describe_gives_each_variable_its_level() {
     let d = sessions();
@@ -131,18 +163,7 @@ fn a_client_level_mixed_model_uses_one_row_per_client_as_lmer_does() {
     let spec = LmmSpec::new(&sessions(), "iip_post ~ iip_pre + (1 | therapist)").unwrap();
     let fit = spec.fit(Criterion::Reml).unwrap();
     assert_eq!(fit.nobs(), 138);
-    close(
-        "REML criterion",
-        fit.objective(),
-        r["deviance_reml"].as_f64().unwrap(),
-        1e-7,
-    );
-    let est: Vec<f64> = fit.coefficients().iter().map(|c| c.estimate).collect();
-    let se: Vec<f64> = fit.coefficients().iter().map(|c| c.std_error).collect();
-    let df: Vec<f64> = fit.coefficients().iter().map(|c| c.df).collect();
-    close_all("fixed effects", &est, &f64s(&r["estimate"]), 1e-5);
-    close_all("SEs", &se, &f64s(&r["se"]), 1e-5);
-    close_all("Satterthwaite df", &df, &f64s(&r["df"]), 1e-4);
+    same_lmer("client-level lmer", &fit, r);
     let vars = f64s(&r["vcov_var"]);
     close(
         "therapist variance",
@@ -196,15 +217,7 @@ fn group_mean_centring_gives_lmers_within_and_between_effects() {
         .unwrap()
         .fit(Criterion::Reml)
         .unwrap();
-    assert_eq!(fit.nobs() as u64, r["n"].as_u64().unwrap());
-    close(
-        "REML criterion",
-        fit.objective(),
-        r["deviance_reml"].as_f64().unwrap(),
-        1e-7,
-    );
-    let est: Vec<f64> = fit.coefficients().iter().map(|c| c.estimate).collect();
-    close_all("fixed effects", &est, &f64s(&r["estimate"]), 1e-5);
+    same_lmer("within and between", &fit, r);
 }
 
 #[test]
@@ -228,17 +241,7 @@ fn a_first_row_baseline_in_a_session_model_is_refused_until_filled_then_equals_l
         .unwrap()
         .fit(Criterion::Reml)
         .unwrap();
-    assert_eq!(fit.nobs() as u64, r["n"].as_u64().unwrap());
-    close(
-        "REML criterion",
-        fit.objective(),
-        r["deviance_reml"].as_f64().unwrap(),
-        1e-7,
-    );
-    let est: Vec<f64> = fit.coefficients().iter().map(|c| c.estimate).collect();
-    let se: Vec<f64> = fit.coefficients().iter().map(|c| c.std_error).collect();
-    close_all("fixed effects", &est, &f64s(&r["estimate"]), 1e-5);
-    close_all("SEs", &se, &f64s(&r["se"]), 1e-5);
+    same_lmer("filled baseline", &fit, r);
 }
 
 #[test]
@@ -512,19 +515,10 @@ mod plan {
             .iter()
             .find(|m| m.plan.name == "within")
             .unwrap();
-        let est: Vec<f64> = within
-            .lmm
-            .as_ref()
-            .unwrap()
-            .coefficients()
-            .iter()
-            .map(|c| c.estimate)
-            .collect();
-        close_all(
+        same_lmer(
             "plan: centring within clients",
-            &est,
-            &f64s(&r["lmer_centered"]["estimate"]),
-            1e-5,
+            within.lmm.as_ref().unwrap(),
+            &r["lmer_centered"],
         );
         let notes = report.data_notes.join("\n");
         let j = &r["join"];

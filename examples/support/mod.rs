@@ -280,6 +280,7 @@ pub fn one_line(e: &securebase::Error) -> String {
             LevelProblem::ResponseAbovePredictor if names.len() > 1 => {
                 let p = &names[1];
                 if let (Some(a), Some(b)) = (text.find(" (mean_by("), text.find("Data::aggregate)"))
+                    && a < b
                 {
                     text.replace_range(
                         a..b + "Data::aggregate)".len(),

@@ -91,59 +91,53 @@ impl Data {
     /// [`Error::UnknownColumn`]; [`Error::ColumnType`] when `column` is not numeric.
     pub fn by_group(&self, column: &str, group: &str, f: ByGroup) -> Result<Vec<Option<f64>>> {
         let x: Vec<Option<f64>> = self.numeric(column)?.iter().collect();
-        let mut space = KeySpace::default();
-        let g = RowKeys::build(&mut space, self, &[group], false)?.groups();
-        let n = self.nrows();
-        let k = g.len();
-        let order = self.time_order()?;
-        let (mut sum, mut count) = (vec![0.0; k], vec![0usize; k]);
-        let mut first: Vec<Option<(f64, f64)>> = vec![None; k];
-        let mut last: Vec<Option<(f64, f64)>> = vec![None; k];
-        for r in 0..n {
-            let (Some(gi), Some(v)) = (g.of_row[r], x[r]) else {
-                continue;
-            };
-            let gi = gi as usize;
-            sum[gi] += v;
-            count[gi] += 1;
-            let t = order.as_ref().map_or(r as f64, |o| o[r]);
-            if first[gi].is_none_or(|(ft, _)| t < ft) {
-                first[gi] = Some((t, v));
-            }
-            if last[gi].is_none_or(|(lt, _)| t >= lt) {
-                last[gi] = Some((t, v));
-            }
+        // The group means are the centring module's (one definition of a cluster mean).
+        let mean = || crate::center::cluster_means(self, column, group);
+        if f == ByGroup::Mean {
+            return mean();
         }
-        let mean: Vec<Option<f64>> = (0..k)
-            .map(|i| (count[i] > 0).then(|| sum[i] / count[i] as f64))
-            .collect();
-        let sd: Vec<Option<f64>> = if f == ByGroup::Sd {
-            let mut ss = vec![0.0; k];
-            for (gi, v) in g.of_row.iter().zip(&x) {
-                if let (Some(gi), Some(v)) = (gi, v)
-                    && let Some(m) = mean[*gi as usize]
-                {
-                    ss[*gi as usize] += (v - m).powi(2);
+        if f == ByGroup::Center {
+            return Ok(x
+                .iter()
+                .zip(mean()?)
+                .map(|(v, m)| Some(v.as_ref()? - m?))
+                .collect());
+        }
+        let (codes, k) = crate::center::cluster_codes(self, group)?;
+        let stat: Vec<Option<f64>> = if f == ByGroup::Sd {
+            let means = mean()?;
+            let (mut ss, mut count) = (vec![0.0; k], vec![0usize; k]);
+            for ((c, v), m) in codes.iter().zip(&x).zip(&means) {
+                if let (Some(c), Some(v), Some(m)) = (c, v, m) {
+                    ss[*c as usize] += (v - m).powi(2);
+                    count[*c as usize] += 1;
                 }
             }
             (0..k)
                 .map(|i| (count[i] > 1).then(|| (ss[i] / (count[i] - 1) as f64).sqrt()))
                 .collect()
         } else {
-            vec![]
-        };
-        Ok((0..n)
-            .map(|r| {
-                let gi = g.of_row[r]? as usize;
-                match f {
-                    ByGroup::Mean => mean[gi],
-                    ByGroup::Center => Some(x[r]? - mean[gi]?),
-                    ByGroup::Sd => sd[gi],
-                    ByGroup::First => first[gi].map(|p| p.1),
-                    ByGroup::Last => last[gi].map(|p| p.1),
+            // First or last non-missing value, in time order (row order without a time).
+            let order = self.time_order()?;
+            let mut best: Vec<Option<(f64, f64)>> = vec![None; k];
+            for (r, (c, v)) in codes.iter().zip(&x).enumerate() {
+                let (Some(c), Some(v)) = (c, v) else {
+                    continue;
+                };
+                let t = order.as_ref().map_or(r as f64, |o| o[r]);
+                let b = &mut best[*c as usize];
+                let better = match (f, *b) {
+                    (_, None) => true,
+                    (ByGroup::First, Some((bt, _))) => t < bt,
+                    (_, Some((bt, _))) => t >= bt,
+                };
+                if better {
+                    *b = Some((t, *v));
                 }
-            })
-            .collect())
+            }
+            best.into_iter().map(|b| b.map(|p| p.1)).collect()
+        };
+        Ok(codes.iter().map(|c| stat[(*c)? as usize]).collect())
     }
 
     /// The declared time column's values (for first/last), if any.

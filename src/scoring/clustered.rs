@@ -5,7 +5,6 @@
 
 use super::key::ScaleKey;
 use super::reliability::{MissingItems, Reliability, alpha_of, cov_matrix, omega_of};
-use super::score::{InvalidResponses, keyed_items};
 use crate::data::{Column, Data, Factor, ModelUnit};
 use crate::error::{Error, Result};
 use crate::mediation::{BootEffect, BootstrapOptions, Resampling};
@@ -116,15 +115,16 @@ pub(crate) fn at_level(
     items: &[String],
     cols: Vec<Vec<Option<f64>>>,
 ) -> Result<AtLevel> {
-    let all_rows: Vec<usize> = (0..data.nrows()).collect();
+    // The rows as they are (no levels, row-level items, or one row per unit already).
+    let as_is = |cols, nested| AtLevel {
+        cols,
+        unit: None,
+        nested,
+        rows: (0..data.nrows()).collect(),
+        unit_of_row: None,
+    };
     let Some(l) = data.levels() else {
-        return Ok(AtLevel {
-            cols,
-            unit: None,
-            nested: None,
-            rows: all_rows,
-            unit_of_row: None,
-        });
+        return Ok(as_is(cols, None));
     };
     let g = data.groups_for(l)?;
     let rows_level = l.ids().len();
@@ -141,23 +141,11 @@ pub(crate) fn at_level(
             units: *units,
             rows: n,
         });
-        return Ok(AtLevel {
-            cols,
-            unit: None,
-            nested,
-            rows: all_rows,
-            unit_of_row: None,
-        });
+        return Ok(as_is(cols, nested));
     }
     let (of_row, units) = &g.of_row[depth];
     if *units == n {
-        return Ok(AtLevel {
-            cols,
-            unit: None,
-            nested: None,
-            rows: all_rows,
-            unit_of_row: None,
-        });
+        return Ok(as_is(cols, None));
     }
     let mut first = vec![usize::MAX; *units];
     for (r, &k) in of_row.iter().enumerate() {
@@ -272,19 +260,22 @@ pub fn reliability_clustered(
         16,
     )?;
     let mut out = super::reliability::reliability_at(data, key, missing, options.level)?;
-    let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
     let codes = match data.column(cluster)? {
         Column::Categorical(f) => f.codes().to_vec(),
         Column::Numeric(v) => Factor::from_numbers(v).codes().to_vec(),
     };
-    for ((rel, s), c) in out.iter_mut().zip(&key.subscales).zip(cols) {
-        let at = at_level(data, &s.items, c)?;
-        // The cluster of each analysed row; rows without a cluster are left out.
+    for ((rel, at), s) in out.iter_mut().zip(&key.subscales) {
+        // The cluster of each analysed row; a row without one would be in the estimate but
+        // never in a resample, so it is an error.
         let mut by: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
         for (i, &r) in at.rows.iter().enumerate() {
-            if let Some(k) = codes[r] {
-                by.entry(k).or_default().push(i);
-            }
+            let k = codes[r].ok_or_else(|| Error::InvalidValue {
+                column: cluster.to_string(),
+                row: data.row_id(r),
+                value: "NA".into(),
+                reason: "a missing cluster: every row needs one for the cluster bootstrap".into(),
+            })?;
+            by.entry(k).or_default().push(i);
         }
         if let (Some(u), Some(units)) = (&at.unit, &at.unit_of_row)
             && let Some(r) =
@@ -382,5 +373,5 @@ pub fn reliability_clustered(
             omega_failed,
         });
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(r, _)| r).collect())
 }

@@ -407,16 +407,20 @@ fn reliability_from(
 /// # Ok::<(), securebase::Error>(())
 /// ```
 pub fn reliability(data: &Data, key: &ScaleKey, missing: MissingItems) -> Result<Vec<Reliability>> {
-    reliability_at(data, key, missing, 0.95)
+    Ok(reliability_at(data, key, missing, 0.95)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect())
 }
 
-/// [`reliability`] at a confidence level, each subscale at the level of its items.
+/// [`reliability`] at a confidence level, each subscale at the level of its items, with the
+/// item columns it was computed on.
 pub(super) fn reliability_at(
     data: &Data,
     key: &ScaleKey,
     missing: MissingItems,
     level: f64,
-) -> Result<Vec<Reliability>> {
+) -> Result<Vec<(Reliability, super::clustered::AtLevel)>> {
     let (cols, _) = keyed_items(data, key, InvalidResponses::Error)?;
     key.subscales
         .iter()
@@ -424,9 +428,9 @@ pub(super) fn reliability_at(
         .map(|(s, c)| {
             let at = super::clustered::at_level(data, &s.items, c)?;
             let mut r = reliability_from(&s.name, &s.items, &at.cols, missing, level)?;
-            r.unit = at.unit;
-            r.nested = at.nested;
-            Ok(r)
+            r.unit = at.unit.clone();
+            r.nested = at.nested.clone();
+            Ok((r, at))
         })
         .collect()
 }

@@ -275,23 +275,38 @@ fn score_name(i: &InstrumentPlan, sub: &str) -> String {
 /// expression, and each name a model, probe or mediation uses that neither the data nor an
 /// earlier step provides.
 pub fn check(plan: &Plan, data: &Data, options: &StudyOptions) -> Result<()> {
+    check_prepared(plan, data, options, &prepared(plan, data, options))
+}
+
+/// The data after the plan's data steps, with their notes; `None` when the ids to declare
+/// the levels are missing (the check then names them).
+type Steps = Option<Result<(Data, Vec<String>)>>;
+
+/// The plan's data steps run on `data` when its ids are there to declare the levels.
+fn prepared(plan: &Plan, data: &Data, options: &StudyOptions) -> Steps {
+    plan.ids_present(data).then(|| prepare(data, plan, options))
+}
+
+/// [`check`] with the data steps already run (`None` when the ids are missing).
+fn check_prepared(
+    plan: &Plan,
+    data: &Data,
+    options: &StudyOptions,
+    prepared: &Steps,
+) -> Result<()> {
     let mut problems = plan.name_problems();
     problems.extend(plan.count_problems());
-    let prepared = if plan.ids_present(data) {
-        match prepare(data, plan, options) {
-            Ok((d, _)) => Some(d),
-            Err(e) => {
-                problems.push(format!(
-                    "preparing the data (client file, levels, fill): {}",
-                    e.to_string().lines().next().unwrap_or("")
-                ));
-                None
-            }
+    let data = match prepared {
+        Some(Ok((d, _))) => d,
+        Some(Err(e)) => {
+            problems.push(format!(
+                "preparing the data (client file, levels, fill): {}",
+                e.to_string().lines().next().unwrap_or("")
+            ));
+            data
         }
-    } else {
-        None
+        None => data,
     };
-    let data = prepared.as_ref().unwrap_or(data);
     let mut have: std::collections::HashSet<String> = data.names().iter().cloned().collect();
     let ids: Vec<&String> = [
         Some(&plan.ids.client),
@@ -518,6 +533,24 @@ fn read_client_file(path: &std::path::Path) -> Result<Data> {
     })
 }
 
+/// One row per client with every client-level (or therapist-level) variable at its client's
+/// non-missing value, so a value stored on any one of a client's rows is kept (not only the
+/// first row's); session-level columns are left out (a client-level model refuses them).
+fn one_row_per_client(d: &Data, client: &str) -> Result<Data> {
+    let Some(l) = d.levels() else {
+        return Err(Error::Model("the study's data carry no levels".into()));
+    };
+    let depth = l.ids().iter().position(|i| i == client).unwrap_or(0);
+    let cols: Vec<String> = d
+        .describe()?
+        .variables
+        .into_iter()
+        .filter(|v| v.depth <= depth && !l.contains(&v.variable))
+        .map(|v| v.variable)
+        .collect();
+    d.one_row_per(client, &cols)
+}
+
 /// A session-varying variable in a client-level model: an error naming it and the ways out.
 fn client_level_check(d: &Data, m: &ModelPlan, f: &Formula) -> Result<()> {
     let client_depth = d.levels().map_or(0, |l| l.ids().len() - 1);
@@ -649,8 +682,13 @@ fn without_group(formula: &str, group: &str) -> Result<String> {
 /// # Ok::<(), securebase::Error>(())
 /// ```
 pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyReport> {
-    check(plan, data, options)?;
-    let (prepared, data_notes) = prepare(data, plan, options)?;
+    // The data steps once, for the check and the run.
+    let steps = prepared(plan, data, options);
+    check_prepared(plan, data, options, &steps)?;
+    let (prepared, data_notes) = match steps {
+        Some(r) => r?,
+        None => prepare(data, plan, options)?,
+    };
     let data = &prepared;
     let ids = &plan.ids;
     let (of, first) = clients(data, &ids.client)?;
@@ -667,7 +705,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
         per.iter().copied().max().unwrap_or(0),
     );
     // 1. Scoring and reliability.
-    let client_rows = data.select_rows(&first)?;
+    let client_rows = one_row_per_client(data, &ids.client)?;
     let session = data.numeric(&ids.session)?.to_vec();
     let mut instruments = Vec::new();
     let (mut rel, mut rel_by_session) = (Vec::new(), Vec::new());
@@ -803,7 +841,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
         split(&mut d, v, &of, n_clients)?;
     }
     // 5. Models.
-    let client_data = d.select_rows(&first)?;
+    let client_data = one_row_per_client(&d, &ids.client)?;
     let mut models = Vec::new();
     for m in &plan.models {
         let rows = match m.level {

@@ -49,3 +49,21 @@ pub fn close_all(what: &str, a: &[f64], b: &[f64], tol: f64) {
         close(&format!("{what}[{i}]"), *x, *y, tol);
     }
 }
+
+/// The path of an example binary that `cargo test` built beside this test:
+/// target/<profile>/deps/<test> → target/<profile>/examples/<name>.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test` (it builds the examples)",
+        path.display()
+    );
+    path
+}

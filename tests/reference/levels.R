@@ -61,20 +61,18 @@ clients_file <- data.frame(client = cl$client, age = round(runif(n_c, 19, 68)),
 clients_file <- clients_file[-7, ]                                      # client 1007: no row
 clients_file <- rbind(clients_file, data.frame(client = 1999, age = 44, ecr_avoid = 3.1))
 write.csv(clients_file, file.path(fx, "clients.csv"), row.names = FALSE, na = "")
-writeLines(toJSON(list(format = "securebase-key/1", name = "Simulated once-per-client scale",
-  version = "1", source = "SIMULATED: a synthetic 4-item key for tests (tests/reference/levels.R); not a published instrument.",
-  licence = "Synthetic test key; no licence needed.", response_min = 1, response_max = 7,
-  items = paste0("e", 1:4),
-  subscales = list(list(name = "trait", items = paste0("e", 1:4), aggregation = "mean",
-                         min_answered = list(proportion = 0.8)))),
-  auto_unbox = TRUE, pretty = TRUE), file.path(fx, "once_key.json"))
-writeLines(toJSON(list(format = "securebase-key/1", name = "Simulated repeated scale",
-  version = "1", source = "SIMULATED: a synthetic 5-item key for tests (tests/reference/levels.R); not a published instrument.",
-  licence = "Synthetic test key; no licence needed.", response_min = 1, response_max = 7,
-  items = paste0("s", 1:5),
-  subscales = list(list(name = "state", items = paste0("s", 1:5), aggregation = "mean",
-                         min_answered = list(proportion = 0.8)))),
-  auto_unbox = TRUE, pretty = TRUE), file.path(fx, "repeated_key.json"))
+# A synthetic key (1-7 responses, one subscale, the mean of at least 80% of the items).
+write_key <- function(file, name, items, subscale) {
+  writeLines(toJSON(list(format = "securebase-key/1", name = name, version = "1",
+    source = sprintf("SIMULATED: a synthetic %d-item key for tests (tests/reference/levels.R); not a published instrument.", length(items)),
+    licence = "Synthetic test key; no licence needed.", response_min = 1, response_max = 7,
+    items = items,
+    subscales = list(list(name = subscale, items = items, aggregation = "mean",
+                          min_answered = list(proportion = 0.8)))),
+    auto_unbox = TRUE, pretty = TRUE), file.path(fx, file))
+}
+write_key("once_key.json", "Simulated once-per-client scale", paste0("e", 1:4), "trait")
+write_key("repeated_key.json", "Simulated repeated scale", paste0("s", 1:5), "state")
 
 # ---- R's answers -------------------------------------------------------------------------
 s <- read.csv(file.path(fx, "sessions.csv"))
