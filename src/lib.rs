@@ -94,6 +94,7 @@ pub mod lmm;
 pub mod mediation;
 mod par;
 pub mod plot;
+pub mod predict;
 pub mod probe;
 pub mod progress;
 pub mod regression;

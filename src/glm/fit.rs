@@ -188,16 +188,32 @@ pub(crate) struct Model {
     pub(crate) offset: DVector<f64>,
     pub(crate) design: Design,
     /// The formula's columns, rows as used.
-    data: Data,
+    pub(crate) data: Data,
+    /// The formula's offset terms (`offset(log(n))`), for new data.
+    pub(crate) offsets: Vec<String>,
+    /// A GLMM's random terms as new data are coded for them (empty for a GLM).
+    pub(crate) random: Vec<std::sync::Arc<crate::predict::ReCoder>>,
+    /// A GLMM's response (proportions for cbind responses) and prior weights, rows as used
+    /// (a GLM keeps them on the fit).
+    pub(crate) response: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl Model {
-    pub(crate) fn new(x: DMatrix<f64>, offset: DVector<f64>, design: Design, data: Data) -> Model {
+    pub(crate) fn new(
+        x: DMatrix<f64>,
+        offset: DVector<f64>,
+        design: Design,
+        data: Data,
+        offsets: Vec<String>,
+    ) -> Model {
         Model {
             x,
             offset,
             design,
             data,
+            offsets,
+            random: Vec::new(),
+            response: None,
         }
     }
 }
@@ -414,12 +430,13 @@ impl Glm {
             row_ids: rows.iter().map(|&r| data.row_id(r)).collect(),
             missing,
             diagnostics,
-            model: Some(Model {
+            model: Some(Model::new(
                 x,
                 offset,
                 design,
-                data: data.select_columns(&parsed.columns())?.select_rows(&rows)?,
-            }),
+                data.select_columns(&parsed.columns())?.select_rows(&rows)?,
+                parsed.offsets().to_vec(),
+            )),
         })
     }
 }

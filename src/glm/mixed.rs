@@ -553,12 +553,18 @@ impl super::Glm {
         {
             start_notes.push(format!("in the fixed-effects-only start, {note}"));
         }
-        let model = Model::new(
+        let mut model = Model::new(
             x.clone(),
             offset.clone(),
             design.clone(),
             data.select_columns(&parsed.columns())?.select_rows(&rows)?,
+            parsed.offsets().to_vec(),
         );
+        model.random = reterms
+            .iter()
+            .map(|t| std::sync::Arc::clone(&t.coder))
+            .collect();
+        model.response = Some((y.iter().copied().collect(), weights.clone()));
         let (mut start, mut theta_at) = (0, 0);
         let mut terms = Vec::with_capacity(reterms.len());
         for t in &reterms {

@@ -23,6 +23,7 @@ mod family;
 mod fit;
 mod lrt;
 mod mixed;
+mod predict;
 
 pub use family::{Distribution, Family, Link};
 pub(crate) use fit::Model;

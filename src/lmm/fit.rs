@@ -1172,6 +1172,17 @@ impl LmmFit {
         Some(self.spec.x.col(j).to_vec())
     }
 
+    /// The df of the contrast lᵀβ by the fit's df method (infinite for asymptotic fits and
+    /// for l = 0).
+    pub(super) fn df_of(&self, l: &[f64]) -> f64 {
+        if l.iter().all(|w| *w == 0.0) {
+            return f64::INFINITY;
+        }
+        self.satterthwaite
+            .as_ref()
+            .map_or(f64::INFINITY, |s| s.df(l, &self.unscaled_vcov))
+    }
+
     /// The df method of the coefficient table.
     pub fn ddf(&self) -> Ddf {
         self.ddf

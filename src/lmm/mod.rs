@@ -32,6 +32,7 @@ pub mod kenward_roger;
 mod kernels;
 mod objective;
 mod optimum;
+mod predict;
 mod satterthwaite;
 mod structure;
 pub(crate) use structure::{Zmat, build_term};

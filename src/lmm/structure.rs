@@ -25,6 +25,8 @@ pub(crate) struct ReTerm {
     pub effects: Vec<String>,
     /// Random-effect model matrix, n × q.
     pub z: Zmat,
+    /// How new data are coded for this term (predictions).
+    pub coder: std::sync::Arc<crate::predict::ReCoder>,
 }
 
 /// A random term's model matrix: stored, or — for a random intercept, the most common term —
@@ -429,12 +431,18 @@ pub(crate) fn build_term(
             ),
         });
     }
+    let coder = std::sync::Arc::new(crate::predict::ReCoder {
+        group: group.clone(),
+        vars: rt.group.clone(),
+        design,
+    });
     Ok(ReTerm {
         group,
         levels: std::sync::Arc::new(levels),
         codes,
         effects,
         z,
+        coder,
     })
 }
 
