@@ -458,17 +458,9 @@ impl OlsFit {
         let x0 = self.model_matrix(newdata)?;
         let beta = DVector::from_vec(self.beta());
         let mut fit = &x0 * beta;
-        if !self.offsets.is_empty() {
-            let aug = crate::formula::functions::apply_bound(newdata, self.design.transforms())?;
-            for label in &self.offsets {
-                for (r, (f, v)) in fit.iter_mut().zip(aug.numeric(label)?).enumerate() {
-                    *f += v.ok_or_else(|| Error::InvalidValue {
-                        column: label.clone(),
-                        row: newdata.row_id(r),
-                        value: "NA".into(),
-                        reason: "missing value where the model needs one".into(),
-                    })?;
-                }
+        if let Some(o) = crate::predict::offsets(newdata, &self.design, &self.offsets)? {
+            for (f, o) in fit.iter_mut().zip(o) {
+                *f += o;
             }
         }
         let s2 = self.sigma * self.sigma;
