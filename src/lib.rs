@@ -105,6 +105,7 @@ pub mod scoring;
 mod serde_float;
 pub mod simulate;
 pub mod stats;
+mod studentized;
 #[cfg(feature = "serde")]
 pub mod study;
 

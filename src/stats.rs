@@ -24,6 +24,24 @@ pub fn t_two_sided(t: f64, df: f64) -> f64 {
     beta_reg(df / 2.0, 0.5, df / (df + t * t))
 }
 
+/// P(Q > q) for the studentized range of `k` means on `df` degrees of freedom (infinite for
+/// normal means): Tukey's p-value for a pairwise t of |t| = q/√2. R's
+/// `ptukey(q, k, df, lower.tail = FALSE)`.
+///
+/// ```
+/// let p = securebase::stats::tukey_upper(3.5, 3.0, 20.0);
+/// assert!((p - 0.05589185).abs() < 1e-7); // R: 0.05589185
+/// ```
+pub fn tukey_upper(q: f64, k: f64, df: f64) -> f64 {
+    crate::studentized::ptukey_upper(q, k, df)
+}
+
+/// The `p` quantile of the studentized range of `k` means on `df` degrees of freedom, R's
+/// `qtukey(p, k, df)`.
+pub fn tukey_quantile(p: f64, k: f64, df: f64) -> f64 {
+    crate::studentized::qtukey(p, k, df)
+}
+
 /// Two-sided p-value of a standard normal statistic.
 pub fn normal_two_sided(z: f64) -> f64 {
     statrs::function::erf::erfc(z.abs() / std::f64::consts::SQRT_2)

@@ -7,10 +7,10 @@
 #![cfg(all(feature = "serde", feature = "csv"))]
 
 mod common;
-use common::{close, close_all, f64s, fixture, load_json};
+use common::{at_r_theta, close, close_all, f64s, fixture, load_json};
 use securebase::glm::{Family, Glm};
 use securebase::predict::{PredictOptions, RandomPart, ResidualKind, Scale};
-use securebase::{Criterion, Data, Error, LmmSpec};
+use securebase::{Data, Error};
 use serde_json::Value;
 
 fn data(name: &str) -> Data {
@@ -19,30 +19,6 @@ fn data(name: &str) -> Data {
 
 fn with_na(v: &Value) -> Vec<Option<f64>> {
     v.as_array().unwrap().iter().map(|x| x.as_f64()).collect()
-}
-
-/// The fit at R's converged θ (every prediction is a function of θ: compared there to 1e-8),
-/// after checking that this crate's own optimum is R's to `tol` in θ and 1e-8 in the criterion.
-fn at_r_theta(d: &Data, formula: &str, r: &Value, tol: f64) -> securebase::LmmFit {
-    let spec = LmmSpec::new(d, formula).unwrap();
-    let ours = spec.fit(Criterion::Reml).unwrap();
-    let theta = f64s(&r["theta"]);
-    close_all("theta", ours.theta(), &theta, tol);
-    let there = spec
-        .fit_at(
-            &theta,
-            Criterion::Reml,
-            securebase::lmm::Optimization::external("R's converged theta"),
-            securebase::Ddf::Satterthwaite,
-        )
-        .unwrap();
-    assert!(
-        (ours.objective() - there.objective()).abs() < 1e-8,
-        "REML criterion {} here, {} at R's theta",
-        ours.objective(),
-        there.objective()
-    );
-    there
 }
 
 fn all() -> PredictOptions {

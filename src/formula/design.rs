@@ -71,6 +71,16 @@ pub struct Design {
     /// reference grid of R's emmeans).
     #[cfg_attr(feature = "serde", serde(default))]
     reference: Vec<(String, Reference)>,
+    /// How often each combination of the categorical reference variables' levels occurs in the
+    /// rows used (level indices into [`Reference::Levels`], in the order of `reference`): the
+    /// weights of emmeans' `weights = "proportional"`. Counts only, never rows; rebuilt with
+    /// the design, so not serialized.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    cells: Vec<(Vec<u32>, usize)>,
+    /// Code treatment-contrast factors by sum-to-zero contrasts instead (R's `contr.sum`): the
+    /// basis of type III hypotheses.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    sum_coding: bool,
 }
 
 /// A data column's reference value: the mean of a numeric column, the levels of a categorical
@@ -243,6 +253,8 @@ impl Design {
             column_term,
             transforms,
             reference: Vec::new(),
+            cells: Vec::new(),
+            sum_coding: false,
         })
     }
 
@@ -323,8 +335,56 @@ impl Design {
             };
             reference.push((name, r));
         }
+        // Counts of the categorical variables' level combinations.
+        // Per categorical variable: its codes and the map from its levels to present ones.
+        type Coder<'a> = (&'a [Option<u32>], Vec<Option<u32>>);
+        let mut coders: Vec<Coder<'_>> = Vec::new();
+        for (name, r) in &reference {
+            if let (Reference::Levels(present), Column::Categorical(f)) = (r, data.column(name)?) {
+                let index: std::collections::HashMap<&str, u32> = present
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.as_str(), i as u32))
+                    .collect();
+                let map: Vec<Option<u32>> = f
+                    .levels()
+                    .iter()
+                    .map(|l| index.get(l.as_str()).copied())
+                    .collect();
+                coders.push((f.codes(), map));
+            }
+        }
+        let mut counts: std::collections::BTreeMap<Vec<u32>, usize> = Default::default();
+        if !coders.is_empty() {
+            for &r in rows {
+                let key: Option<Vec<u32>> = coders
+                    .iter()
+                    .map(|(codes, map)| codes[r].and_then(|c| map[c as usize]))
+                    .collect();
+                if let Some(key) = key {
+                    *counts.entry(key).or_insert(0) += 1;
+                }
+            }
+        }
+        self.cells = counts.into_iter().collect();
         self.reference = reference;
         Ok(())
+    }
+
+    /// Counts of the level combinations of the categorical reference variables in the rows
+    /// used (see the `cells` field); empty when the design has no categorical variable or was
+    /// not built on data.
+    pub(crate) fn cells(&self) -> &[(Vec<u32>, usize)] {
+        &self.cells
+    }
+
+    /// The same design with treatment-contrast factors coded by sum-to-zero contrasts (level
+    /// j < k: the j-th indicator; the last level: −1 in every column), as R's `contr.sum`.
+    /// Column names and their terms are unchanged; factors coded by all their indicators stay so.
+    pub(crate) fn sum_coded(&self) -> Design {
+        let mut d = self.clone();
+        d.sum_coding = true;
+        d
     }
 
     /// Whether the design has an intercept column.
@@ -475,7 +535,11 @@ impl Design {
                             })?;
                             idx.push(li);
                         }
-                        per_var.push(PerVar::Levels(idx, coded.clone()));
+                        // Sum-to-zero coding replaces treatment contrasts (levels 2..k coded).
+                        let sum = self.sum_coding
+                            && coded.len() + 1 == levels.len()
+                            && coded.first() == Some(&1);
+                        per_var.push(PerVar::Levels(idx, coded.clone(), sum));
                     }
                 }
             }
@@ -495,8 +559,16 @@ impl Design {
                         match p {
                             PerVar::Values(vals) => v *= vals[i],
                             PerVar::Columns(cols) => v *= cols[pick][i],
-                            PerVar::Levels(idx, coded) => {
+                            PerVar::Levels(idx, coded, false) => {
                                 if idx[i] != coded[pick] {
+                                    v = 0.0;
+                                }
+                            }
+                            PerVar::Levels(idx, coded, true) => {
+                                // Level j < k: indicator of column j; level k: −1 throughout.
+                                if idx[i] == coded.len() {
+                                    v = -v;
+                                } else if idx[i] != pick {
                                     v = 0.0;
                                 }
                             }
@@ -515,8 +587,9 @@ impl Design {
 enum PerVar {
     Values(Vec<f64>),
     Columns(Vec<Vec<f64>>),
-    /// Level index per row, and the level indices that get columns.
-    Levels(Vec<usize>, Vec<usize>),
+    /// Level index per row, the level indices that get columns, and whether they are coded by
+    /// sum-to-zero contrasts instead of indicators.
+    Levels(Vec<usize>, Vec<usize>, bool),
 }
 
 impl PerVar {
@@ -524,7 +597,7 @@ impl PerVar {
         match self {
             PerVar::Values(_) => 1,
             PerVar::Columns(c) => c.len(),
-            PerVar::Levels(_, coded) => coded.len(),
+            PerVar::Levels(_, coded, _) => coded.len(),
         }
     }
 }

@@ -8,8 +8,8 @@
 //! * W = I(φ)⁻¹ with the REML information I_rs = ½ tr(P Gᵣ P Gₛ);
 //! * Pᵣ = −X'V⁻¹GᵣV⁻¹X, Q_rs = X'V⁻¹GᵣV⁻¹GₛV⁻¹X (second derivatives of V vanish);
 //! * the adjusted covariance Φ_A = Φ + 2Φ{Σ W_rs (Q_rs − PᵣΦPₛ)}Φ;
-//! * for a contrast L (ℓ = 1 here), A₁, A₂ and the moment matching of KR's eqs. (4)–(7) give
-//!   the denominator df m.
+//! * for a hypothesis Lβ = 0 of rank ℓ, A₁, A₂ and the moment matching of KR's eqs. (4)–(7)
+//!   give the denominator df m and the scaling λ of F = (Lβ)ᵀ(LΦ_A Lᵀ)⁻¹(Lβ)/ℓ.
 //!
 //! Everything is dense n × n, so it is offered for n ≤ [`MAX_N`] only.
 
@@ -65,10 +65,27 @@ impl KenwardRoger {
     }
 
     fn df(&self, l: &DVector<f64>) -> f64 {
-        // ℓ = 1: Θ = l (lᵀΦl)⁻¹ lᵀ.
-        let ell = 1.0;
-        let lpl = (l.transpose() * &self.phi * l)[(0, 0)];
-        let theta = l * l.transpose() / lpl;
+        let lm = DMatrix::from_row_slice(1, l.len(), l.as_slice());
+        self.scaling(&lm).map_or(f64::NAN, |(_, m)| m)
+    }
+
+    /// The joint test of the rows of L (ℓ = its rank, taken as its number of rows): the F
+    /// scaling λ and the denominator df m of KR's eqs. (4)–(7); `None` if L has the wrong
+    /// width or LΦLᵀ is singular.
+    pub(crate) fn joint(&self, rows: &[Vec<f64>]) -> Option<(f64, f64)> {
+        let p = self.beta.len();
+        if rows.is_empty() || rows.iter().any(|r| r.len() != p) {
+            return None;
+        }
+        let l = DMatrix::from_fn(rows.len(), p, |i, j| rows[i][j]);
+        self.scaling(&l)
+    }
+
+    fn scaling(&self, l: &DMatrix<f64>) -> Option<(f64, f64)> {
+        // Θ = Lᵀ(LΦLᵀ)⁻¹L.
+        let ell = l.nrows() as f64;
+        let lpl = (l * &self.phi * l.transpose()).try_inverse()?;
+        let theta = l.transpose() * lpl * l;
         let tpr: Vec<DMatrix<f64>> = self
             .p_r
             .iter()
@@ -90,7 +107,8 @@ impl KenwardRoger {
         let e_star = 1.0 / (1.0 - a2 / ell);
         let v_star = (2.0 / ell) * (1.0 + c1 * b) / ((1.0 - c2 * b).powi(2) * (1.0 - c3 * b));
         let rho = v_star / (2.0 * e_star * e_star);
-        4.0 + (ell + 2.0) / (ell * rho - 1.0)
+        let m = 4.0 + (ell + 2.0) / (ell * rho - 1.0);
+        Some((m / (e_star * (m - 2.0)), m))
     }
 }
 

@@ -7,8 +7,15 @@
 //! (or Kenward–Roger) df of that contrast, and the boundaries are found with the df at the
 //! boundary itself (a fixed-point iteration), not a single df for all w.
 
+mod means;
 mod trends;
+mod type3;
+pub use means::{
+    Adjust, Contrast, ContrastEstimate, Contrasts, Grid, MarginalMean, MarginalMeans, Weights,
+    emmeans,
+};
 pub use trends::{At, Trend, Trends, trends};
+pub use type3::{Type3, Type3Row, anova_type3};
 
 use crate::error::{Error, Result};
 use crate::lmm::LmmFit;
@@ -44,6 +51,8 @@ pub enum ModeratorValues {
 
 /// The df of a contrast lᵀβ.
 type DfRule<'a> = Box<dyn Fn(&[f64]) -> f64 + 'a>;
+/// Kenward–Roger's joint test of the rows of L: the F scaling λ and the denominator df.
+type JointRule<'a> = Box<dyn Fn(&[Vec<f64>]) -> Option<(f64, f64)> + 'a>;
 /// The values of a model-matrix column in the rows used.
 type ColumnLookup<'a> = Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>;
 
@@ -53,6 +62,11 @@ pub struct LinearInference<'a> {
     beta: Vec<f64>,
     vcov: Vec<Vec<f64>>,
     df: DfRule<'a>,
+    /// A joint (multi-df) rule of its own (Kenward–Roger); otherwise the F test's df come from
+    /// the df of its eigen-directions (Satterthwaite, as lmerTest).
+    joint: Option<JointRule<'a>>,
+    /// The residual variance σ² where the model has one (F × σ² is lmerTest's mean square).
+    scale: f64,
     columns: ColumnLookup<'a>,
     /// The grouping factors of a mixed model: name and level code per row used.
     groups: Vec<(String, &'a [u32])>,
@@ -80,6 +94,8 @@ impl Probeable for OlsFit {
             beta: self.beta(),
             vcov: self.vcov().to_vec(),
             df: Box::new(move |_| df),
+            joint: None,
+            scale: self.sigma().powi(2),
             columns: Box::new(move |name| self.column_values(name)),
             groups: Vec::new(),
             design: self.design(),
@@ -111,6 +127,8 @@ fn link_scale_inference<'a>(
         beta: coefficients.iter().map(|c| c.estimate).collect(),
         vcov: vcov.to_vec(),
         df: Box::new(|_| f64::INFINITY),
+        joint: None,
+        scale: f64::NAN,
         columns: Box::new(move |name| {
             let j = lookup.iter().position(|c| c == name)?;
             Some(model.x.column(j).iter().copied().collect())
@@ -149,24 +167,30 @@ impl Probeable for LmmFit {
         let columns: ColumnLookup<'_> = Box::new(move |name| self.column_values(name));
         let groups = self.group_codes();
         let design = self.design();
+        let scale = self.sigma().powi(2);
         Ok(match method {
             DfMethod::Model => LinearInference {
                 names,
                 beta: self.beta(),
                 vcov: self.vcov().to_vec(),
                 df: Box::new(move |l| self.contrast(l).map_or(f64::NAN, |c| c.df)),
+                joint: None,
+                scale,
                 columns,
                 groups,
                 design,
             },
             DfMethod::KenwardRoger => {
-                let kr = self.kenward_roger()?;
+                let kr = std::sync::Arc::new(self.kenward_roger()?);
                 let vcov = kr.vcov_adjusted.clone();
+                let kr2 = std::sync::Arc::clone(&kr);
                 LinearInference {
                     names,
                     beta: self.beta(),
                     vcov,
                     df: Box::new(move |l| kr.contrast(l).map_or(f64::NAN, |c| c.df)),
+                    joint: Some(Box::new(move |rows| kr2.joint(rows))),
+                    scale,
                     columns,
                     groups,
                     design,
@@ -177,6 +201,8 @@ impl Probeable for LmmFit {
                 beta: self.beta(),
                 vcov: self.vcov().to_vec(),
                 df: Box::new(|_| f64::INFINITY),
+                joint: None,
+                scale,
                 columns,
                 groups,
                 design,

@@ -67,3 +67,27 @@ pub fn example(name: &str) -> PathBuf {
     );
     path
 }
+
+/// The fit at R's converged θ (every prediction is a function of θ: compared there to 1e-8),
+/// after checking that this crate's own optimum is R's to `tol` in θ and 1e-8 in the criterion.
+pub fn at_r_theta(d: &securebase::Data, formula: &str, r: &Value, tol: f64) -> securebase::LmmFit {
+    let spec = securebase::LmmSpec::new(d, formula).unwrap();
+    let ours = spec.fit(securebase::Criterion::Reml).unwrap();
+    let theta = f64s(&r["theta"]);
+    close_all("theta", ours.theta(), &theta, tol);
+    let there = spec
+        .fit_at(
+            &theta,
+            securebase::Criterion::Reml,
+            securebase::lmm::Optimization::external("R's converged theta"),
+            securebase::Ddf::Satterthwaite,
+        )
+        .unwrap();
+    assert!(
+        (ours.objective() - there.objective()).abs() < 1e-8,
+        "REML criterion {} here, {} at R's theta",
+        ours.objective(),
+        there.objective()
+    );
+    there
+}
