@@ -25,6 +25,7 @@
 //! ```
 
 pub(crate) mod anova;
+mod bootstrap;
 mod display;
 mod fit;
 mod fitted;
@@ -34,10 +35,12 @@ mod objective;
 mod optimum;
 mod predict;
 mod satterthwaite;
+mod simulate;
 mod structure;
 pub(crate) use structure::{Zmat, build_term};
 
 pub use anova::{Anova, AnovaRow, anova};
+pub use bootstrap::{BootInterval, ParametricBootstrap};
 pub use fit::{
     Ddf, FitOptions, GroupIcc, Icc, LmmFit, Optimization, Optimizer, RandomEffects, VarCorr,
 };
