@@ -34,6 +34,7 @@ mod kernels;
 mod objective;
 mod optimum;
 mod predict;
+mod profile;
 mod satterthwaite;
 mod simulate;
 mod structure;
@@ -45,6 +46,7 @@ pub use fit::{
     Ddf, FitOptions, GroupIcc, Icc, LmmFit, Optimization, Optimizer, RandomEffects, VarCorr,
 };
 pub use kenward_roger::KenwardRoger;
+pub use profile::{Profile, ProfileInterval};
 
 use crate::data::Data;
 use crate::error::{Error, Result};
