@@ -57,17 +57,6 @@ impl ModelColumns {
         }
     }
 
-    /// Owned copies of the columns of a dense matrix.
-    pub(crate) fn from_dense(x: &nalgebra::DMatrix<f64>) -> ModelColumns {
-        let mut m = ModelColumns::with_shared(x.nrows(), vec![None; x.ncols()]);
-        for j in 0..x.ncols() {
-            if let Some(out) = m.owned_mut(j) {
-                out.copy_from_slice(x.column(j).as_slice());
-            }
-        }
-        m
-    }
-
     /// Number of columns.
     pub(crate) fn ncols(&self) -> usize {
         self.cols.len()

@@ -468,6 +468,9 @@ pub struct FitOptions {
     pub start: Option<Vec<f64>>,
     /// Final trust-region radius of BOBYQA (default 1e-8).
     pub rho_end: f64,
+    /// Initial trust-region radius of BOBYQA (default 0.2, lme4's; smaller for a start known to
+    /// be near the optimum, as in a bootstrap refit).
+    pub rho_begin: f64,
     /// Evaluation budget per optimizer run (default max(20000, 1000 · length of θ)).
     pub max_evaluations: Option<usize>,
     /// Check the optimum of models with vector-valued random effects and restart from other
@@ -512,6 +515,7 @@ impl Default for FitOptions {
             ddf: Ddf::Satterthwaite,
             start: None,
             rho_end: 1e-8,
+            rho_begin: 0.2,
             max_evaluations: None,
             check_optimum: true,
             optimizer: Optimizer::Auto,

@@ -46,7 +46,7 @@ fn bobyqa(
     let upper = vec![f64::INFINITY; n];
     let mut theta = start;
     let mut config = bobyqa::Config::new(n);
-    config.rho_begin = 0.2;
+    config.rho_begin = options.rho_begin.max(options.rho_end);
     config.rho_end = options.rho_end;
     config.max_fun = options.max_evaluations.unwrap_or(20_000.max(1000 * n));
     config.ftol_abs = options.ftol_abs;

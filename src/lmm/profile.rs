@@ -8,9 +8,9 @@
 //! signed root ζ(φ) = sign(φ − φ̂) √(d(φ) − d(φ̂)), with d(φ) the deviance minimized over every
 //! other parameter at that φ, is solved for ζ = ±z_{(1+level)/2} by secant steps safeguarded
 //! by bisection (lme4 interpolates ζ by splines through a grid instead, which is off the exact
-//! roots by up to 5e-5). A fixed effect's profile refits the variance parameters with that coefficient held
-//! (its column moved into the response); a variance parameter's, the others by BOBYQA on a
-//! scaled copy. An SD whose profile stays below the cut-off down to 0 gets the lower limit 0,
+//! roots by up to 5e-5). A fixed effect's profile minimizes over θ the deviance with that
+//! coefficient held, the other coefficients and σ profiled out in closed form; a variance
+//! parameter's minimizes over the others by BOBYQA on a scaled copy. An SD whose profile stays below the cut-off down to 0 gets the lower limit 0,
 //! a correlation ±1 likewise.
 
 use super::structure::Structure;
@@ -70,7 +70,7 @@ struct Natural<'a> {
     kinds: Vec<Kind>,
     /// Per term: (first index into ψ, q).
     terms: Vec<(usize, usize)>,
-    evaluations: std::cell::Cell<usize>,
+    evaluations: std::sync::atomic::AtomicUsize,
 }
 
 impl Natural<'_> {
@@ -130,8 +130,13 @@ impl Natural<'_> {
         Some(theta)
     }
 
+    fn count(&self) {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn deviance(&self, psi: &[f64]) -> f64 {
-        self.evaluations.set(self.evaluations.get() + 1);
+        self.count();
         let Some(theta) = self.theta(psi) else {
             return f64::INFINITY;
         };
@@ -174,7 +179,7 @@ fn minimize_scaled(
         .map(|(b, s)| if b.1.is_finite() { b.1 / s } else { 1e6 })
         .collect();
     // Keep the start strictly inside for BOBYQA's initial steps.
-    let rho = 0.05f64;
+    let rho = 0.01f64;
     for ((zi, lo), hi) in z.iter_mut().zip(&lower).zip(&upper) {
         *zi = zi.clamp(*lo, *hi);
     }
@@ -185,7 +190,7 @@ fn minimize_scaled(
         .map(|(l, u)| u - l)
         .fold(f64::INFINITY, f64::min);
     config.rho_begin = rho.min(0.25 * width);
-    config.rho_end = 1e-10;
+    config.rho_end = 1e-7;
     config.max_fun = 5000.max(500 * n);
     let eval = |zz: &[f64]| {
         let x: Vec<f64> = zz.iter().zip(scale).map(|(a, s)| a * s).collect();
@@ -264,7 +269,7 @@ impl LmmFit {
             s,
             kinds: kinds.clone(),
             terms,
-            evaluations: std::cell::Cell::new(0),
+            evaluations: std::sync::atomic::AtomicUsize::new(0),
         };
         let scale: Vec<f64> = psi
             .iter()
@@ -275,120 +280,120 @@ impl LmmFit {
             })
             .collect();
         let d0 = nat.deviance(&psi);
-        let mut intervals = Vec::new();
         let nv = psi.len();
-        for i in 0..nv {
-            let others: Vec<usize> = (0..nv).filter(|&j| j != i).collect();
-            let warm = std::cell::RefCell::new(psi.clone());
-            let profile = |v: f64| -> f64 {
-                let start: Vec<f64> = others.iter().map(|&j| warm.borrow()[j]).collect();
-                let sc: Vec<f64> = others.iter().map(|&j| scale[j]).collect();
-                let b: Vec<(f64, f64)> = others.iter().map(|&j| nat.bounds(j)).collect();
-                let f = |x: &[f64]| {
-                    let mut full = vec![0.0; nv];
-                    full[i] = v;
-                    for (k, &j) in others.iter().enumerate() {
-                        full[j] = x[k];
-                    }
-                    nat.deviance(&full)
-                };
-                let (x, fx) = minimize_scaled(&f, &start, &sc, &b);
-                let mut w = warm.borrow_mut();
-                w[i] = v;
-                for (k, &j) in others.iter().enumerate() {
-                    w[j] = x[k];
-                }
-                fx
-            };
-            let (lo_b, hi_b) = nat.bounds(i);
-            let zeta = |v: f64| -> f64 {
-                let d = profile(v);
-                (v - psi[i]).signum() * (d - d0).max(0.0).sqrt()
-            };
-            let lower = endpoint(&zeta, psi[i], -z, scale[i], lo_b, &|| {
-                *warm.borrow_mut() = psi.clone()
-            });
-            let upper = endpoint(&zeta, psi[i], z, scale[i], hi_b, &|| {
-                *warm.borrow_mut() = psi.clone()
-            });
-            intervals.push(ProfileInterval {
-                name: if kinds[i] == Kind::Sigma {
-                    ".sigma".into()
-                } else {
-                    format!(".sig{:02}", i + 1)
-                },
-                label: labels[i].clone(),
-                estimate: psi[i],
-                lower,
-                upper,
-            });
-        }
-        // Fixed effects: hold β_j at b, refit θ by ML with x_j b moved into the response.
-        let x = ml.spec.x.to_dense();
-        let y = &*ml.spec.y;
-        let p = x.ncols();
+        // Fixed effects: hold β_j at b. At θ the penalized residual sum of squares is
+        // r²(θ) + ‖L_Xᵀ(β − β̂(θ))‖², so with β_j = b and the other β at their optimum it is
+        // r²(θ) + (b − β̂_j(θ))² / (L_X L_Xᵀ)⁻¹_jj: the ML deviance profiled over σ and the other
+        // β in closed form, minimized over θ.
+        let p = s.p;
         let beta = ml.beta();
         let names: Vec<String> = ml.terms().iter().map(|t| t.to_string()).collect();
         let se: Vec<f64> = ml.coefficients().iter().map(|c| c.std_error).collect();
-        let evaluations = std::cell::Cell::new(0usize);
-        for j in 0..p {
-            let keep: Vec<usize> = (0..p).filter(|&k| k != j).collect();
-            let xj = x.select_columns(&keep);
-            let cols = crate::formula::columns::ModelColumns::from_dense(&xj);
-            let warm = std::cell::RefCell::new(ml.theta().to_vec());
-            let deviance = |b: f64| -> f64 {
-                let yb = DVector::from_iterator(
-                    y.len(),
-                    y.iter().zip(x.column(j).iter()).map(|(a, xv)| a - b * xv),
-                );
-                let st = Structure::from_parts(s.terms.clone(), &cols, &yb);
-                let options = FitOptions {
-                    start: Some(warm.borrow().clone()),
-                    ..FitOptions::with_ddf(Ddf::Asymptotic)
-                };
-                match super::optimum::optimize(&st, Criterion::Ml, &options) {
-                    Ok((theta, opt)) => {
-                        evaluations.set(evaluations.get() + opt.evaluations);
-                        let d = st.objective(&theta, Criterion::Ml);
-                        *warm.borrow_mut() = theta;
-                        d
-                    }
-                    Err(_) => f64::INFINITY,
-                }
+        let theta_bounds: Vec<(f64, f64)> = s
+            .lower_bounds()
+            .iter()
+            .map(|&l| (l, f64::INFINITY))
+            .collect();
+        let theta_scale: Vec<f64> = ml.theta().iter().map(|t| t.abs().max(0.1)).collect();
+        let n = s.n as f64;
+        let fixed_dev = |theta: &[f64], j: usize, b: f64| -> f64 {
+            nat.count();
+            let Some(f) = s.factorize(theta) else {
+                return f64::INFINITY;
             };
-            let zeta = |b: f64| (b - beta[j]).signum() * (deviance(b) - d0).max(0.0).sqrt();
-            let reset = || *warm.borrow_mut() = ml.theta().to_vec();
-            let lower = endpoint(&zeta, beta[j], -z, se[j], f64::NEG_INFINITY, &reset);
-            let upper = endpoint(&zeta, beta[j], z, se[j], f64::INFINITY, &reset);
+            let (qr, dim) = (s.q_rest, f.l22.nrows());
+            let lx = f.l22.view((qr, qr), (p, p)).clone_owned();
+            let cx = DVector::from_iterator(p, (0..p).map(|k| f.l22[(dim - 1, qr + k)]));
+            let bhat = super::fit::solve_lower_transpose(&lx, &cx);
+            let mut e = DVector::<f64>::zeros(p);
+            e[j] = 1.0;
+            let Some(w) = lx.solve_lower_triangular(&e) else {
+                return f64::INFINITY;
+            };
+            let r2 = f.pwrss + (b - bhat[j]).powi(2) / w.norm_squared();
+            f.logdet_z + n * (1.0 + (2.0 * std::f64::consts::PI * r2 / n).ln())
+        };
+        // One endpoint of one parameter: independent tasks, run in parallel (each with its own
+        // warm start), so the result does not depend on the thread count.
+        let endpoint_of = |task: usize| -> f64 {
+            let (i, side) = (task / 2, if task.is_multiple_of(2) { -z } else { z });
+            if i < nv {
+                let others: Vec<usize> = (0..nv).filter(|&j| j != i).collect();
+                let sc: Vec<f64> = others.iter().map(|&j| scale[j]).collect();
+                let b: Vec<(f64, f64)> = others.iter().map(|&j| nat.bounds(j)).collect();
+                let warm = std::cell::RefCell::new(psi.clone());
+                let zeta = |v: f64| -> f64 {
+                    let start: Vec<f64> = others.iter().map(|&j| warm.borrow()[j]).collect();
+                    let f = |x: &[f64]| {
+                        let mut full = vec![0.0; nv];
+                        full[i] = v;
+                        for (k, &j) in others.iter().enumerate() {
+                            full[j] = x[k];
+                        }
+                        nat.deviance(&full)
+                    };
+                    let (x, d) = minimize_scaled(&f, &start, &sc, &b);
+                    let mut w = warm.borrow_mut();
+                    for (k, &j) in others.iter().enumerate() {
+                        w[j] = x[k];
+                    }
+                    (v - psi[i]).signum() * (d - d0).max(0.0).sqrt()
+                };
+                let (lo_b, hi_b) = nat.bounds(i);
+                let bound = if side < 0.0 { lo_b } else { hi_b };
+                endpoint(&zeta, psi[i], side, scale[i], bound)
+            } else {
+                let j = i - nv;
+                let warm = std::cell::RefCell::new(ml.theta().to_vec());
+                let zeta = |b: f64| -> f64 {
+                    let start = warm.borrow().clone();
+                    let f = |t: &[f64]| fixed_dev(t, j, b);
+                    let (theta, d) = minimize_scaled(&f, &start, &theta_scale, &theta_bounds);
+                    *warm.borrow_mut() = theta;
+                    (b - beta[j]).signum() * (d - d0).max(0.0).sqrt()
+                };
+                let bound = if side < 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                };
+                endpoint(&zeta, beta[j], side, se[j], bound)
+            }
+        };
+        let ends = crate::par::map(2 * (nv + p), endpoint_of);
+        let mut intervals = Vec::with_capacity(nv + p);
+        for i in 0..nv + p {
+            let (name, label, estimate) = if i < nv {
+                let name = if kinds[i] == Kind::Sigma {
+                    ".sigma".to_string()
+                } else {
+                    format!(".sig{:02}", i + 1)
+                };
+                (name, labels[i].clone(), psi[i])
+            } else {
+                (names[i - nv].clone(), names[i - nv].clone(), beta[i - nv])
+            };
             intervals.push(ProfileInterval {
-                name: names[j].clone(),
-                label: names[j].clone(),
-                estimate: beta[j],
-                lower,
-                upper,
+                name,
+                label,
+                estimate,
+                lower: ends[2 * i],
+                upper: ends[2 * i + 1],
             });
         }
         Ok(Profile {
             intervals,
             level,
             ml_deviance: d0,
-            evaluations: nat.evaluations.get() + evaluations.get(),
+            evaluations: nat.evaluations.load(std::sync::atomic::Ordering::Relaxed),
         })
     }
 }
 
 /// The φ on the side of `target`'s sign where ζ(φ) = target, starting at the estimate `x0`
 /// (ζ = 0) with a first step of `step`, not past `bound` (returned when ζ does not reach the
-/// target before it). Secant steps, bisection once bracketed when a step leaves the bracket.
-fn endpoint(
-    zeta: &dyn Fn(f64) -> f64,
-    x0: f64,
-    target: f64,
-    step: f64,
-    bound: f64,
-    reset: &dyn Fn(),
-) -> f64 {
-    reset();
+/// target before it). Secant steps throughout, bisection when a step would leave the bracket.
+fn endpoint(zeta: &dyn Fn(f64) -> f64, x0: f64, target: f64, step: f64, bound: f64) -> f64 {
     let dir = target.signum();
     let g = |x: f64| zeta(x) - target;
     // A first point: a quarter of the way by the local scale, clipped to the bound.
@@ -431,38 +436,35 @@ fn endpoint(
     if gb.signum() == ga.signum() {
         return f64::NAN;
     }
-    // Bracketed in [a, b]: regula falsi (Illinois) to full precision.
+    // Bracketed in [a, b]: secant steps through the latest two points while they stay in the
+    // bracket, bisection otherwise; done when ζ is within 1e-9 of the target (the inner
+    // minimizations are accurate to about that).
     let (mut lo, mut glo, mut hi, mut ghi) = (a, ga, b, gb);
-    let mut side = 0;
+    let (mut x1, mut g1, mut x2, mut g2) = (a, ga, b, gb);
     for _ in 0..100 {
-        let x = hi - ghi * (hi - lo) / (ghi - glo);
-        let x = if x.is_finite() && (x - lo) * (x - hi) < 0.0 {
-            x
+        let secant = x2 - g2 * (x2 - x1) / (g2 - g1);
+        let inside = |x: f64| x.is_finite() && (x - lo) * (x - hi) < 0.0;
+        let x = if inside(secant) {
+            secant
         } else {
             0.5 * (lo + hi)
         };
         let gx = g(x);
-        if gx == 0.0 || (hi - lo).abs() < 1e-11 * x.abs().max(1e-11) {
+        if gx.abs() < 1e-9 || (hi - lo).abs() < 1e-12 * x.abs().max(1e-12) {
             return x;
         }
-        if gx.signum() == ghi.signum() {
-            hi = x;
-            ghi = gx;
-            if side == -1 {
-                glo *= 0.5;
-            }
-            side = -1;
-        } else {
+        if gx.signum() == glo.signum() {
             lo = x;
             glo = gx;
-            if side == 1 {
-                ghi *= 0.5;
-            }
-            side = 1;
+        } else {
+            hi = x;
+            ghi = gx;
         }
-        if gx.abs() < 1e-10 {
-            return x;
-        }
+        let _ = ghi;
+        x1 = x2;
+        g1 = g2;
+        x2 = x;
+        g2 = gx;
     }
     0.5 * (lo + hi)
 }

@@ -181,11 +181,23 @@ impl LmmFit {
     /// # Errors
     /// As [`LmmFit::refit`].
     pub fn refit_with(&self, y: &[f64], ddf: Ddf) -> Result<LmmFit> {
-        let spec = self.spec.with_response(y)?;
         let options = FitOptions {
             start: Some(self.theta().to_vec()),
             ..FitOptions::with_ddf(ddf)
         };
+        self.refit_options(y, &options)
+    }
+
+    /// [`LmmFit::refit`] with any [`FitOptions`] (a start of `None` means this fit's θ).
+    ///
+    /// # Errors
+    /// As [`LmmFit::refit`], and [`Error::Argument`] for a bad start.
+    pub fn refit_options(&self, y: &[f64], options: &FitOptions) -> Result<LmmFit> {
+        let spec = self.spec.with_response(y)?;
+        let mut options = options.clone();
+        if options.start.is_none() {
+            options.start = Some(self.theta().to_vec());
+        }
         spec.fit_with(self.criterion(), &options)
     }
 }
