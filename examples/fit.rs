@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release --example fit -- --data FILE.csv --formula "FORMULA" [--ml] [--probe FOCAL:MODERATOR] [--json]
 //!     [--family binomial|poisson] [--link LINK] [--nagq K]
+//!     [--emmeans TERM [--contrasts pairwise|trt.vs.ctrl [--adjust tukey|holm|bonferroni|none]]] [--anova]
+//!     [--profile] [--boot N [--seed S]] [--predict NEWDATA.csv]
 //!     [--na TOKENS] [--delimiter D] [--decimal-comma] [--categorical COLS] [--numeric COLS]
 //!     [--levels therapist/client[/session]] [--partially-crossed] [--fill COLS] [--client-mean COLS] [--describe]
 //! ```
@@ -21,7 +23,11 @@ mod support;
 
 use clap::Parser;
 use securebase::glm::{Family, Glm, GlmFit, GlmmFit, Link};
-use securebase::probe::{DfMethod, ModeratorValues, Probe, Probeable, probe};
+use securebase::predict::{PredictOptions, RandomPart};
+use securebase::probe::{
+    Adjust, Contrast, DfMethod, Grid, ModeratorValues, Probe, Probeable, anova_type3, emmeans,
+    probe,
+};
 use securebase::{Criterion, Formula, LmmFit, LmmSpec, Ols};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -62,10 +68,234 @@ struct Args {
     /// nAGQ; more need a scalar random effect such as (1 | g))
     #[arg(long, value_name = "K", default_value_t = 1, requires = "family")]
     nagq: usize,
+    /// Predictions for the rows of this file (linear models; a mixed model's with all random
+    /// effects, levels it never saw at zero, and at the population level)
+    #[arg(long, value_name = "NEWDATA.csv")]
+    predict: Option<String>,
+    /// Estimated marginal means of these variables, as emmeans: "condition", "condition*phase"
+    /// or "condition|phase" (within each phase)
+    #[arg(long, value_name = "TERM")]
+    emmeans: Option<String>,
+    /// Contrasts of the marginal means
+    #[arg(long, value_parser = ["pairwise", "trt.vs.ctrl"], requires = "emmeans")]
+    contrasts: Option<String>,
+    /// Multiplicity adjustment of the contrasts (default: tukey for pairwise, holm otherwise)
+    #[arg(long, value_parser = ["tukey", "holm", "bonferroni", "none"], requires = "contrasts")]
+    adjust: Option<String>,
+    /// Type III F tests of every term, as lmerTest's anova()
+    #[arg(long)]
+    anova: bool,
+    /// Profile-likelihood intervals of every parameter of a mixed model (confint(method = "profile"))
+    #[arg(long)]
+    profile: bool,
+    /// A parametric bootstrap of a mixed model's variance part with N replicates (ICCs,
+    /// variance shares, R², SDs: percentile and basic 95% intervals)
+    #[arg(long, value_name = "N")]
+    boot: Option<usize>,
+    /// Seed of --boot
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     #[command(flatten)]
     csv: CsvArgs,
     #[command(flatten)]
     levels: LevelArgs,
+}
+
+/// What the model answers beyond its summary: marginal means, contrasts, type III tests,
+/// profile and bootstrap intervals, predictions; each as JSON and as text.
+#[derive(Default)]
+struct Answers {
+    json: serde_json::Map<String, Value>,
+    text: Vec<String>,
+}
+
+fn adjust_of(args: &Args) -> Adjust {
+    match args.adjust.as_deref() {
+        Some("tukey") => Adjust::Tukey,
+        Some("holm") => Adjust::Holm,
+        Some("bonferroni") => Adjust::Bonferroni,
+        Some("none") => Adjust::None,
+        _ if args.contrasts.as_deref() == Some("pairwise") => Adjust::Tukey,
+        _ => Adjust::Holm,
+    }
+}
+
+fn coef_json(c: &securebase::Coefficient) -> Value {
+    json!({"estimate": c.estimate, "std_error": c.std_error, "df": c.df, "t": c.t, "p": c.p, "ci": c.ci})
+}
+
+/// --emmeans, --contrasts, --anova for any linear model.
+fn linear_answers<M: Probeable>(fit: &M, args: &Args, out: &mut Answers) -> Result<(), String> {
+    if let Some(term) = &args.emmeans {
+        let (specs, by): (Vec<&str>, Vec<&str>) = match term.split_once('|') {
+            Some((a, b)) => (
+                a.split('*').map(str::trim).collect(),
+                b.split('*').map(str::trim).collect(),
+            ),
+            None => (term.split('*').map(str::trim).collect(), Vec::new()),
+        };
+        let emm = emmeans(fit, &Grid::new(&specs).by(&by)).map_err(|e| one_line(&e))?;
+        let mut text = format!(
+            "Estimated marginal means of {term} (95% CI; df: the model's, Satterthwaite for a mixed model)\n"
+        );
+        if !emm.averaged_over.is_empty() {
+            let names: Vec<&str> = emm.averaged_over.iter().map(|(n, _)| n.as_str()).collect();
+            text.push_str(&format!(
+                "averaged over {} with equal weights\n",
+                names.join(", ")
+            ));
+        }
+        if !emm.at_means.is_empty() {
+            let at: Vec<String> = emm
+                .at_means
+                .iter()
+                .map(|(n, m)| format!("{n} = {m:.4}"))
+                .collect();
+            text.push_str(&format!("at the means {}\n", at.join(", ")));
+        }
+        for m in &emm.means {
+            let c = &m.estimate;
+            text.push_str(&format!(
+                "  {:<24} {:>10.4}  SE {:>8.4}  df {:>7.2}  [{:.4}, {:.4}]\n",
+                c.term, c.estimate, c.std_error, c.df, c.ci[0], c.ci[1]
+            ));
+        }
+        out.json.insert("emmeans".into(), json!({
+            "specs": emm.specs, "by": emm.by, "averaged_over": emm.averaged_over, "at_means": emm.at_means,
+            "means": emm.means.iter().map(|m| { let mut v = coef_json(&m.estimate); v["at"] = json!(m.at); v }).collect::<Vec<_>>(),
+        }));
+        if let Some(kind) = &args.contrasts {
+            let contrast = if kind == "pairwise" {
+                Contrast::Pairwise
+            } else {
+                Contrast::TrtVsCtrl(0)
+            };
+            let adjust = adjust_of(args);
+            let c = emm
+                .contrast(fit, &contrast, adjust)
+                .map_err(|e| one_line(&e))?;
+            text.push_str(&format!(
+                "Contrasts ({kind}; p and CI adjusted: {adjust:?} over {} comparisons per family)\n",
+                c.family_size
+            ));
+            for r in &c.contrasts {
+                let e = &r.estimate;
+                let by: Vec<String> = r.by.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+                text.push_str(&format!(
+                    "  {:<24} {:>10.4}  SE {:>8.4}  df {:>7.2}  t {:>7.3}  p {:.4}  [{:.4}, {:.4}] {}\n",
+                    e.term, e.estimate, e.std_error, e.df, e.t, r.p_adjusted, r.ci_adjusted[0], r.ci_adjusted[1], by.join(", ")
+                ));
+            }
+            out.json.insert("contrasts".into(), json!({
+                "kind": kind, "adjust": format!("{adjust:?}").to_lowercase(), "family_size": c.family_size,
+                "contrasts": c.contrasts.iter().map(|r| { let mut v = coef_json(&r.estimate);
+                    v["label"] = json!(r.estimate.term); v["by"] = json!(r.by);
+                    v["p_adjusted"] = json!(r.p_adjusted); v["ci_adjusted"] = json!(r.ci_adjusted); v }).collect::<Vec<_>>(),
+            }));
+        }
+        out.text.push(text);
+    }
+    if args.anova {
+        let t = anova_type3(fit, DfMethod::Model).map_err(|e| one_line(&e))?;
+        out.json.insert(
+            "anova".into(),
+            json!(
+                t.rows
+                    .iter()
+                    .map(|r| json!({
+            "term": r.term, "sum_sq": r.sum_sq, "mean_sq": r.mean_sq, "num_df": r.num_df,
+            "den_df": r.den_df, "f": r.f, "p": r.p}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        out.text.push(t.to_string());
+    }
+    Ok(())
+}
+
+/// --profile, --boot, --predict for a linear mixed model.
+fn mixed_answers(fit: &LmmFit, args: &Args, out: &mut Answers) -> Result<(), String> {
+    if args.profile {
+        let p = fit.confint_profile(0.95).map_err(|e| one_line(&e))?;
+        let mut text = String::from(
+            "Profile-likelihood 95% intervals (ML profile, as lme4's confint(method = \"profile\"))\n",
+        );
+        for i in &p.intervals {
+            text.push_str(&format!(
+                "  {:<8} {:<36} {:>10.4}  [{:.4}, {:.4}]\n",
+                i.name, i.label, i.estimate, i.lower, i.upper
+            ));
+        }
+        out.json.insert(
+            "profile".into(),
+            json!(
+                p.intervals
+                    .iter()
+                    .map(|i| json!({
+            "name": i.name, "label": i.label, "ml_estimate": i.estimate, "ci": [i.lower, i.upper]}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        out.text.push(text);
+    }
+    if let Some(n) = args.boot {
+        let b = fit
+            .bootstrap_variance(n, args.seed)
+            .map_err(|e| one_line(&e))?;
+        let ci = b.intervals(0.95).map_err(|e| one_line(&e))?;
+        let mut text = format!(
+            "Parametric bootstrap of the variance part: {} replicates (seed {}), {} failed; 95% intervals\n",
+            b.nsim, b.seed, b.failed
+        );
+        for c in &ci {
+            text.push_str(&format!(
+                "  {:<36} {:>8.4}  boot SE {:>7.4}  percentile [{:.4}, {:.4}]  basic [{:.4}, {:.4}]\n",
+                c.name, c.estimate, c.std_error, c.percentile[0], c.percentile[1], c.basic[0], c.basic[1]
+            ));
+        }
+        out.json.insert("bootstrap".into(), json!({
+            "nsim": b.nsim, "seed": b.seed, "failed": b.failed,
+            "intervals": ci.iter().map(|c| json!({"name": c.name, "estimate": c.estimate,
+                "std_error": c.std_error, "percentile": c.percentile, "basic": c.basic})).collect::<Vec<_>>(),
+        }));
+        out.text.push(text);
+    }
+    if let Some(path) = &args.predict {
+        let (newdata, _) = args.csv.read(path)?;
+        let all = fit
+            .predict(&newdata, &PredictOptions::new().new_levels(true))
+            .map_err(|e| one_line(&e))?;
+        let population = fit
+            .predict(
+                &newdata,
+                &PredictOptions::new().random(RandomPart::Population),
+            )
+            .map_err(|e| one_line(&e))?;
+        let mut text = format!(
+            "Predictions for the {} rows of {path}: with all random effects (levels the fit never saw at 0), and at the population level with the fixed part's 95% CI\n",
+            all.fit.len()
+        );
+        for i in 0..all.fit.len() {
+            text.push_str(&format!(
+                "  row {:>4}  {:>10.4}   population {:>10.4}  [{:.4}, {:.4}]\n",
+                i + 1,
+                all.fit[i],
+                population.fit[i],
+                population.confidence[i][0],
+                population.confidence[i][1]
+            ));
+        }
+        out.json.insert(
+            "predictions".into(),
+            json!({
+                "conditional": all.fit, "population": population.fit, "se_fixed": population.se_fit,
+                "confidence": population.confidence, "prediction_interval": population.prediction,
+                "new_levels": all.new_levels.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>(),
+            }),
+        );
+        out.text.push(text);
+    }
+    Ok(())
 }
 
 fn parse_probe(s: &str) -> Result<(String, String), String> {
@@ -82,6 +312,14 @@ fn run(args: &Args) -> Result<String, String> {
     if let Some(family) = &args.family {
         if args.probe.is_some() || args.ml {
             return Err("--probe and --ml apply to linear models, not to --family".into());
+        }
+        if args.emmeans.is_some()
+            || args.anova
+            || args.profile
+            || args.boot.is_some()
+            || args.predict.is_some()
+        {
+            return Err("--emmeans, --anova, --profile, --boot and --predict apply to linear models here, not to --family".into());
         }
         let mut fam = if family == "binomial" {
             Family::binomial()
@@ -106,13 +344,25 @@ fn run(args: &Args) -> Result<String, String> {
             let mut value = glmm_json(&fit);
             value["read_notes"] = json!(notes);
             level_fields(&mut value, &fit.missing);
-            return Ok(output(args.json, value, fit.to_string(), None));
+            return Ok(output(
+                args.json,
+                value,
+                fit.to_string(),
+                None,
+                Answers::default(),
+            ));
         }
         let fit = Glm::fit(&data, &args.formula, fam).map_err(|e| one_line(&e))?;
         let mut value = glm_json(&fit);
         value["read_notes"] = json!(notes);
         level_fields(&mut value, &fit.missing);
-        return Ok(output(args.json, value, fit.to_string(), None));
+        return Ok(output(
+            args.json,
+            value,
+            fit.to_string(),
+            None,
+            Answers::default(),
+        ));
     }
     let formula = Formula::parse(&args.formula).map_err(|e| one_line(&e))?;
     if formula.is_mixed() {
@@ -124,13 +374,21 @@ fn run(args: &Args) -> Result<String, String> {
         let spec = LmmSpec::from_formula(&data, &formula).map_err(|e| one_line(&e))?;
         let fit = spec.fit(criterion).map_err(|e| one_line(&e))?;
         let probed = run_probe(&fit, args)?;
+        let mut answers = Answers::default();
+        linear_answers(&fit, args, &mut answers)?;
+        mixed_answers(&fit, args, &mut answers)?;
         let mut value = lmm_json(&fit);
         value["read_notes"] = json!(notes);
         level_fields(&mut value, fit.missing());
-        return Ok(output(args.json, value, fit.to_string(), probed));
+        return Ok(output(args.json, value, fit.to_string(), probed, answers));
     }
     let fit = Ols::fit_formula(&data, &formula).map_err(|e| one_line(&e))?;
     let probed = run_probe(&fit, args)?;
+    if args.profile || args.boot.is_some() || args.predict.is_some() {
+        return Err("--profile, --boot and --predict need a mixed model (a random-effect term such as (1 | client))".into());
+    }
+    let mut answers = Answers::default();
+    linear_answers(&fit, args, &mut answers)?;
     let fixef = fixef_json(fit.coefficients());
     let mut out = json!({
         "model": "ols",
@@ -155,7 +413,7 @@ fn run(args: &Args) -> Result<String, String> {
         "read_notes": notes,
     });
     level_fields(&mut out, fit.missing());
-    Ok(output(args.json, out, fit.to_string(), probed))
+    Ok(output(args.json, out, fit.to_string(), probed, answers))
 }
 
 /// The level the model ran at (`unit`: one row per client from the session rows, with
@@ -176,7 +434,21 @@ fn run_probe<M: Probeable>(fit: &M, args: &Args) -> Result<Option<Probe>, String
     }
 }
 
-fn output(json: bool, mut value: Value, text: String, probed: Option<Probe>) -> String {
+fn output(
+    json: bool,
+    mut value: Value,
+    text: String,
+    probed: Option<Probe>,
+    answers: Answers,
+) -> String {
+    for (k, v) in answers.json {
+        value[k] = v;
+    }
+    let text = if answers.text.is_empty() {
+        text
+    } else {
+        format!("{text}\n{}", answers.text.join("\n"))
+    };
     if json {
         if let Some(p) = probed {
             value["probe"] = json!({

@@ -1120,3 +1120,136 @@ fn score_suggests_a_columns_pattern_with_zero_padding() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `fit --emmeans --contrasts --adjust --anova --profile --boot --predict`: the answers in the
+/// JSON equal R's (tests/reference/emmeans.R and profile.R) at 1e-4, our own optimum being
+/// within ~1e-6 of R's converged one.
+#[test]
+fn fit_answers_marginal_means_tests_and_intervals() {
+    let trial = fixture("emmeans/trial.csv");
+    let trial = trial.to_str().unwrap();
+    let r = common::load_json("emmeans/reference.json");
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            trial,
+            "--formula",
+            "y ~ condition * phase + baseline + (1 | therapist) + (1 | client)",
+            "--emmeans",
+            "condition",
+            "--contrasts",
+            "pairwise",
+            "--adjust",
+            "tukey",
+            "--anova",
+            "--json",
+            "--quiet",
+        ],
+    );
+    let v = json(&out);
+    let means: Vec<f64> = v["emmeans"]["means"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["estimate"].as_f64().unwrap())
+        .collect();
+    common::close_all(
+        "emmeans",
+        &means,
+        &common::f64s(&r["m1"]["emm_sat"]["estimate"]),
+        1e-4,
+    );
+    let p: Vec<f64> = v["contrasts"]["contrasts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["p_adjusted"].as_f64().unwrap())
+        .collect();
+    common::close_all(
+        "Tukey p",
+        &p,
+        &common::f64s(&r["m1"]["pairs_tukey"]["p"]),
+        1e-4,
+    );
+    assert_eq!(v["contrasts"]["adjust"], "tukey");
+    let f: Vec<f64> = v["anova"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["f"].as_f64().unwrap())
+        .collect();
+    common::close_all(
+        "type III F",
+        &f,
+        &common::f64s(&r["m1"]["anova_sat"]["f"]),
+        1e-4,
+    );
+    // Profile, bootstrap and predictions of the profile reference's model.
+    let rp = common::load_json("profile/reference.json");
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            trial,
+            "--formula",
+            "y ~ condition + phase + baseline + (1 | therapist) + (1 | client)",
+            "--profile",
+            "--boot",
+            "20",
+            "--seed",
+            "5",
+            "--predict",
+            trial,
+            "--json",
+            "--quiet",
+        ],
+    );
+    let v = json(&out);
+    let lower: Vec<f64> = v["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ci"][0].as_f64().unwrap())
+        .collect();
+    common::close_all(
+        "profile lower",
+        &lower,
+        &common::f64s(&rp["trial"]["lower"]),
+        1e-4,
+    );
+    assert_eq!(v["bootstrap"]["nsim"], 20);
+    assert_eq!(v["bootstrap"]["intervals"][0]["name"], "ICC (adjusted)");
+    let pred = v["predictions"]["conditional"].as_array().unwrap();
+    let fitted = v["nobs"].as_u64().unwrap() as usize;
+    assert_eq!(pred.len(), fitted);
+    // Bad requests: one-line errors naming what is wrong.
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            trial,
+            "--formula",
+            "y ~ condition",
+            "--emmeans",
+            "dose",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'dose'"));
+    let out = run(
+        "fit",
+        &[
+            "--data",
+            trial,
+            "--formula",
+            "y ~ condition",
+            "--boot",
+            "10",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mixed model"));
+}
