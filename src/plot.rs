@@ -257,15 +257,25 @@ pub fn power_curve_svg(points: &[(usize, PowerResult)], target: &str) -> String 
 }
 
 /// Individual trajectories (thin grey lines) and the model's average curve (thick), e.g. a
-/// growth model's fixed part over sessions.
+/// growth model's fixed part over sessions, with its confidence band (x, lower, upper) shaded
+/// (empty for none).
 pub fn trajectories_svg(
     clients: &[Vec<(f64, f64)>],
     average: &[(f64, f64)],
+    band: &[(f64, f64, f64)],
     xlabel: &str,
     ylabel: &str,
     title: &str,
 ) -> String {
-    let all = clients.iter().flatten().chain(average.iter());
+    let band_points: Vec<(f64, f64)> = band
+        .iter()
+        .flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])
+        .collect();
+    let all = clients
+        .iter()
+        .flatten()
+        .chain(average.iter())
+        .chain(band_points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (
         f64::INFINITY,
         f64::NEG_INFINITY,
@@ -303,6 +313,15 @@ pub fn trajectories_svg(
             out,
             r##"<polyline points="{}" fill="none" stroke="#9a9a9a" stroke-width="1" opacity="0.7"/>"##,
             line(c)
+        );
+    }
+    if band.len() > 1 {
+        let mut outline: Vec<(f64, f64)> = band.iter().map(|&(x, lo, _)| (x, lo)).collect();
+        outline.extend(band.iter().rev().map(|&(x, _, hi)| (x, hi)));
+        let _ = write!(
+            out,
+            r##"<polygon points="{}" fill="#1f4e9c" fill-opacity="0.25" stroke="none"/>"##,
+            line(&outline)
         );
     }
     let _ = write!(

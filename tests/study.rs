@@ -181,6 +181,39 @@ fn the_plans_analysis_agrees_with_r_on_the_embedded_cohort() {
                 1e-4,
             );
         }
+        // The unconditional ICCs: the empty model on the same rows (performance::icc), each
+        // inside its bootstrap interval.
+        let u = m
+            .unconditional
+            .as_ref()
+            .expect("a mixed model has unconditional ICCs");
+        let wu = &want["unconditional"];
+        assert_eq!(u.formula, wu["formula"].as_str().unwrap());
+        close(
+            &format!("{name} unconditional ICC"),
+            u.total.0,
+            wu["adjusted"].as_f64().unwrap(),
+            1e-4,
+        );
+        for (g, v, ci) in &u.by_group {
+            close(
+                &format!("{name} unconditional ICC {g}"),
+                *v,
+                wu["group"][g].as_f64().unwrap(),
+                1e-4,
+            );
+            assert!(ci[0] < *v && *v < ci[1], "{name} {g}: {v} outside {ci:?}");
+        }
+        assert_eq!(u.replicates, 200);
+    }
+    // The growth model's average curve lies inside its confidence band.
+    let t = rep.trajectories.as_ref().unwrap();
+    assert_eq!(t.band.len(), t.average.len());
+    for ((s, m), (s2, lo, hi)) in t.average.iter().zip(&t.band) {
+        assert!(
+            s == s2 && lo < m && m < hi,
+            "session {s}: {m} outside [{lo}, {hi}]"
+        );
     }
     // The probe at the client level.
     let p = &rep.probes[0].probe;

@@ -135,6 +135,79 @@ pub struct ModelResult {
     /// Standardized coefficients (β · SD(x) / SD(y) over the rows used) of numeric terms.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub standardized: Vec<(String, f64)>,
+    /// A mixed model's unconditional ICCs: the empty model's on the same rows, with intervals.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub unconditional: Option<UnconditionalIcc>,
+}
+
+/// The intraclass correlations of the empty model (the response's random intercepts alone,
+/// on the rows a model used), with 95% percentile intervals from a parametric bootstrap.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct UnconditionalIcc {
+    /// The empty model's formula.
+    pub formula: String,
+    /// Per grouping factor: its intercept variance over all variance, with the interval.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub by_group: Vec<(String, f64, [f64; 2])>,
+    /// All random variance over all variance, with the interval.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
+    pub total: (f64, [f64; 2]),
+    /// Bootstrap replicates asked for.
+    pub replicates: usize,
+    /// Replicates whose refit failed (left out).
+    pub failed: usize,
+}
+
+/// Replicates of the bootstrap behind [`UnconditionalIcc`].
+const ICC_REPLICATES: usize = 200;
+
+/// The empty model of `fit` on the rows it used, and the bootstrap intervals of its ICCs.
+fn unconditional_icc(rows: &Data, fit: &LmmFit, seed: u64) -> Result<UnconditionalIcc> {
+    let response = Formula::parse(fit.formula())?.response().to_string();
+    let mut groups: Vec<&str> = Vec::new();
+    for vc in fit.varcorr() {
+        if !groups.contains(&vc.group.as_str()) {
+            groups.push(&vc.group);
+        }
+    }
+    let formula = format!(
+        "{response} ~ 1 + {}",
+        groups
+            .iter()
+            .map(|g| format!("(1 | {g})"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
+    let used: std::collections::HashSet<usize> = fit.row_ids().iter().copied().collect();
+    let same = rows.filter(|r| used.contains(&rows.row_id(r)));
+    let empty = LmmSpec::new(&same, &formula)?.fit(Criterion::Reml)?;
+    let names: Vec<String> = empty
+        .icc()
+        .by_group
+        .iter()
+        .map(|g| g.group.clone())
+        .collect();
+    let boot = empty.bootstrap(ICC_REPLICATES, seed, |f| {
+        let mut v: Vec<f64> = f.icc().by_group.iter().map(|g| g.icc).collect();
+        v.push(f.icc().adjusted);
+        v
+    })?;
+    let ci = boot.intervals(0.95)?;
+    let by_group = names
+        .iter()
+        .zip(&ci)
+        .map(|(n, c)| (n.clone(), c.estimate, c.percentile))
+        .collect();
+    let last = &ci[ci.len() - 1];
+    Ok(UnconditionalIcc {
+        formula,
+        by_group,
+        total: (last.estimate, last.percentile),
+        replicates: boot.nsim,
+        failed: boot.failed,
+    })
 }
 
 impl ModelResult {
@@ -204,6 +277,9 @@ pub struct Trajectories {
     /// The fixed part of the growth model along sessions, other variables at their means.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_float"))]
     pub average: Vec<(f64, f64)>,
+    /// Its pointwise 95% confidence band: (session, lower, upper), Satterthwaite df.
+    #[cfg_attr(feature = "serde", serde(default, with = "crate::serde_float"))]
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 /// Every result of a study run.
@@ -860,11 +936,13 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
                 fit.fitted(),
                 fit.residuals(),
             );
+            let unconditional = Some(unconditional_icc(rows, &fit, plan.seed)?);
             ModelResult {
                 plan: m.clone(),
                 lmm: Some(fit),
                 ols: None,
                 standardized,
+                unconditional,
             }
         } else {
             let fit = Ols::fit_formula(rows, &f)?;
@@ -879,6 +957,7 @@ pub fn run(data: &Data, plan: &Plan, options: &StudyOptions) -> Result<StudyRepo
                 lmm: None,
                 ols: Some(fit),
                 standardized,
+                unconditional: None,
             }
         };
         models.push(result);
@@ -1029,15 +1108,18 @@ fn trajectories(
         }
     }
     let x = design.matrix(&g, &(0..grid.len()).collect::<Vec<_>>())?;
-    let beta = fit.beta();
-    let average = grid
-        .iter()
-        .enumerate()
-        .map(|(i, &sv)| (sv, (0..beta.len()).map(|j| x[(i, j)] * beta[j]).sum()))
-        .collect();
+    let mut average = Vec::with_capacity(grid.len());
+    let mut band = Vec::with_capacity(grid.len());
+    for (i, &sv) in grid.iter().enumerate() {
+        let row: Vec<f64> = (0..x.ncols()).map(|j| x[(i, j)]).collect();
+        let c = fit.contrast(&row)?;
+        average.push((sv, c.estimate));
+        band.push((sv, c.ci[0], c.ci[1]));
+    }
     Ok(Trajectories {
         variable: t.variable.clone(),
         clients,
         average,
+        band,
     })
 }

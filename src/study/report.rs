@@ -417,20 +417,24 @@ impl StudyReport {
             );
         }
         if let Some(f) = &m.lmm {
-            let vc: Vec<String> = f
-                .varcorr()
-                .iter()
-                .flat_map(|v| {
-                    v.effects
-                        .iter()
-                        .zip(&v.sd)
-                        .map(move |(e, s)| format!("{} {} SD {}", v.group, e, num(*s)))
-                })
-                .collect();
+            let mut vc: Vec<String> = Vec::new();
+            for v in f.varcorr() {
+                for (e, sd) in v.effects.iter().zip(&v.sd) {
+                    vc.push(format!("{} {} SD {}", v.group, e, num(*sd)));
+                }
+                for i in 0..v.effects.len() {
+                    for j in 0..i {
+                        vc.push(format!(
+                            "{} correlation of {} with {} {:.2}",
+                            v.group, v.effects[i], v.effects[j], v.correlation[i][j]
+                        ));
+                    }
+                }
+            }
             let icc = f.icc();
             let _ = writeln!(
                 out,
-                "\nRandom effects: {}; residual SD {}. ICC adjusted {:.3}, conditional {:.3}{}. Marginal R² {:.3}, conditional R² {:.3}. {} rows used, {} dropped for missing values.",
+                "\nRandom effects: {}; residual SD {}. Conditional ICCs (variance shares given this model's fixed effects; with a random slope, intercept variances at 0 of its variable): adjusted {:.3}, conditional {:.3}{}. Marginal R² {:.3}, conditional R² {:.3}. {} rows used, {} dropped for missing values.",
                 vc.join(", "),
                 num(f.sigma()),
                 icc.adjusted,
@@ -444,6 +448,26 @@ impl StudyReport {
                 f.nobs(),
                 f.missing().n_dropped()
             );
+            if let Some(u) = &m.unconditional {
+                let _ = writeln!(
+                    out,
+                    "Unconditional ICCs (the empty model `{}` on the same rows; 95% percentile intervals from a parametric bootstrap of {} replicates{}): {}; all random effects together {:.3} {}.",
+                    u.formula,
+                    u.replicates,
+                    if u.failed > 0 {
+                        format!(", {} failed and left out", u.failed)
+                    } else {
+                        String::new()
+                    },
+                    u.by_group
+                        .iter()
+                        .map(|(g, v, c)| format!("{g} {v:.3} [{:.3}, {:.3}]", c[0], c[1]))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    u.total.0,
+                    format_args!("[{:.3}, {:.3}]", u.total.1[0], u.total.1[1])
+                );
+            }
             for d in f.diagnostics() {
                 let _ = writeln!(out, "Note: {d}.");
             }
@@ -643,10 +667,11 @@ impl StudyReport {
                 trajectories_svg(
                     &t.clients,
                     &t.average,
+                    &t.band,
                     self.raw_label(&self.plan.ids.session),
                     self.raw_label(&t.variable),
                     &format!(
-                        "{}: {} clients and the model's average",
+                        "{}: {} clients, model average, 95% CI",
                         self.raw_label(&t.variable),
                         t.clients.len()
                     ),

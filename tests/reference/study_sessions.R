@@ -70,7 +70,18 @@ model <- function(f, data) {
   list(formula = f, nobs = nobs(m), reml = REMLcrit(m), sigma = sigma(m), theta = unname(getME(m, "theta")),
        terms = rownames(co), estimate = unname(co[, 1]), se = unname(co[, 2]), df = unname(co[, 3]),
        icc = list(adjusted = ic$ICC_adjusted, conditional = ic$ICC_unadjusted,
-                  group = as.list(setNames(icg$ICC, icg$Group))))
+                  group = as.list(setNames(icg$ICC, icg$Group))),
+       unconditional = empty_icc(m, data))
+}
+# The unconditional ICCs: the empty model (random intercepts of the model's grouping factors)
+# on the rows the model used.
+empty_icc <- function(m, data) {
+  used <- data[rownames(model.frame(m)), ]
+  groups <- unique(names(ranef(m)))
+  f <- paste(all.vars(formula(m))[1], "~ 1 +", paste0("(1 | ", groups, ")", collapse = " + "))
+  e <- lmer(as.formula(f), used, REML = TRUE)
+  g <- suppressWarnings(icc(e, by_group = TRUE))
+  list(formula = f, adjusted = icc(e)$ICC_adjusted, group = as.list(setNames(g$ICC, g$Group)))
 }
 plan <- fromJSON("../../src/study/reference_plan.json", simplifyVector = FALSE)
 fits <- list(); models <- list()
