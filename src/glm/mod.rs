@@ -24,6 +24,7 @@ mod fit;
 mod lrt;
 mod mixed;
 mod predict;
+mod simulate;
 
 pub use family::{Distribution, Family, Link};
 pub(crate) use fit::Model;

@@ -50,7 +50,7 @@ impl GlmFit {
 }
 
 impl GlmmFit {
-    fn fixed_beta(&self) -> Vec<f64> {
+    pub(crate) fn fixed_beta(&self) -> Vec<f64> {
         self.coefficients.iter().map(|c| c.estimate).collect()
     }
 

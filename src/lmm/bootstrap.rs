@@ -71,6 +71,25 @@ fn quantile7(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl ParametricBootstrap {
+    /// A bootstrap result from its parts (for the GLMM bootstrap).
+    pub(crate) fn from_parts(
+        names: Vec<String>,
+        original: Vec<f64>,
+        replicates: Vec<Vec<f64>>,
+        nsim: usize,
+        failed: usize,
+        seed: u64,
+    ) -> ParametricBootstrap {
+        ParametricBootstrap {
+            names,
+            original,
+            replicates,
+            nsim,
+            failed,
+            seed,
+        }
+    }
+
     /// Percentile and basic intervals and the bootstrap SE of every statistic.
     ///
     /// # Errors
