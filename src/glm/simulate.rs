@@ -3,7 +3,7 @@
 //!
 //! A simulated response draws new random effects b* ~ N(0, Σ̂_k) for every level, forms
 //! μ* = g⁻¹(Xβ̂ + offset + Zb*) and draws each response from the family: binomial successes
-//! out of the row's trials (returned as proportions, as the fit holds its response; 0/1 for a
+//! out of the row's trials (Bernoulli draws up to 50 trials, inversion from the mode beyond) (returned as proportions, as the fit holds its response; 0/1 for a
 //! binary response), Poisson counts (Knuth's product method below a mean of 30, Hörmann's
 //! PTRS transformed rejection above). Replicate r draws from its own stream, so results do not
 //! depend on the thread count.
@@ -14,8 +14,68 @@ use crate::error::{Error, Result};
 use crate::lmm::ParametricBootstrap;
 use crate::rng::Rng;
 
-/// A Poisson variate with mean `lambda`.
+/// A binomial variate: successes in `n` trials of probability `p`. Up to 50 trials one
+/// Bernoulli draw each; beyond, inversion of one uniform over the outcomes enumerated outward
+/// from the mode (any fixed order inverts exactly; this one takes O(√(np(1−p))) steps).
+fn binomial(rng: &mut Rng, n: u64, p: f64) -> f64 {
+    if p.is_nan() || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return n as f64;
+    }
+    if n <= 50 {
+        return (0..n).filter(|_| rng.uniform() < p).count() as f64;
+    }
+    use statrs::function::gamma::ln_gamma;
+    let nf = n as f64;
+    let mode = ((nf + 1.0) * p).floor().min(nf);
+    let ln_pmf = |k: f64| {
+        ln_gamma(nf + 1.0) - ln_gamma(k + 1.0) - ln_gamma(nf - k + 1.0)
+            + k * p.ln()
+            + (nf - k) * (1.0 - p).ln()
+    };
+    let odds = p / (1.0 - p);
+    let mut u = rng.uniform();
+    let at_mode = ln_pmf(mode).exp();
+    u -= at_mode;
+    if u <= 0.0 {
+        return mode;
+    }
+    let (mut up, mut pu) = (mode, at_mode);
+    let (mut down, mut pd) = (mode, at_mode);
+    loop {
+        let mut moved = false;
+        if up < nf {
+            pu *= (nf - up) / (up + 1.0) * odds;
+            up += 1.0;
+            u -= pu;
+            moved = true;
+            if u <= 0.0 {
+                return up;
+            }
+        }
+        if down > 0.0 {
+            pd *= down / (nf - down + 1.0) / odds;
+            down -= 1.0;
+            u -= pd;
+            moved = true;
+            if u <= 0.0 {
+                return down;
+            }
+        }
+        if !moved {
+            // Rounding left a sliver of mass: the mode is the likeliest outcome.
+            return mode;
+        }
+    }
+}
+
+/// A Poisson variate with mean `lambda` (NaN for a mean that is not finite).
 fn poisson(rng: &mut Rng, lambda: f64) -> f64 {
+    if lambda.is_nan() || lambda.is_infinite() {
+        return f64::NAN;
+    }
     if lambda <= 0.0 {
         return 0.0;
     }
@@ -77,12 +137,7 @@ impl GlmmFit {
     /// [`Error::Model`] for a fit read back from JSON; [`Error::Argument`] for more than 10⁷
     /// replicates.
     pub fn simulate(&self, nsim: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
-        if nsim > 10_000_000 {
-            return Err(Error::Argument {
-                name: "nsim".into(),
-                message: format!("{nsim} replicates is more than the 10,000,000 allowed"),
-            });
-        }
+        crate::lmm::bootstrap::check_nsim(nsim)?;
         let eta = self.population_eta()?;
         crate::par::map(nsim, |r| {
             self.simulate_one(&mut Rng::stream(seed, r as u64), &eta)
@@ -149,8 +204,7 @@ impl GlmmFit {
                 match self.family.distribution {
                     Distribution::Binomial => {
                         let trials = w.round().max(1.0) as u64;
-                        let s = (0..trials).filter(|_| rng.uniform() < mu).count() as f64;
-                        s / trials as f64
+                        binomial(rng, trials, mu) / trials as f64
                     }
                     Distribution::Poisson => poisson(rng, mu),
                 }
@@ -259,39 +313,56 @@ impl GlmmFit {
     where
         F: Fn(&GlmmFit) -> Vec<f64> + Sync + Send,
     {
+        crate::lmm::bootstrap::check_nsim(nsim)?;
         let original = statistic(self);
-        if original.is_empty() || original.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Argument {
-                name: "statistic".into(),
-                message: format!(
-                    "the statistic of the original fit must be finite numbers (got {original:?})"
-                ),
-            });
-        }
-        if nsim > 10_000_000 {
-            return Err(Error::Argument {
-                name: "nsim".into(),
-                message: format!("{nsim} replicates is more than the 10,000,000 allowed"),
-            });
-        }
+        crate::lmm::bootstrap::check_original(&original)?;
         let eta = self.population_eta()?;
-        let k = original.len();
-        let results: Vec<Option<Vec<f64>>> = crate::par::map(nsim, |r| {
-            let y = self
-                .simulate_one(&mut Rng::stream(seed, r as u64), &eta)
-                .ok()?;
-            let fit = self.refit(&y).ok()?;
-            let t = statistic(&fit);
-            (t.len() == k && t.iter().all(|v| v.is_finite())).then_some(t)
-        });
-        let failed = results.iter().filter(|r| r.is_none()).count();
-        Ok(ParametricBootstrap::from_parts(
+        Ok(crate::lmm::bootstrap::run_replicates(
             Vec::new(),
             original,
-            results.into_iter().flatten().collect(),
             nsim,
-            failed,
             seed,
+            |rng| {
+                let y = self.simulate_one(rng, &eta).ok()?;
+                let fit = self.refit(&y).ok()?;
+                Some(statistic(&fit))
+            },
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_binomials_have_the_binomial_moments() {
+        // n = 10⁶ trials would take 10⁶ draws each by Bernoulli sums; inversion from the mode
+        // gives mean np and variance np(1 − p) (closed forms) within Monte Carlo error.
+        let (n, p, reps) = (1_000_000u64, 0.3, 4000);
+        let mut rng = Rng::new(9);
+        let x: Vec<f64> = (0..reps).map(|_| binomial(&mut rng, n, p)).collect();
+        let mean = x.iter().sum::<f64>() / reps as f64;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (reps - 1) as f64;
+        let (m0, v0) = (n as f64 * p, n as f64 * p * (1.0 - p));
+        assert!(
+            (mean - m0).abs() < 4.0 * (v0 / reps as f64).sqrt(),
+            "{mean} vs {m0}"
+        );
+        assert!(
+            (var - v0).abs() < 4.0 * v0 * (2.0 / reps as f64).sqrt(),
+            "{var} vs {v0}"
+        );
+        assert!(
+            x.iter()
+                .all(|k| k.fract() == 0.0 && *k >= 0.0 && *k <= n as f64)
+        );
+        // Small n and the edges.
+        assert_eq!(binomial(&mut rng, 80, 0.0), 0.0);
+        assert_eq!(binomial(&mut rng, 80, 1.0), 80.0);
+        let y: Vec<f64> = (0..reps).map(|_| binomial(&mut rng, 80, 0.05)).collect();
+        let m = y.iter().sum::<f64>() / reps as f64;
+        assert!((m - 4.0).abs() < 4.0 * (3.8f64 / reps as f64).sqrt(), "{m}");
+        assert!(poisson(&mut rng, f64::INFINITY).is_nan());
     }
 }

@@ -58,6 +58,62 @@ pub struct BootInterval {
     pub level: f64,
 }
 
+/// The most replicates a simulation or bootstrap takes.
+const MAX_NSIM: usize = 10_000_000;
+
+/// Refuse more than [`MAX_NSIM`] replicates.
+pub(crate) fn check_nsim(nsim: usize) -> Result<()> {
+    if nsim > MAX_NSIM {
+        return Err(Error::Argument {
+            name: "nsim".into(),
+            message: format!("{nsim} replicates is more than the 10,000,000 allowed"),
+        });
+    }
+    Ok(())
+}
+
+/// The statistic of the original fit, checked: non-empty and finite.
+pub(crate) fn check_original(original: &[f64]) -> Result<()> {
+    if original.is_empty() || original.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Argument {
+            name: "statistic".into(),
+            message: format!(
+                "the statistic of the original fit must be finite numbers (got {original:?})"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Run `nsim` replicates in parallel, replicate r on its own stream `Rng::stream(seed, r)`;
+/// a replicate that gives `None` or a statistic of another length or not finite is counted as
+/// failed and left out.
+pub(crate) fn run_replicates<F>(
+    names: Vec<String>,
+    original: Vec<f64>,
+    nsim: usize,
+    seed: u64,
+    replicate: F,
+) -> ParametricBootstrap
+where
+    F: Fn(&mut crate::rng::Rng) -> Option<Vec<f64>> + Sync + Send,
+{
+    let k = original.len();
+    let results: Vec<Option<Vec<f64>>> = crate::par::map(nsim, |r| {
+        let t = replicate(&mut crate::rng::Rng::stream(seed, r as u64))?;
+        (t.len() == k && t.iter().all(|v| v.is_finite())).then_some(t)
+    });
+    let failed = results.iter().filter(|r| r.is_none()).count();
+    ParametricBootstrap {
+        names,
+        original,
+        replicates: results.into_iter().flatten().collect(),
+        nsim,
+        failed,
+        seed,
+    }
+}
+
 /// R's type-7 quantile of sorted values.
 fn quantile7(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
@@ -71,25 +127,6 @@ fn quantile7(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl ParametricBootstrap {
-    /// A bootstrap result from its parts (for the GLMM bootstrap).
-    pub(crate) fn from_parts(
-        names: Vec<String>,
-        original: Vec<f64>,
-        replicates: Vec<Vec<f64>>,
-        nsim: usize,
-        failed: usize,
-        seed: u64,
-    ) -> ParametricBootstrap {
-        ParametricBootstrap {
-            names,
-            original,
-            replicates,
-            nsim,
-            failed,
-            seed,
-        }
-    }
-
     /// Percentile and basic intervals and the bootstrap SE of every statistic.
     ///
     /// # Errors
@@ -176,21 +213,9 @@ impl LmmFit {
     where
         F: Fn(&LmmFit) -> Vec<f64> + Sync + Send,
     {
-        if nsim > 10_000_000 {
-            return Err(Error::Argument {
-                name: "nsim".into(),
-                message: format!("{nsim} replicates is more than the 10,000,000 allowed"),
-            });
-        }
+        check_nsim(nsim)?;
         let original = statistic(self);
-        if original.is_empty() || original.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Argument {
-                name: "statistic".into(),
-                message: format!(
-                    "the statistic of the original fit must be finite numbers (got {original:?})"
-                ),
-            });
-        }
+        check_original(&original)?;
         if !names.is_empty() && names.len() != original.len() {
             return Err(Error::Argument {
                 name: "names".into(),
@@ -202,7 +227,6 @@ impl LmmFit {
             });
         }
         let mean = self.population_mean();
-        let k = original.len();
         // Refits from θ̂ (a trust region of 0.05 to start: the replicate's optimum is near),
         // without df and without the optimum check, to θ within 1e-6: the bootstrap's Monte
         // Carlo error is far larger.
@@ -213,21 +237,11 @@ impl LmmFit {
             check_optimum: false,
             ..FitOptions::with_ddf(Ddf::Asymptotic)
         };
-        let results: Vec<Option<Vec<f64>>> = crate::par::map(nsim, |r| {
-            let y = self.simulate_one(&mut crate::rng::Rng::stream(seed, r as u64), &mean);
+        Ok(run_replicates(names, original, nsim, seed, |rng| {
+            let y = self.simulate_one(rng, &mean);
             let fit = self.refit_options(&y, &options).ok()?;
-            let t = statistic(&fit);
-            (t.len() == k && t.iter().all(|v| v.is_finite())).then_some(t)
-        });
-        let failed = results.iter().filter(|r| r.is_none()).count();
-        Ok(ParametricBootstrap {
-            names,
-            original,
-            replicates: results.into_iter().flatten().collect(),
-            nsim,
-            failed,
-            seed,
-        })
+            Some(statistic(&fit))
+        }))
     }
 
     /// A parametric bootstrap of the variance part: the adjusted and conditional ICC, each

@@ -25,7 +25,7 @@
 //! ```
 
 pub(crate) mod anova;
-mod bootstrap;
+pub(crate) mod bootstrap;
 mod display;
 mod fit;
 mod fitted;

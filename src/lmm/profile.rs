@@ -199,8 +199,8 @@ fn minimize_scaled(
     let Ok(mut solver) = bobyqa::Bobyqa::new(n, config) else {
         return (start.to_vec(), f(start));
     };
-    let outcome = solver.minimize(eval, &mut z, &lower, &upper);
-    let _ = outcome;
+    // Whatever the status, the point reached is the best found; its value is taken below.
+    let _ = solver.minimize(eval, &mut z, &lower, &upper);
     let x: Vec<f64> = z.iter().zip(scale).map(|(a, s)| a * s).collect();
     let fx = f(&x);
     (x, fx)
@@ -439,7 +439,7 @@ fn endpoint(zeta: &dyn Fn(f64) -> f64, x0: f64, target: f64, step: f64, bound: f
     // Bracketed in [a, b]: secant steps through the latest two points while they stay in the
     // bracket, bisection otherwise; done when ζ is within 1e-9 of the target (the inner
     // minimizations are accurate to about that).
-    let (mut lo, mut glo, mut hi, mut ghi) = (a, ga, b, gb);
+    let (mut lo, mut glo, mut hi) = (a, ga, b);
     let (mut x1, mut g1, mut x2, mut g2) = (a, ga, b, gb);
     for _ in 0..100 {
         let secant = x2 - g2 * (x2 - x1) / (g2 - g1);
@@ -458,9 +458,7 @@ fn endpoint(zeta: &dyn Fn(f64) -> f64, x0: f64, target: f64, step: f64, bound: f
             glo = gx;
         } else {
             hi = x;
-            ghi = gx;
         }
-        let _ = ghi;
         x1 = x2;
         g1 = g2;
         x2 = x;

@@ -62,12 +62,12 @@ impl LmmSpec {
 
     /// The source columns with the response replaced at the rows used (a plain column only;
     /// a function of the response such as `log(y)` keeps its original data, and a serialized
-    /// refit of it does not rebuild).
+    /// refit of it does not rebuild). Offsets are columns of their own and stay.
     #[cfg(feature = "serde")]
     fn source_with_response(&self, y: &[f64]) -> Result<crate::data::Data> {
         let name = self.formula.response();
         let mut source = (*self.source).clone();
-        if self.offset.is_some() || !source.has_column(name) {
+        if !source.has_column(name) {
             return Ok(source);
         }
         let mut position = std::collections::HashMap::with_capacity(source.nrows());
@@ -105,12 +105,7 @@ impl LmmFit {
     /// # Errors
     /// [`Error::Argument`] for more than 10⁷ replicates.
     pub fn simulate(&self, nsim: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
-        if nsim > 10_000_000 {
-            return Err(Error::Argument {
-                name: "nsim".into(),
-                message: format!("{nsim} replicates is more than the 10,000,000 allowed"),
-            });
-        }
+        super::bootstrap::check_nsim(nsim)?;
         let mean = self.population_mean();
         Ok(crate::par::map(nsim, |r| {
             self.simulate_one(&mut Rng::stream(seed, r as u64), &mean)
